@@ -1,0 +1,265 @@
+/*
+ * taskio: asynchronous, direct, durable file I/O behind one task/completion API.
+ *
+ * One loop per thread. The caller owns every tio_task (no allocation per
+ * operation); the library owns tio_loop and tio_file. A call that starts an
+ * operation either returns 0, and then exactly one callback follows, run by
+ * tio_run / tio_drain / tio_wait / tio_loop_destroy on the loop's thread and
+ * never inside the submitting call; or it returns a negative TIO_E* code, the
+ * task stays idle and no callback follows.
+ *
+ * Backends: "io_uring" (Linux), "threads" (any POSIX: worker threads running
+ * pread/pwrite), "iocp" (Windows). Which ones exist is chosen at build time;
+ * which one a loop runs is chosen by tio_loop_config.backend, else the
+ * environment variable TIO_BACKEND, else the first that initialises.
+ *
+ * Threads: every call on a loop, its files and its tasks must come from the
+ * thread that created the loop, except tio_wake.
+ */
+#ifndef TASKIO_H
+#define TASKIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(TIO_SHARED_BUILD)
+#  define TIO_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(TIO_SHARED)
+#  define TIO_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define TIO_API __attribute__((visibility("default")))
+#else
+#  define TIO_API
+#endif
+
+#define TIO_VERSION_MAJOR 0
+#define TIO_VERSION_MINOR 1
+#define TIO_VERSION_PATCH 0
+
+typedef struct tio_loop tio_loop; /* opaque; one per thread */
+typedef struct tio_file tio_file; /* opaque; belongs to one loop */
+typedef struct tio_task tio_task; /* caller-allocated */
+
+/* Called once per accepted operation with task->result (also passed as
+ * `result`): >= 0 bytes transferred (0 for fsync and sleep), < 0 a TIO_E*
+ * code. The task is idle when the callback runs: it may be resubmitted, or
+ * its memory reused or freed, from inside the callback. */
+typedef void (*tio_cb)(tio_task *task, int64_t result);
+
+#ifdef _WIN32
+typedef void *tio_handle; /* HANDLE */
+#else
+typedef int tio_handle; /* file descriptor */
+#endif
+
+/* Size of the private part of a task, in 64-bit words. Fixed per OS so that
+ * every backend of one OS shares one ABI (each backend asserts statically
+ * that its state fits). It holds the OVERLAPPED on Windows. */
+#define TIO_TASK_PRIVATE_WORDS 20
+
+struct tio_task {
+    void *data;     /* the caller's; never touched by the library */
+    int64_t result; /* set before the callback: >= 0 bytes, < 0 TIO_E* */
+    uint64_t priv_[TIO_TASK_PRIVATE_WORDS]; /* private; zero before first use */
+};
+
+/* Initialise a task before its first use (or zero it with memset). */
+#define TIO_TASK_INIT {0, 0, {0}}
+
+/* ---------------------------------------------------------------- errors */
+
+/* Negative error codes, identical on every OS. tio_os_error() gives the raw
+ * errno / GetLastError() code behind the last failure of a task. */
+enum {
+    TIO_EINVAL = -1,     /* invalid argument, misaligned buffer/offset/length */
+    TIO_EBUSY = -2,      /* task already pending; file has pending tasks */
+    TIO_ENOENT = -3,     /* no such file; task not pending */
+    TIO_ECANCELED = -4,  /* the operation was cancelled by tio_cancel */
+    TIO_ETIMEDOUT = -5,  /* the operation's tio_timeout expired; tio_wait expired */
+    TIO_EACCES = -6,     /* permission denied */
+    TIO_EEXIST = -7,     /* file exists (TIO_CREATE|TIO_EXCL) */
+    TIO_EBADF = -8,      /* bad handle; read on write-only / write on read-only file */
+    TIO_ENOSPC = -9,     /* no space left on device (or quota) */
+    TIO_EIO = -10,       /* I/O error reported by the device */
+    TIO_ENOMEM = -11,    /* out of memory or kernel resources */
+    TIO_ENOTSUP = -12,   /* not supported (e.g. the filesystem refuses O_DIRECT) */
+    TIO_EPIPE = -13,     /* write to a pipe whose reader has closed */
+    TIO_EISDIR = -14,    /* is a directory */
+    TIO_EROFS = -15,     /* read-only filesystem */
+    TIO_EFBIG = -16,     /* file too large */
+    TIO_EOTHER = -17,    /* unmapped OS error: see tio_os_error() */
+};
+
+/* A static, never-NULL description of a TIO_E* code (or "success" for >= 0). */
+TIO_API const char *tio_strerror(int code);
+
+/* The raw OS error (errno or GetLastError()) behind the task's last failed
+ * result, 0 if its last result was not an OS failure. */
+TIO_API int tio_os_error(const tio_task *task);
+
+/* A human-readable account of the last call on this loop that failed
+ * (which call, which path, which OS error, what to do), or "" if none. Valid
+ * until the next failing call on the loop. With loop NULL: why the calling
+ * thread's last tio_loop_create failed. */
+TIO_API const char *tio_last_error(const tio_loop *loop);
+
+/* ------------------------------------------------------------------ loop */
+
+#define TIO_FOREVER ((int64_t)-1)
+#define TIO_MAX_IO ((size_t)1 << 30) /* largest read/write length: 1 GiB */
+
+typedef struct tio_loop_config {
+    unsigned queue_depth; /* 0: default (256). Submission ring size, and the
+                             number of callbacks one tio_run runs at most */
+    unsigned threads;     /* threads backend workers; 0: default (4) */
+    const char *backend;  /* NULL: TIO_BACKEND, else first that initialises;
+                             or "io_uring", "iocp", "threads" */
+} tio_loop_config;
+
+/* Create a loop owned by the calling thread. cfg may be NULL.
+ * Returns 0, TIO_EINVAL (bad config or unknown backend name), TIO_ENOTSUP
+ * (the named backend is not compiled in or the OS refused it), TIO_ENOMEM. */
+TIO_API int tio_loop_create(tio_loop **out, const tio_loop_config *cfg);
+
+/* Cancel every pending task, run each one's callback once (with
+ * TIO_ECANCELED or its real result), wait until the OS has released every
+ * buffer, close any file still open, free the loop. Must not be called from
+ * a callback. Destroying a loop twice is undefined. */
+TIO_API void tio_loop_destroy(tio_loop *loop);
+
+/* The backend this loop runs: "io_uring", "threads" or "iocp". */
+TIO_API const char *tio_loop_backend(const tio_loop *loop);
+
+/* Start queued work, wait up to timeout_ns (TIO_FOREVER: no limit; 0: poll)
+ * for at least one completion, timer expiry or tio_wake, then run callbacks
+ * (at most queue_depth of them). Returns the number of callbacks run (0 on
+ * timeout, wake-up, or at once when no task is pending), or TIO_EBUSY when
+ * called from inside a callback. */
+TIO_API int tio_run(tio_loop *loop, int64_t timeout_ns);
+
+/* Run until no task is pending. Returns 0, or TIO_EBUSY inside a callback. */
+TIO_API int tio_drain(tio_loop *loop);
+
+/* Run until `task` has completed (its callback has run) and return its
+ * result; TIO_ETIMEDOUT if timeout_ns passed first (the task stays pending);
+ * TIO_ENOENT if the task is not pending; TIO_EBUSY inside a callback. Other
+ * tasks' callbacks run meanwhile as usual. */
+TIO_API int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns);
+
+/* Make a tio_run blocked in (or about to block in) waiting return early.
+ * The only call that is safe from any thread. Returns 0. */
+TIO_API int tio_wake(tio_loop *loop);
+
+/* Number of tasks accepted whose callback has not yet run. */
+TIO_API unsigned tio_pending(const tio_loop *loop);
+
+/* ----------------------------------------------------------------- files */
+
+enum {
+    TIO_RDONLY = 0,
+    TIO_WRONLY = 1,
+    TIO_RDWR = 2,
+    TIO_CREATE = 1 << 4,
+    TIO_TRUNCATE = 1 << 5,
+    TIO_EXCL = 1 << 6,
+    TIO_DIRECT = 1 << 8,     /* bypass the page cache; TIO_ENOTSUP if refused */
+    TIO_DSYNC = 1 << 9,      /* a write completes only once durable */
+    TIO_DIRECT_TRY = 1 << 10 /* like TIO_DIRECT, but open buffered if refused */
+};
+
+/* Open (or create, with mode e.g. 0644) a file for this loop. path is UTF-8.
+ * Returns 0 or TIO_EINVAL (unknown flags, bad access mode), TIO_ENOENT,
+ * TIO_EEXIST, TIO_EACCES, TIO_EISDIR, TIO_EROFS, TIO_ENOTSUP (TIO_DIRECT
+ * refused by the filesystem; tio_last_error explains), TIO_ENOMEM, ... */
+TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path,
+                          unsigned flags, unsigned mode);
+
+/* Adopt an open handle (file, pipe, socket, device) for this loop. flags
+ * give the access mode (TIO_RDONLY/WRONLY/RDWR); whether it is direct is
+ * read from the handle. tio_file_close does not close the handle. */
+TIO_API int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags);
+
+/* Close and free. TIO_EBUSY (nothing happens) while the file has pending
+ * tasks; otherwise 0, or the OS error of the close (the file is freed anyway). */
+TIO_API int tio_file_close(tio_file *file);
+
+/* Required alignment, in bytes, of buffer address, offset and length for
+ * this file: the direct-I/O alignment when direct, 1 when buffered. */
+TIO_API size_t tio_file_align(const tio_file *file);
+
+/* 1 when the file bypasses the page cache, 0 otherwise. */
+TIO_API int tio_file_is_direct(const tio_file *file);
+
+/* Current size in bytes. Returns 0 or a TIO_E* code. */
+TIO_API int tio_file_size(tio_file *file, uint64_t *size);
+
+/* The OS handle (not to be closed while the tio_file exists). */
+TIO_API tio_handle tio_file_handle(const tio_file *file);
+
+/* ------------------------------------------------------------ operations */
+
+/* Every operation returns 0 (accepted: exactly one callback will follow) or
+ * a negative code (rejected: the task stays idle, no callback):
+ *   TIO_EINVAL  NULL loop/task/file/buf/cb, file of another loop, len >
+ *               TIO_MAX_IO, offset + len beyond INT64_MAX, unknown flags,
+ *               and on a direct file a buffer address, offset or length not
+ *               a multiple of tio_file_align(file)
+ *   TIO_EBUSY   the task is already pending (on this or another loop)
+ *   TIO_EBADF   read on a write-only file, write on a read-only file
+ *   TIO_ECANCELED  submitted from a callback run by tio_loop_destroy
+ * Everything the OS reports arrives in the callback.
+ *
+ * Results in the callback: bytes transferred. A read at or past end of file
+ * gives 0, across it the bytes that exist; a read on a pipe whose writer has
+ * closed gives 0. A write reports the bytes written (the library retries
+ * transient conditions and never drops a short write silently). */
+TIO_API int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf,
+                     size_t len, uint64_t offset, tio_cb cb);
+TIO_API int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf,
+                      size_t len, uint64_t offset, tio_cb cb);
+
+/* Make the file's written data durable: with TIO_FSYNC_DATA only what is
+ * needed to read the data back (fdatasync), else also metadata (fsync). */
+enum { TIO_FSYNC_DATA = 1 };
+TIO_API int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags,
+                      tio_cb cb);
+
+/* A timer task: completes with 0 after ns nanoseconds (TIO_ECANCELED if
+ * cancelled first). Sleeps of equal length complete in submission order. */
+TIO_API int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb);
+
+/* Request cancellation of a pending task. Returns 0, and the task's one
+ * callback reports TIO_ECANCELED, or its real result when the OS had already
+ * finished it (device I/O cannot be stopped once at the device). A task not
+ * yet handed to the OS always reports TIO_ECANCELED. Returns TIO_ENOENT for
+ * a task that is not pending; TIO_EINVAL for NULL or a task of another loop.
+ * A cancel never affects a later reuse of the same task. */
+TIO_API int tio_cancel(tio_loop *loop, tio_task *task);
+
+/* tio_cancel for every pending task on `file`; returns how many were pending
+ * (each gets its callback as with tio_cancel), or TIO_EINVAL. */
+TIO_API int tio_cancel_file(tio_loop *loop, tio_file *file);
+
+/* Give a pending task a deadline ns nanoseconds from now (replacing any
+ * earlier one): if it is still pending then, it is cancelled and its callback
+ * reports TIO_ETIMEDOUT (or its real result if it finished first). Returns 0,
+ * TIO_ENOENT if the task is not pending, TIO_EINVAL for a sleep task (it is
+ * a timer already) or NULL arguments. */
+TIO_API int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns);
+
+/* ---------------------------------------------------------------- memory */
+
+/* Allocate size bytes aligned to align (0: the page size; else a power of
+ * two), suitable for direct I/O. NULL on failure. Free with tio_free. */
+TIO_API void *tio_alloc(size_t size, size_t align);
+TIO_API void tio_free(void *p); /* NULL is a no-op */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TASKIO_H */

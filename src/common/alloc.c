@@ -1,0 +1,49 @@
+/* Aligned buffers for direct I/O. */
+#include "common/internal.h"
+
+#include <stdlib.h>
+#ifdef _WIN32
+#  include <malloc.h>
+#  include <windows.h>
+#else
+#  include <unistd.h>
+#endif
+
+static size_t page_size(void)
+{
+#ifdef _WIN32
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+#else
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+#endif
+}
+
+void *tio_alloc(size_t size, size_t align)
+{
+    if (align == 0)
+        align = page_size();
+    if ((align & (align - 1)) != 0)
+        return NULL;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if (size == 0)
+        size = align;
+#ifdef _WIN32
+    return _aligned_malloc(size, align);
+#else
+    void *p = NULL;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+#endif
+}
+
+void tio_free(void *p)
+{
+#ifdef _WIN32
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}

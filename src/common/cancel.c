@@ -1,0 +1,203 @@
+/*
+ * Cancellation, deadlines and sleeps (DESIGN semantics 5, 7, 9).
+ *
+ * The rules, once for every backend:
+ *  - a task not yet handed to the OS (QUEUED) completes with TIO_ECANCELED
+ *    (or TIO_ETIMEDOUT) without the OS ever seeing it;
+ *  - an INFLIGHT task is marked and the backend asked to stop it; its one
+ *    completion still comes from the OS, with TIO_ECANCELED if the OS
+ *    stopped it or its real result if the OS had already finished;
+ *  - a DONE task already has its result; nothing changes;
+ *  - a deadline is a cancel whose result reads TIO_ETIMEDOUT.
+ * Stale cancels cannot hit a later use: the request acts only on the task's
+ * current state, and backends key OS-side cancels by the task's generation.
+ */
+#include "common/internal.h"
+
+void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns)
+{
+    if (t->has_deadline)
+        tio__heap_remove(&loop->timers, &t->timer);
+    t->deadline_ns = deadline_ns;
+    t->timer_seq = loop->timer_seq++;
+    t->has_deadline = 1;
+    tio__heap_insert(&loop->timers, &t->timer);
+}
+
+void tio__deadline_clear(tio_loop *loop, tio__task *t)
+{
+    TIO_ASSERT(t->has_deadline);
+    tio__heap_remove(&loop->timers, &t->timer);
+    t->has_deadline = 0;
+}
+
+static int64_t deadline_after(int64_t now_ns, uint64_t ns)
+{
+    if (ns > (uint64_t)(INT64_MAX - now_ns))
+        return INT64_MAX;
+    return now_ns + (int64_t)ns;
+}
+
+void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
+{
+    switch (t->state) {
+    case TIO__QUEUED:
+        t->timed_out = timed_out;
+        tio__task_finish(t, TIO_ECANCELED, 0);
+        break;
+    case TIO__INFLIGHT:
+        if (t->op == TIO__OP_SLEEP) {
+            tio__task_finish(t, TIO_ECANCELED, 0);
+        } else if (!t->cancel_requested) {
+            t->cancel_requested = 1;
+            t->timed_out = timed_out;
+            if (t->has_deadline)
+                tio__deadline_clear(loop, t); /* one cancel is enough */
+            loop->backend->cancel(loop, t);
+        }
+        break;
+    case TIO__DONE:
+        break; /* the result is in; the callback reports it */
+    default:
+        TIO_ASSERT(!"cancel of an idle task");
+    }
+}
+
+/* Fire every deadline that has passed: sleeps complete with 0, other tasks
+ * are cancelled with TIO_ETIMEDOUT as their reason. */
+void tio__timers_expire(tio_loop *loop)
+{
+    tio__heap_node *n;
+    while ((n = tio__heap_min(&loop->timers)) != NULL) {
+        tio__task *t = TIO_CONTAINER_OF(n, tio__task, timer);
+        if (t->deadline_ns > loop->now_ns)
+            break;
+        tio__deadline_clear(loop, t);
+        if (t->op == TIO__OP_SLEEP)
+            tio__task_finish(t, 0, 0);
+        else
+            tio__task_cancel(loop, t, true);
+    }
+}
+
+/* How long the backend may wait: no longer than the caller allows, than the
+ * next deadline, and not at all when callbacks are already due. */
+int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns)
+{
+    if (!tio__list_empty(&loop->done))
+        return 0;
+    tio__heap_node *n = tio__heap_min(&loop->timers);
+    if (n == NULL)
+        return timeout_ns;
+    int64_t until = TIO_CONTAINER_OF(n, tio__task, timer)->deadline_ns - loop->now_ns;
+    if (until < 0)
+        until = 0;
+    if (timeout_ns < 0 || until < timeout_ns)
+        return until;
+    return timeout_ns;
+}
+
+/* ----------------------------------------------------------- public calls */
+
+int tio_cancel(tio_loop *loop, tio_task *task)
+{
+    if (loop == NULL || task == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    tio__task *t = tio__priv(task);
+    if (t->state == TIO__IDLE)
+        return TIO_ENOENT;
+    if (t->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_cancel: the task is pending on another loop");
+    tio__task_cancel(loop, t, false);
+    return 0;
+}
+
+int tio_cancel_file(tio_loop *loop, tio_file *file)
+{
+    if (loop == NULL || file == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (file->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_cancel_file: the file belongs to another loop");
+    int count = (int)file->pending;
+    /* Queued tasks never reach the OS. */
+    for (tio__link *l = loop->queued.head.next, *next; l != &loop->queued.head; l = next) {
+        next = l->next;
+        tio__task *t = tio__task_of(l);
+        if (t->file == file)
+            tio__task_cancel(loop, t, false);
+    }
+    if (loop->backend->cancel_file == NULL) {
+        for (tio__link *l = loop->inflight.head.next, *next; l != &loop->inflight.head; l = next) {
+            next = l->next;
+            tio__task *t = tio__task_of(l);
+            if (t->file == file)
+                tio__task_cancel(loop, t, false);
+        }
+        return count;
+    }
+    /* One OS request for the whole file; mark first so every completion
+     * is attributed to this cancel. */
+    bool any = false;
+    for (tio__link *l = loop->inflight.head.next; l != &loop->inflight.head; l = l->next) {
+        tio__task *t = tio__task_of(l);
+        if (t->file != file || t->cancel_requested)
+            continue;
+        t->cancel_requested = 1;
+        t->timed_out = 0;
+        if (t->has_deadline)
+            tio__deadline_clear(loop, t);
+        any = true;
+    }
+    if (any)
+        loop->backend->cancel_file(loop, file);
+    return count;
+}
+
+int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns)
+{
+    if (loop == NULL || task == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    tio__task *t = tio__priv(task);
+    if (t->state == TIO__IDLE)
+        return TIO_ENOENT;
+    if (t->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_timeout: the task is pending on another loop");
+    if (t->op == TIO__OP_SLEEP)
+        return tio__fail(loop, TIO_EINVAL, "tio_timeout: a sleep task is a timer already");
+    if (t->state == TIO__DONE || t->cancel_requested)
+        return 0; /* its result is in, or a cancel is on its way */
+    tio__deadline_set(loop, t, deadline_after(tio__now_ns(), ns));
+    return 0;
+}
+
+int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
+{
+    if (loop == NULL || task == NULL || cb == NULL)
+        return loop ? tio__fail(loop, TIO_EINVAL, "tio_sleep: NULL task or callback") : TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    tio__task *t = tio__priv(task);
+    if (t->state != TIO__IDLE)
+        return tio__fail(loop, TIO_EBUSY, "tio_sleep: the task is already pending");
+    if (loop->destroying)
+        return tio__fail(loop, TIO_ECANCELED, "tio_sleep: the loop is being destroyed");
+    TIO_ASSERT(t->list == TIO__LIST_NONE);
+    t->loop = loop;
+    t->file = NULL;
+    t->cb = cb;
+    t->buf = NULL;
+    t->len = 0;
+    t->offset = 0;
+    t->op = TIO__OP_SLEEP;
+    t->state = TIO__INFLIGHT;
+    t->cancel_requested = 0;
+    t->timed_out = 0;
+    t->has_deadline = 0;
+    t->os_error = 0;
+    loop->pending++;
+    loop->sleeping++;
+    tio__deadline_set(loop, t, deadline_after(tio__now_ns(), ns));
+    return 0;
+}

@@ -1,0 +1,247 @@
+/*
+ * taskio internals shared by src/common and every backend.
+ *
+ * A task's private words hold a struct tio__task: the common part (state,
+ * arguments, list links, timer-heap links) and a small area each backend
+ * uses as it likes (the OVERLAPPED on Windows, a work-queue link for the
+ * threads backend). Nothing here is allocated per operation.
+ */
+#ifndef TIO_INTERNAL_H
+#define TIO_INTERNAL_H
+
+#include "taskio.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(TIO_DEBUG) && TIO_DEBUG
+#  define TIO_ASSERT(x) ((x) ? (void)0 : tio__assert_fail(#x, __FILE__, __LINE__))
+#else
+#  define TIO_ASSERT(x) ((void)0)
+#endif
+void tio__assert_fail(const char *expr, const char *file, int line);
+
+#define TIO_CONTAINER_OF(ptr, type, field) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
+
+/* ------------------------------------------------------------ task state */
+
+/*
+ * IDLE      not pending: may be submitted, freed, reused.
+ * QUEUED    accepted, on loop->queued, not yet handed to the backend.
+ * INFLIGHT  handed to the backend (the OS owns the buffer), or a sleep
+ *           waiting in the timer heap.
+ * DONE      result known, on loop->done; its callback runs on a later run.
+ * Every transition is in task.c; backends only call tio__task_finish.
+ */
+enum tio__state { TIO__IDLE = 0, TIO__QUEUED, TIO__INFLIGHT, TIO__DONE };
+enum tio__op { TIO__OP_NONE = 0, TIO__OP_READ, TIO__OP_WRITE, TIO__OP_FSYNC, TIO__OP_SLEEP };
+
+/* The three-way submission result (DESIGN semantic 2) plus back-pressure:
+ * BUSY means "no room right now, keep it queued and try on the next run". */
+enum tio__start { TIO__PENDING = 0, TIO__COMPLETED, TIO__FAILED, TIO__BUSY };
+
+typedef struct tio__task tio__task;
+
+/* Intrusive timer-heap node (pairing heap, see heap.c). */
+typedef struct tio__heap_node {
+    struct tio__heap_node *child, *next, *prev; /* prev: parent or left sibling */
+} tio__heap_node;
+
+/* Intrusive doubly linked list (loop->queued, ->inflight, ->done). */
+typedef struct tio__link {
+    struct tio__link *next, *prev;
+} tio__link;
+
+#define TIO__BACKEND_WORDS 5
+
+struct tio__task {
+    tio_loop *loop;
+    tio_file *file;
+    tio_cb cb;
+    void *buf;
+    uint64_t offset;
+    tio__link link;          /* on exactly one loop list unless IDLE/sleeping */
+    tio__heap_node timer;    /* in loop->timers iff has_deadline */
+    int64_t deadline_ns;     /* monotonic; valid iff has_deadline */
+    uint32_t len;            /* <= TIO_MAX_IO */
+    uint32_t gen;            /* +1 on every completion: keys stale cancels out */
+    uint32_t timer_seq;      /* tie-break: equal deadlines fire in arming order */
+    int32_t os_error;        /* raw errno / GetLastError of the last failure */
+    uint8_t state;           /* enum tio__state */
+    uint8_t op;              /* enum tio__op */
+    uint8_t list;            /* which loop list `link` is on (debug checks) */
+    uint8_t has_deadline : 1;
+    uint8_t cancel_requested : 1;
+    uint8_t timed_out : 1;   /* the cancel came from a deadline */
+    uint16_t op_flags;       /* TIO_FSYNC_DATA */
+    uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
+};
+
+_Static_assert(sizeof(struct tio__task) <= sizeof(((tio_task *)0)->priv_),
+               "task private state exceeds TIO_TASK_PRIVATE_WORDS");
+_Static_assert(TIO_MAX_IO <= UINT32_MAX, "len is stored in 32 bits");
+
+static inline tio__task *tio__priv(tio_task *t) { return (tio__task *)(void *)t->priv_; }
+static inline const tio__task *tio__cpriv(const tio_task *t)
+{
+    return (const tio__task *)(const void *)t->priv_;
+}
+static inline tio_task *tio__pub(tio__task *p)
+{
+    return TIO_CONTAINER_OF((uint64_t *)(void *)p, tio_task, priv_);
+}
+
+/* ------------------------------------------------------------------- lists */
+
+enum { TIO__LIST_NONE = 0, TIO__LIST_QUEUED, TIO__LIST_INFLIGHT, TIO__LIST_DONE };
+
+typedef struct tio__list {
+    tio__link head;
+    unsigned count;
+} tio__list;
+
+void tio__list_init(tio__list *l);
+void tio__list_push_back(tio__list *l, tio__link *n);
+void tio__list_push_front(tio__list *l, tio__link *n);
+void tio__list_remove(tio__list *l, tio__link *n);
+static inline bool tio__list_empty(const tio__list *l) { return l->head.next == &l->head; }
+static inline tio__task *tio__task_of(tio__link *n) { return TIO_CONTAINER_OF(n, tio__task, link); }
+
+/* ------------------------------------------------------------------- heap */
+
+typedef struct tio__heap {
+    tio__heap_node *root;
+    unsigned count;
+} tio__heap;
+
+void tio__heap_insert(tio__heap *h, tio__heap_node *n);
+void tio__heap_remove(tio__heap *h, tio__heap_node *n);
+tio__heap_node *tio__heap_min(const tio__heap *h);
+
+/* ----------------------------------------------------------------- backend */
+
+/*
+ * What a backend implements. Every function runs on the loop's thread
+ * except wake. Validation, task states, deadlines and cancellation rules
+ * are the common code's; a backend only speaks to its OS.
+ */
+typedef struct tio__backend {
+    const char *name;
+    /* Set loop->backend_data; 0, TIO_ENOTSUP (refused: try the next one), TIO_ENOMEM. */
+    int (*create)(tio_loop *loop, const tio_loop_config *cfg);
+    /* Every task has completed when this runs. */
+    void (*destroy)(tio_loop *loop);
+    /* Start a read/write/fsync. Returns enum tio__start; on COMPLETED
+     * *result is the byte count, on FAILED *result is a TIO_E* code and
+     * *os_error the raw code. PENDING means tio__task_finish will follow. */
+    int (*start)(tio_loop *loop, tio__task *t, int64_t *result, int *os_error);
+    /* Ask the OS to stop an INFLIGHT task; its completion still arrives
+     * through tio__task_finish (maybe with its real result). */
+    void (*cancel)(tio_loop *loop, tio__task *t);
+    /* Optional: cancel every INFLIGHT task of file at once (their
+     * cancel_requested is already set). NULL: cancel is called per task. */
+    void (*cancel_file)(tio_loop *loop, tio_file *file);
+    /* Hand started work to the OS and wait up to timeout_ns (0: poll,
+     * TIO_FOREVER) for completions or a wake; report each completion with
+     * tio__task_finish. Returns 0 or a TIO_E* code for a fatal failure. */
+    int (*wait)(tio_loop *loop, int64_t timeout_ns);
+    /* Thread-safe: make a concurrent or the next wait return. */
+    void (*wake)(tio_loop *loop);
+} tio__backend;
+
+/* --------------------------------------------------------------- the loop */
+
+#define TIO__ERRMSG_SIZE 256
+
+struct tio_loop {
+    const tio__backend *backend;
+    void *backend_data;
+    tio__list queued;        /* QUEUED tasks, in submission order */
+    tio__list inflight;      /* INFLIGHT tasks other than sleeps */
+    tio__list done;          /* DONE tasks, in completion order */
+    tio__heap timers;        /* tasks with a deadline (sleeps and timeouts) */
+    unsigned pending;        /* tasks not IDLE */
+    unsigned sleeping;       /* INFLIGHT sleep tasks (in timers, on no list) */
+    unsigned queue_depth;
+    unsigned budget;         /* callbacks per run */
+    tio_file *file_list;     /* open tio_files */
+    int64_t now_ns;          /* monotonic clock, refreshed per run */
+    uint32_t timer_seq;      /* next tio__task.timer_seq */
+    bool in_callback;
+    bool destroying;
+    /* tio_wait bookkeeping */
+    tio__task *wait_task;
+    uint32_t wait_gen;
+    bool wait_done;
+    int64_t wait_result;
+#if defined(TIO_DEBUG) && TIO_DEBUG
+    unsigned long owner; /* creating thread, for ownership assertions */
+#endif
+    char errmsg[TIO__ERRMSG_SIZE];
+};
+
+struct tio_file {
+    tio_loop *loop;
+    tio_handle handle;
+    unsigned flags;          /* TIO_* open flags as given */
+    size_t align_bytes;      /* 1 unless direct */
+    unsigned pending;        /* tasks on this file not IDLE */
+    bool direct;
+    bool owned;              /* close the handle on tio_file_close */
+    bool can_read, can_write;
+    bool is_stream;          /* pipe/socket/tty: no offsets, reads may block for ever */
+    int backend_index;       /* backend's own per-file slot (registered fd), -1 */
+    tio_file *next, *prev;   /* loop->file_list, closed by tio_loop_destroy */
+};
+
+/* ---------------------------------------------------------- common calls */
+
+/* task.c: the state machine. */
+void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED */
+void tio__task_finish(tio__task *t, int64_t result, int os_error); /* -> DONE */
+void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED (transient) */
+int tio__start_queued(tio_loop *loop);
+unsigned tio__run_callbacks(tio_loop *loop);
+
+/* cancel.c */
+void tio__timers_expire(tio_loop *loop);
+int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns);
+void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out);
+void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns);
+void tio__deadline_clear(tio_loop *loop, tio__task *t);
+
+/* error.c */
+int tio__errno_map(int err);
+int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+void tio__create_error_set(const char *msg);
+
+/* backend.c */
+int tio__backend_select(tio_loop *loop, const tio_loop_config *cfg);
+/* For unit tests: create a loop on a given backend table. */
+int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio__backend *be);
+
+/* Per-OS (src/posix, src/win32): monotonic clock and thread identity. */
+int64_t tio__now_ns(void);
+unsigned long tio__thread_id(void);
+
+/* Per-OS file layer (src/linux/file.c, src/win32/file.c). */
+int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode);
+int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags);
+int tio__os_close(tio_file *f);
+int tio__os_size(tio_file *f, uint64_t *size);
+
+#if defined(TIO_DEBUG) && TIO_DEBUG
+#  define TIO_ASSERT_OWNER(loop) TIO_ASSERT((loop)->owner == tio__thread_id())
+#else
+#  define TIO_ASSERT_OWNER(loop) ((void)0)
+#endif
+
+#endif /* TIO_INTERNAL_H */

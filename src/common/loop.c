@@ -1,0 +1,189 @@
+/*
+ * The loop: one run = start queued work, wait (bounded by the caller's
+ * timeout and the next deadline), fire deadlines, run callbacks within the
+ * budget. tio_drain, tio_wait and tio_loop_destroy are built on it.
+ */
+#include "common/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TIO_DEFAULT_QUEUE_DEPTH 256u
+#define TIO_MAX_QUEUE_DEPTH 32768u /* io_uring's IORING_MAX_ENTRIES */
+
+int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio__backend *be)
+{
+    if (out == NULL)
+        return TIO_EINVAL;
+    *out = NULL;
+    tio_loop_config c = {0, 0, NULL};
+    if (cfg)
+        c = *cfg;
+    if (c.queue_depth == 0)
+        c.queue_depth = TIO_DEFAULT_QUEUE_DEPTH;
+    if (c.queue_depth > TIO_MAX_QUEUE_DEPTH)
+        return TIO_EINVAL;
+    tio_loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL)
+        return TIO_ENOMEM;
+    tio__list_init(&loop->queued);
+    tio__list_init(&loop->inflight);
+    tio__list_init(&loop->done);
+    loop->queue_depth = c.queue_depth;
+    loop->budget = c.queue_depth;
+    loop->now_ns = tio__now_ns();
+#if defined(TIO_DEBUG) && TIO_DEBUG
+    loop->owner = tio__thread_id();
+#endif
+    int rc;
+    if (be) {
+        loop->backend = be;
+        rc = be->create(loop, &c);
+    } else {
+        rc = tio__backend_select(loop, &c);
+    }
+    if (rc != 0) {
+        /* No loop survives to carry the reason: keep it per thread for
+         * tio_last_error(NULL). */
+        tio__create_error_set(loop->errmsg);
+        free(loop);
+        return rc;
+    }
+    *out = loop;
+    return 0;
+}
+
+int tio_loop_create(tio_loop **out, const tio_loop_config *cfg)
+{
+    return tio__loop_create_with(out, cfg, NULL);
+}
+
+const char *tio_loop_backend(const tio_loop *loop)
+{
+    return loop ? loop->backend->name : "";
+}
+
+unsigned tio_pending(const tio_loop *loop)
+{
+    return loop ? loop->pending : 0;
+}
+
+int tio_wake(tio_loop *loop)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    loop->backend->wake(loop);
+    return 0;
+}
+
+int tio_run(tio_loop *loop, int64_t timeout_ns)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (loop->in_callback)
+        return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
+    if (loop->pending == 0)
+        return 0;
+    loop->now_ns = tio__now_ns();
+    tio__start_queued(loop);
+    int64_t wait_ns = tio__timers_next_ns(loop, timeout_ns);
+    int rc = loop->backend->wait(loop, wait_ns);
+    if (rc < 0)
+        return rc;
+    loop->now_ns = tio__now_ns();
+    tio__timers_expire(loop);
+    return (int)tio__run_callbacks(loop);
+}
+
+int tio_drain(tio_loop *loop)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    if (loop->in_callback)
+        return tio__fail(loop, TIO_EBUSY, "tio_drain: called from inside a callback");
+    while (loop->pending > 0) {
+        int rc = tio_run(loop, TIO_FOREVER);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
+{
+    if (loop == NULL || task == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (loop->in_callback)
+        return tio__fail(loop, TIO_EBUSY, "tio_wait: called from inside a callback");
+    tio__task *t = tio__priv(task);
+    if (t->state == TIO__IDLE)
+        return TIO_ENOENT;
+    if (t->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
+    int64_t deadline = timeout_ns < 0 ? -1 : tio__now_ns() + timeout_ns;
+    loop->wait_task = t;
+    loop->wait_gen = t->gen;
+    loop->wait_done = false;
+    int64_t result = TIO_ETIMEDOUT;
+    for (;;) {
+        int64_t left = TIO_FOREVER;
+        if (deadline >= 0) {
+            left = deadline - tio__now_ns();
+            if (left < 0)
+                left = 0;
+        }
+        int rc = tio_run(loop, left);
+        if (loop->wait_done) {
+            result = loop->wait_result;
+            break;
+        }
+        if (rc < 0) {
+            result = rc;
+            break;
+        }
+        if (deadline >= 0 && tio__now_ns() >= deadline)
+            break;
+    }
+    loop->wait_task = NULL;
+    return result;
+}
+
+/* Cancel everything, run each callback once, wait for the OS to let go of
+ * every buffer (semantic 9), then close leftover files and free. */
+void tio_loop_destroy(tio_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    TIO_ASSERT_OWNER(loop);
+    TIO_ASSERT(!loop->in_callback);
+    loop->destroying = true;
+    while (!tio__list_empty(&loop->queued))
+        tio__task_cancel(loop, tio__task_of(loop->queued.head.next), false);
+    /* A backend may finish a cancelled task at once (the threads backend's
+     * not-yet-picked work), moving it off this list: keep the next link. */
+    for (tio__link *l = loop->inflight.head.next, *next; l != &loop->inflight.head; l = next) {
+        next = l->next;
+        tio__task_cancel(loop, tio__task_of(l), false);
+    }
+    while (tio__heap_min(&loop->timers) != NULL) {
+        tio__task *t = TIO_CONTAINER_OF(tio__heap_min(&loop->timers), tio__task, timer);
+        if (t->op == TIO__OP_SLEEP)
+            tio__task_cancel(loop, t, false);
+        else
+            tio__deadline_clear(loop, t); /* its cancel is already requested */
+    }
+    while (loop->pending > 0) {
+        if (tio_run(loop, TIO_FOREVER) < 0)
+            break; /* the backend is broken; nothing more can be waited for */
+    }
+    TIO_ASSERT(loop->pending == 0 || !tio__list_empty(&loop->inflight));
+    while (loop->file_list != NULL) {
+        tio_file *f = loop->file_list;
+        f->pending = 0;
+        tio_file_close(f);
+    }
+    loop->backend->destroy(loop);
+    free(loop);
+}

@@ -1,0 +1,114 @@
+/*
+ * Argument and alignment validation, and the submitting calls (DESIGN
+ * semantics 1 and 3). Everything the library can check itself is rejected
+ * here, identically on every backend, before any state changes: a rejected
+ * call leaves the task idle and no callback follows. Everything else is the
+ * OS's to report, in the callback.
+ */
+#include "common/internal.h"
+
+/* Direct I/O needs buffer address, offset and length aligned. Wine and some
+ * filesystems accept misaligned direct I/O silently (or fall back to
+ * buffered); taskio rejects it everywhere so engines see one rule. */
+static int check_alignment(tio_loop *loop, const char *call, const tio_file *file,
+                           const void *buf, size_t len, uint64_t offset)
+{
+    size_t a = file->align_bytes;
+    TIO_ASSERT(a != 0 && (a & (a - 1)) == 0);
+    if (((uintptr_t)buf & (a - 1)) != 0)
+        return tio__fail(loop, TIO_EINVAL, "%s: buffer %p is not aligned to %zu bytes (direct file)",
+                         call, buf, a);
+    if ((offset & (a - 1)) != 0)
+        return tio__fail(loop, TIO_EINVAL, "%s: offset %llu is not a multiple of %zu (direct file)",
+                         call, (unsigned long long)offset, a);
+    if ((len & (a - 1)) != 0)
+        return tio__fail(loop, TIO_EINVAL, "%s: length %zu is not a multiple of %zu (direct file)",
+                         call, len, a);
+    return 0;
+}
+
+/* The checks shared by every operation on a file. */
+static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb)
+{
+    if (task == NULL || file == NULL || cb == NULL)
+        return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
+                         task == NULL ? "task" : file == NULL ? "file" : "callback");
+    if (file->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "%s: the file belongs to another loop", call);
+    if (tio__priv(task)->state != TIO__IDLE)
+        return tio__fail(loop, TIO_EBUSY, "%s: the task is already pending", call);
+    if (loop->destroying)
+        return tio__fail(loop, TIO_ECANCELED, "%s: the loop is being destroyed", call);
+    return 0;
+}
+
+static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
+                     void *buf, size_t len, uint64_t offset, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    int rc = check_task(loop, call, task, file, cb);
+    if (rc != 0)
+        return rc;
+    if (buf == NULL)
+        return tio__fail(loop, TIO_EINVAL, "%s: NULL buffer", call);
+    if (len > TIO_MAX_IO)
+        return tio__fail(loop, TIO_EINVAL, "%s: length %zu exceeds TIO_MAX_IO (1 GiB)", call, len);
+    if (offset > (uint64_t)INT64_MAX - len)
+        return tio__fail(loop, TIO_EINVAL, "%s: offset %llu + length %zu exceeds INT64_MAX", call,
+                         (unsigned long long)offset, len);
+    if (op == TIO__OP_READ && !file->can_read)
+        return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for reading", call);
+    if (op == TIO__OP_WRITE && !file->can_write)
+        return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for writing", call);
+    if (file->direct && (rc = check_alignment(loop, call, file, buf, len, offset)) != 0)
+        return rc;
+
+    tio__task *t = tio__priv(task);
+    t->file = file;
+    t->cb = cb;
+    t->buf = buf;
+    t->len = (uint32_t)len;
+    t->offset = offset;
+    t->op = (uint8_t)op;
+    t->op_flags = 0;
+    tio__task_enqueue(loop, t);
+    return 0;
+}
+
+int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len,
+             uint64_t offset, tio_cb cb)
+{
+    return submit_io(loop, "tio_read", TIO__OP_READ, task, file, buf, len, offset, cb);
+}
+
+int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf, size_t len,
+              uint64_t offset, tio_cb cb)
+{
+    /* The buffer is only read; the cast keeps one task layout. */
+    return submit_io(loop, "tio_write", TIO__OP_WRITE, task, file, (void *)(uintptr_t)buf, len,
+                     offset, cb);
+}
+
+int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    int rc = check_task(loop, "tio_fsync", task, file, cb);
+    if (rc != 0)
+        return rc;
+    if ((flags & ~(unsigned)TIO_FSYNC_DATA) != 0)
+        return tio__fail(loop, TIO_EINVAL, "tio_fsync: unknown flags 0x%x", flags);
+    tio__task *t = tio__priv(task);
+    t->file = file;
+    t->cb = cb;
+    t->buf = NULL;
+    t->len = 0;
+    t->offset = 0;
+    t->op = TIO__OP_FSYNC;
+    t->op_flags = (uint16_t)flags;
+    tio__task_enqueue(loop, t);
+    return 0;
+}

@@ -1,0 +1,369 @@
+/*
+ * The io_uring backend (liburing). Every start is PENDING: it only fills an
+ * SQE; all of a run's SQEs go to the kernel in the one io_uring_enter that
+ * also waits. Completions come back as CQEs keyed by user_data.
+ *
+ * user_data layout: the low 3 bits are a tag. For an operation the rest is
+ * the task pointer with the low 7 bits of the task's generation in bits
+ * 57..63 (user-space pointers fit in 57 bits with 5-level paging, arm64 in
+ * 52), so a cancel keyed to one use of a task can never match the next
+ * use. Ordering gives the same guarantee independently: a task can only be
+ * resubmitted from its callback, after the enter that carried its cancel.
+ */
+#include "common/internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_MASK = 7 };
+#define PTR_BITS 57
+#define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
+
+/* Per-task backend words. */
+enum { W_FLAGS = 0 };
+#define F_CANCEL_DEFERRED 1u /* cancel asked while the SQ was full */
+
+typedef struct uring {
+    struct io_uring ring;
+    int wake_fd;             /* eventfd: the only thing other threads touch */
+    uint64_t wake_buf;       /* target of the armed eventfd read */
+    bool wake_armed;
+    bool cancel_fd_ok;       /* IORING_ASYNC_CANCEL_FD (Linux 5.19) */
+    unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
+    unsigned cap;            /* at most this many in flight: CQ stays unflooded */
+    unsigned deferred;       /* tasks with F_CANCEL_DEFERRED */
+} uring;
+
+_Static_assert(sizeof(((tio__task *)0)->backend) >= sizeof(uint64_t), "backend words");
+
+static uring *U(tio_loop *loop) { return loop->backend_data; }
+
+static uint64_t op_key(const tio__task *t)
+{
+    uintptr_t p = (uintptr_t)t;
+    TIO_ASSERT((p & TAG_MASK) == 0 && (p >> PTR_BITS) == 0);
+    return (uint64_t)p | ((uint64_t)(t->gen & 0x7f) << PTR_BITS) | TAG_OP;
+}
+
+static tio__task *task_of_key(uint64_t key)
+{
+    return (tio__task *)(uintptr_t)(key & PTR_MASK & ~(uint64_t)TAG_MASK);
+}
+
+/* ------------------------------------------------------------ submission */
+
+/* io_uring_enter(2) submit errors that mean "not now": EINTR (signal),
+ * EAGAIN (kernel out of request memory), EBUSY (CQ overflow backlog on
+ * kernels before 5.19's NODROP rework): the SQEs stay in the SQ and go with
+ * the next enter. */
+static bool transient(int err)
+{
+    return err == -EINTR || err == -EAGAIN || err == -EBUSY;
+}
+
+/* An SQE, flushing the SQ to the kernel once if it is full. NULL if the
+ * kernel takes nothing right now. */
+static struct io_uring_sqe *get_sqe(uring *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (sqe == NULL) {
+        int rc = io_uring_submit(&u->ring);
+        TIO_ASSERT(rc >= 0 || transient(rc));
+        (void)rc;
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+{
+    uring *u = U(loop);
+    (void)result;
+    (void)os_error;
+    if (u->inflight >= u->cap)
+        return TIO__BUSY;
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return TIO__BUSY;
+    int fd = t->file->handle;
+    /* A stream has no offset: -1 means "current position" to io_uring. */
+    uint64_t off = t->file->is_stream ? (uint64_t)-1 : t->offset;
+    switch (t->op) {
+    case TIO__OP_READ:
+        io_uring_prep_read(sqe, fd, t->buf, t->len, off);
+        break;
+    case TIO__OP_WRITE:
+        io_uring_prep_write(sqe, fd, t->buf, t->len, off);
+        break;
+    case TIO__OP_FSYNC:
+        io_uring_prep_fsync(sqe, fd, (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0);
+        break;
+    default:
+        TIO_ASSERT(!"io_uring: unexpected op");
+    }
+    io_uring_sqe_set_data64(sqe, op_key(t));
+    t->backend[W_FLAGS] = 0;
+    u->inflight++;
+    return TIO__PENDING;
+}
+
+/* -------------------------------------------------------------- cancel */
+
+static bool queue_cancel(uring *u, tio__task *t)
+{
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return false;
+    io_uring_prep_cancel64(sqe, op_key(t), 0);
+    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+    return true;
+}
+
+static void uring_cancel(tio_loop *loop, tio__task *t)
+{
+    uring *u = U(loop);
+    if (!queue_cancel(u, t)) {
+        /* Not lost: sent by the next wait, before anything else. */
+        t->backend[W_FLAGS] |= F_CANCEL_DEFERRED;
+        u->deferred++;
+    }
+}
+
+static void send_deferred_cancels(tio_loop *loop, uring *u)
+{
+    for (tio__link *l = loop->inflight.head.next; u->deferred && l != &loop->inflight.head;
+         l = l->next) {
+        tio__task *t = tio__task_of(l);
+        if (!(t->backend[W_FLAGS] & F_CANCEL_DEFERRED) || !queue_cancel(u, t))
+            continue;
+        t->backend[W_FLAGS] &= ~(uint64_t)F_CANCEL_DEFERRED;
+        u->deferred--;
+    }
+}
+
+/* IORING_ASYNC_CANCEL_FD|ALL (5.19) stops every request on the descriptor
+ * in one SQE; older kernels get one cancel per task. */
+static void uring_cancel_file(tio_loop *loop, tio_file *file)
+{
+    uring *u = U(loop);
+    struct io_uring_sqe *sqe = u->cancel_fd_ok ? get_sqe(u) : NULL;
+    if (sqe != NULL) {
+        io_uring_prep_cancel_fd(sqe, file->handle, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+        return;
+    }
+    for (tio__link *l = loop->inflight.head.next; l != &loop->inflight.head; l = l->next) {
+        tio__task *t = tio__task_of(l);
+        if (t->file == file && t->cancel_requested)
+            uring_cancel(loop, t);
+    }
+}
+
+/* ------------------------------------------------------------ completion */
+
+static void complete_op(tio_loop *loop, uring *u, tio__task *t, int res)
+{
+    TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
+    u->inflight--;
+    if (t->backend[W_FLAGS] & F_CANCEL_DEFERRED) {
+        t->backend[W_FLAGS] &= ~(uint64_t)F_CANCEL_DEFERRED;
+        u->deferred--;
+    }
+    (void)loop;
+    if (res >= 0) {
+        tio__task_finish(t, res, 0);
+    } else if (res == -ECANCELED || (res == -EINTR && t->cancel_requested)) {
+        /* -EINTR: io-wq interrupts a blocked worker to cancel it. */
+        tio__task_finish(t, TIO_ECANCELED, -res);
+    } else if (res == -EAGAIN || res == -EINTR) {
+        /* XFS and some drivers return -EAGAIN for a read that would block
+         * on a lock even without RWF_NOWAIT; retried, never shown. */
+        tio__task_requeue(t);
+    } else {
+        tio__task_finish(t, tio__errno_map(-res), -res);
+    }
+}
+
+static void reap(tio_loop *loop, uring *u)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&u->ring, head, cqe) {
+        uint64_t key = io_uring_cqe_get_data64(cqe);
+        switch (key & TAG_MASK) {
+        case TAG_OP: {
+            tio__task *t = task_of_key(key);
+            TIO_ASSERT(op_key(t) == key);
+            complete_op(loop, u, t, cqe->res);
+            break;
+        }
+        case TAG_WAKE:
+            u->wake_armed = false;
+            break;
+        case TAG_CANCEL:
+            /* 0 found, -ENOENT already done, -EALREADY running and being
+             * stopped: all normal; the target's own CQE tells its fate. */
+            break;
+        default:
+            TIO_ASSERT(!"io_uring: unknown CQE tag");
+        }
+        seen++;
+    }
+    io_uring_cq_advance(&u->ring, seen);
+}
+
+/* ---------------------------------------------------------------- wait */
+
+static void arm_wake(uring *u)
+{
+    if (u->wake_armed)
+        return;
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return; /* tried again next run; a missed wake only delays it */
+    io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof u->wake_buf, 0);
+    io_uring_sqe_set_data64(sqe, TAG_WAKE);
+    u->wake_armed = true;
+}
+
+static int uring_wait(tio_loop *loop, int64_t timeout_ns)
+{
+    uring *u = U(loop);
+    if (u->deferred)
+        send_deferred_cancels(loop, u);
+    arm_wake(u);
+    int rc;
+    if (timeout_ns == 0) {
+        rc = io_uring_submit_and_get_events(&u->ring);
+    } else if (timeout_ns < 0) {
+        rc = io_uring_submit_and_wait(&u->ring, 1);
+    } else {
+        struct __kernel_timespec ts = {timeout_ns / 1000000000, timeout_ns % 1000000000};
+        struct io_uring_cqe *cqe = NULL;
+        rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+    }
+    /* -ETIME: the wait expired. Transient errors: the SQEs stay queued and
+     * go with the next enter; whatever has completed is reaped now. */
+    if (rc < 0 && rc != -ETIME && !transient(rc))
+        return tio__fail(loop, tio__errno_map(-rc), "io_uring_enter: %s", strerror(-rc));
+    reap(loop, u);
+    return 0;
+}
+
+static void uring_wake(tio_loop *loop)
+{
+    uring *u = U(loop);
+    /* eventfd(2): the write only fails if the counter would overflow, in
+     * which case a wake is pending anyway. */
+    uint64_t one = 1;
+    ssize_t n = write(u->wake_fd, &one, sizeof one);
+    (void)n;
+}
+
+/* --------------------------------------------------------- create/destroy */
+
+static bool probe_cancel_fd(uring *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    struct io_uring_cqe *cqe;
+    if (sqe == NULL)
+        return false;
+    /* Nothing runs on the eventfd yet: -ENOENT if the kernel knows
+     * IORING_ASYNC_CANCEL_FD, -EINVAL if it does not. */
+    io_uring_prep_cancel_fd(sqe, u->wake_fd, 0);
+    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+    if (io_uring_submit_and_wait(&u->ring, 1) < 0 || io_uring_wait_cqe(&u->ring, &cqe) != 0)
+        return false;
+    bool ok = cqe->res == -ENOENT;
+    io_uring_cqe_seen(&u->ring, cqe);
+    return ok;
+}
+
+/* Ring flags from best to most portable: SINGLE_ISSUER|DEFER_TASKRUN (6.1)
+ * runs completion work only when we enter, on our thread; COOP_TASKRUN
+ * (5.19) avoids IPIs; SUBMIT_ALL (5.18) keeps submitting past a bad SQE. */
+static const unsigned ring_flags[] = {
+    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+    IORING_SETUP_SUBMIT_ALL,
+    0,
+};
+
+static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
+{
+    uring *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return tio__fail(loop, TIO_ENOMEM, "io_uring: out of memory");
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof ring_flags / sizeof ring_flags[0] && rc == -EINVAL; i++) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof p);
+        p.flags = ring_flags[i] | IORING_SETUP_CQSIZE;
+        p.cq_entries = 2 * cfg->queue_depth;
+        rc = io_uring_queue_init_params(cfg->queue_depth, &u->ring, &p);
+    }
+    if (rc < 0) {
+        free(u);
+        /* EPERM: seccomp or kernel.io_uring_disabled; ENOSYS: no io_uring;
+         * ENOMEM: RLIMIT_MEMLOCK before 5.12. The threads backend serves. */
+        return tio__fail(loop, rc == -ENOMEM || rc == -EPERM || rc == -ENOSYS || rc == -EINVAL
+                                   ? TIO_ENOTSUP : tio__errno_map(-rc),
+                         "io_uring_setup refused: %s", strerror(-rc));
+    }
+    if (!(u->ring.features & IORING_FEAT_NODROP)) {
+        /* Before 5.5 a full CQ drops completions: a task would never finish. */
+        io_uring_queue_exit(&u->ring);
+        free(u);
+        return tio__fail(loop, TIO_ENOTSUP, "io_uring: kernel lacks IORING_FEAT_NODROP (5.5)");
+    }
+    u->wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (u->wake_fd < 0) {
+        int err = errno;
+        io_uring_queue_exit(&u->ring);
+        free(u);
+        return tio__fail(loop, tio__errno_map(err), "io_uring: eventfd: %s", strerror(err));
+    }
+    u->cap = cfg->queue_depth;
+    loop->backend_data = u;
+    u->cancel_fd_ok = probe_cancel_fd(u);
+    return 0;
+}
+
+static void uring_destroy(tio_loop *loop)
+{
+    uring *u = U(loop);
+    TIO_ASSERT(u->inflight == 0);
+    /* The armed eventfd read targets u->wake_buf: have the kernel finish
+     * it before the memory goes (ring teardown is asynchronous). */
+    if (u->wake_armed) {
+        struct io_uring_sqe *sqe = get_sqe(u);
+        if (sqe != NULL) {
+            io_uring_prep_cancel64(sqe, TAG_WAKE, 0);
+            io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+        }
+        while (u->wake_armed) {
+            int rc = io_uring_submit_and_wait(&u->ring, 1);
+            if (rc < 0 && !transient(rc))
+                break;
+            reap(loop, u);
+        }
+    }
+    io_uring_queue_exit(&u->ring);
+    close(u->wake_fd);
+    free(u);
+}
+
+const tio__backend tio__backend_io_uring = {
+    .name = "io_uring",
+    .create = uring_create,
+    .destroy = uring_destroy,
+    .start = uring_start,
+    .cancel = uring_cancel,
+    .cancel_file = uring_cancel_file,
+    .wait = uring_wait,
+    .wake = uring_wake,
+};

@@ -1,0 +1,415 @@
+/*
+ * The threads backend: a fixed pool of workers running blocking
+ * pread/pwrite/fdatasync/fsync, for any POSIX system (and for Linux hosts
+ * that refuse io_uring). Work goes to the pool through one queue; results
+ * come back through another, and the loop thread alone runs callbacks.
+ *
+ * Cancellation. Work still in the queue is taken out and reported
+ * TIO_ECANCELED without the OS seeing it. Work a worker is running is
+ * interrupted with a signal (the POSIX analogue of CancelSynchronousIo):
+ * workers keep the signal blocked except inside ppoll(2), which unblocks it
+ * atomically, so a cancel that arrives before the worker starts waiting is
+ * not lost. Only streams (pipes, sockets) are waited on: a regular-file
+ * pread does not block indefinitely, and device I/O cannot be stopped.
+ */
+#include "common/internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_WORKERS 4u
+#define MAX_WORKERS 1024u
+
+/* Where a task is, as seen by the pool (guarded by pool->mu). */
+enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_DONE };
+
+/* The task's backend words. */
+typedef struct job {
+    tio__task *next, *prev; /* pool->work or pool->done */
+    int64_t result;
+    int32_t os_error;
+    uint8_t where;
+    _Atomic uint8_t cancel; /* set by the loop, read by the worker */
+    uint16_t worker;        /* index of the running worker */
+} job;
+
+_Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
+
+typedef struct queue {
+    tio__task *head, *tail;
+} queue;
+
+typedef struct pool pool;
+typedef struct worker {
+    pthread_t tid;
+    pool *pool;
+    unsigned index;
+} worker;
+
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* workers wait for work */
+    pthread_cond_t done_cv; /* the loop waits for results (CLOCK_MONOTONIC) */
+    queue work, done;
+    bool woken, stopping;
+    unsigned nworkers;
+    worker *workers;
+};
+
+static job *J(tio__task *t) { return (job *)(void *)t->backend; }
+
+static void q_push(queue *q, tio__task *t)
+{
+    J(t)->next = NULL;
+    J(t)->prev = q->tail;
+    if (q->tail)
+        J(q->tail)->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+}
+
+static void q_remove(queue *q, tio__task *t)
+{
+    job *j = J(t);
+    if (j->prev)
+        J(j->prev)->next = j->next;
+    else
+        q->head = j->next;
+    if (j->next)
+        J(j->next)->prev = j->prev;
+    else
+        q->tail = j->prev;
+    j->next = j->prev = NULL;
+}
+
+/* ------------------------------------------------------- the cancel signal */
+
+static int cancel_signal(void)
+{
+    /* A real-time signal: never sent by the kernel on its own. */
+    return SIGRTMIN + 4;
+}
+
+static void on_cancel_signal(int sig)
+{
+    (void)sig; /* interrupting ppoll is the whole point */
+}
+
+static pthread_once_t signal_once = PTHREAD_ONCE_INIT;
+
+static void install_signal(void)
+{
+    struct sigaction old, sa;
+    if (sigaction(cancel_signal(), NULL, &old) != 0)
+        return;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+        return; /* the program's own handler interrupts ppoll just as well */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_cancel_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART (ppoll is never restarted anyway) */
+    sigaction(cancel_signal(), &sa, NULL);
+}
+
+/* ------------------------------------------------------------ the worker */
+
+/* Wait until the stream is ready, or the task is cancelled. */
+static int wait_stream(int fd, short events, job *j)
+{
+    sigset_t open_mask;
+    pthread_sigmask(SIG_SETMASK, NULL, &open_mask);
+    sigdelset(&open_mask, cancel_signal());
+    for (;;) {
+        if (atomic_load(&j->cancel))
+            return -ECANCELED;
+        struct pollfd p = {fd, events, 0};
+        int n = ppoll(&p, 1, NULL, &open_mask);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+static int64_t do_read(tio__task *t, job *j)
+{
+    int fd = t->file->handle;
+    for (;;) {
+        if (t->file->is_stream) {
+            int rc = wait_stream(fd, POLLIN, j);
+            if (rc < 0)
+                return rc;
+        }
+        ssize_t n = t->file->is_stream ? read(fd, t->buf, t->len)
+                                       : pread(fd, t->buf, t->len, (off_t)t->offset);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR && errno != EAGAIN)
+            return -errno;
+    }
+}
+
+/* A write completes in full or reports the bytes written before the error:
+ * a short pwrite (signal, quota edge) is continued, never dropped. */
+static int64_t do_write(tio__task *t, job *j)
+{
+    int fd = t->file->handle;
+    size_t done = 0;
+    while (done < t->len || t->len == 0) {
+        if (t->file->is_stream) {
+            int rc = wait_stream(fd, POLLOUT, j);
+            if (rc < 0)
+                return done ? (int64_t)done : rc;
+        }
+        const char *p = (const char *)t->buf + done;
+        ssize_t n = t->file->is_stream ? write(fd, p, t->len - done)
+                                       : pwrite(fd, p, t->len - done, (off_t)(t->offset + done));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return done ? (int64_t)done : -errno;
+        if (t->len == 0)
+            break;
+        if (n == 0)
+            return (int64_t)done; /* no progress possible: report what is in */
+        done += (size_t)n;
+    }
+    return (int64_t)done;
+}
+
+static int64_t do_fsync(tio__task *t)
+{
+    int fd = t->file->handle;
+    int rc;
+    do
+        rc = (t->op_flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd);
+    while (rc != 0 && errno == EINTR);
+    return rc == 0 ? 0 : -errno;
+}
+
+static int64_t run_job(tio__task *t)
+{
+    switch (t->op) {
+    case TIO__OP_READ: return do_read(t, J(t));
+    case TIO__OP_WRITE: return do_write(t, J(t));
+    case TIO__OP_FSYNC: return do_fsync(t);
+    default: TIO_ASSERT(!"threads: unexpected op"); return -EINVAL;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pool *p = w->pool;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->work.head == NULL && !p->stopping)
+            pthread_cond_wait(&p->work_cv, &p->mu);
+        if (p->work.head == NULL)
+            break;
+        tio__task *t = p->work.head;
+        q_remove(&p->work, t);
+        J(t)->where = AT_RUNNING;
+        J(t)->worker = (uint16_t)w->index;
+        pthread_mutex_unlock(&p->mu);
+
+        int64_t r = run_job(t);
+
+        pthread_mutex_lock(&p->mu);
+        J(t)->result = r;
+        J(t)->where = AT_DONE;
+        q_push(&p->done, t);
+        pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------- the loop side */
+
+static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+{
+    pool *p = loop->backend_data;
+    (void)result;
+    (void)os_error;
+    job *j = J(t);
+    memset(j, 0, sizeof *j);
+    pthread_mutex_lock(&p->mu);
+    j->where = AT_WORK;
+    q_push(&p->work, t);
+    pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    return TIO__PENDING;
+}
+
+static void threads_cancel(tio_loop *loop, tio__task *t)
+{
+    pool *p = loop->backend_data;
+    job *j = J(t);
+    bool unqueued = false;
+    pthread_mutex_lock(&p->mu);
+    if (j->where == AT_WORK) {
+        q_remove(&p->work, t);
+        j->where = AT_NONE;
+        unqueued = true;
+    } else if (j->where == AT_RUNNING) {
+        atomic_store(&j->cancel, 1);
+        /* Under the lock: the worker cannot move on to other work, so the
+         * signal lands on this task's wait (or is harmlessly absorbed by a
+         * later ppoll, which rechecks its own task's cancel flag). */
+        pthread_kill(p->workers[j->worker].tid, cancel_signal());
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (unqueued)
+        tio__task_finish(t, TIO_ECANCELED, 0);
+}
+
+static void deliver(tio__task *t)
+{
+    job *j = J(t);
+    int64_t r = j->result;
+    j->where = AT_NONE;
+    if (r >= 0)
+        tio__task_finish(t, r, 0);
+    else if (r == -ECANCELED && t->cancel_requested)
+        tio__task_finish(t, TIO_ECANCELED, ECANCELED);
+    else
+        tio__task_finish(t, tio__errno_map((int)-r), (int)-r);
+}
+
+static int threads_wait(tio_loop *loop, int64_t timeout_ns)
+{
+    pool *p = loop->backend_data;
+    pthread_mutex_lock(&p->mu);
+    if (timeout_ns != 0) {
+        struct timespec until;
+        if (timeout_ns > 0) {
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            int64_t ns = until.tv_nsec + timeout_ns % 1000000000;
+            until.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
+            until.tv_nsec = (long)(ns % 1000000000);
+        }
+        while (p->done.head == NULL && !p->woken) {
+            if (timeout_ns < 0)
+                pthread_cond_wait(&p->done_cv, &p->mu);
+            else if (pthread_cond_timedwait(&p->done_cv, &p->mu, &until) == ETIMEDOUT)
+                break;
+        }
+    }
+    p->woken = false;
+    tio__task *t = p->done.head;
+    p->done.head = p->done.tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    while (t != NULL) {
+        tio__task *next = J(t)->next;
+        deliver(t);
+        t = next;
+    }
+    return 0;
+}
+
+static void threads_wake(tio_loop *loop)
+{
+    pool *p = loop->backend_data;
+    pthread_mutex_lock(&p->mu);
+    p->woken = true;
+    pthread_cond_signal(&p->done_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ------------------------------------------------------ create / destroy */
+
+static void stop_workers(pool *p, unsigned started)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(p->workers[i].tid, NULL);
+}
+
+static void pool_free(pool *p)
+{
+    pthread_cond_destroy(&p->done_cv);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+}
+
+static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
+{
+    unsigned n = cfg->threads ? cfg->threads : DEFAULT_WORKERS;
+    if (n > MAX_WORKERS)
+        return tio__fail(loop, TIO_EINVAL, "threads: %u workers requested, at most %u", n,
+                         MAX_WORKERS);
+    pool *p = calloc(1, sizeof *p);
+    worker *ws = calloc(n, sizeof *ws);
+    pthread_condattr_t ca;
+    if (p == NULL || ws == NULL) {
+        free(p);
+        free(ws);
+        return tio__fail(loop, TIO_ENOMEM, "threads: out of memory");
+    }
+    pthread_once(&signal_once, install_signal);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work_cv, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    p->workers = ws;
+    p->nworkers = n;
+
+    /* Workers start with every signal blocked: the program's signals go
+     * to its own threads, ours only reach a worker inside ppoll. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    unsigned started = 0;
+    int err = 0;
+    for (; started < n; started++) {
+        ws[started].pool = p;
+        ws[started].index = started;
+        err = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
+        if (err != 0)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        stop_workers(p, started);
+        pool_free(p);
+        return tio__fail(loop, tio__errno_map(err) == TIO_EOTHER ? TIO_ENOMEM : tio__errno_map(err),
+                         "threads: pthread_create: %s", strerror(err));
+    }
+    loop->backend_data = p;
+    return 0;
+}
+
+static void threads_destroy(tio_loop *loop)
+{
+    pool *p = loop->backend_data;
+    TIO_ASSERT(p->work.head == NULL && p->done.head == NULL);
+    stop_workers(p, p->nworkers);
+    pool_free(p);
+}
+
+const tio__backend tio__backend_threads = {
+    .name = "threads",
+    .create = threads_create,
+    .destroy = threads_destroy,
+    .start = threads_start,
+    .cancel = threads_cancel,
+    .cancel_file = NULL,
+    .wait = threads_wait,
+    .wake = threads_wake,
+};
