@@ -177,9 +177,7 @@ struct tio_loop {
     uint32_t wait_gen;
     bool wait_done;
     int64_t wait_result;
-#if defined(TIO_DEBUG) && TIO_DEBUG
-    unsigned long owner; /* creating thread, for ownership assertions */
-#endif
+    unsigned long owner;     /* creating thread, for ownership assertions */
     char errmsg[TIO__ERRMSG_SIZE];
 };
 

@@ -32,9 +32,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     loop->queue_depth = c.queue_depth;
     loop->budget = c.queue_depth;
     loop->now_ns = tio__now_ns();
-#if defined(TIO_DEBUG) && TIO_DEBUG
     loop->owner = tio__thread_id();
-#endif
     int rc;
     if (be) {
         loop->backend = be;

@@ -1,0 +1,731 @@
+/*
+ * Unit tests of src/common driven through a scripted test backend: each
+ * start reports the outcome the test chose (COMPLETED, FAILED, PENDING,
+ * BUSY), and pending work completes when the test says so. This reaches
+ * every branch of the three-way submission handling, the callback budget,
+ * the cancel/timeout rules and the deadline heap without an OS in the way.
+ */
+#include "common/internal.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------ the test backend */
+
+typedef struct script {
+    int outcome;        /* what start reports */
+    int64_t result;     /* COMPLETED bytes / FAILED TIO_E* */
+    int os_error;
+} script;
+
+typedef struct fake {
+    script next;            /* outcome for the next start */
+    unsigned busy_left;     /* report BUSY this many times first */
+    unsigned starts, cancels, waits, wakes;
+    tio__task *os[64];      /* PENDING tasks the fake OS holds */
+    unsigned nos;
+    int64_t cancel_result;  /* what the OS reports for a cancelled task */
+    bool cancel_completes;  /* the OS finishes a cancelled task at once */
+} fake;
+
+static fake F;
+
+static int fake_create(tio_loop *loop, const tio_loop_config *cfg)
+{
+    (void)cfg;
+    loop->backend_data = &F;
+    return 0;
+}
+
+static void fake_destroy(tio_loop *loop)
+{
+    (void)loop;
+    ck_assert_uint_eq(F.nos, 0);
+}
+
+static int fake_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+{
+    (void)loop;
+    if (F.busy_left > 0) {
+        F.busy_left--;
+        return TIO__BUSY;
+    }
+    F.starts++;
+    if (F.next.outcome == TIO__PENDING) {
+        ck_assert_uint_lt(F.nos, 64);
+        F.os[F.nos++] = t;
+    }
+    *result = F.next.result;
+    *os_error = F.next.os_error;
+    return F.next.outcome;
+}
+
+static void os_remove(tio__task *t)
+{
+    for (unsigned i = 0; i < F.nos; i++) {
+        if (F.os[i] == t) {
+            F.os[i] = F.os[--F.nos];
+            return;
+        }
+    }
+    ck_abort_msg("task not held by the fake OS");
+}
+
+static void fake_cancel(tio_loop *loop, tio__task *t)
+{
+    (void)loop;
+    F.cancels++;
+    if (F.cancel_completes) {
+        os_remove(t);
+        tio__task_finish(t, F.cancel_result, F.cancel_result == TIO_ECANCELED ? ECANCELED : 0);
+    }
+}
+
+static int fake_wait(tio_loop *loop, int64_t timeout_ns)
+{
+    (void)loop;
+    (void)timeout_ns;
+    F.waits++;
+    return 0;
+}
+
+static void fake_wake(tio_loop *loop)
+{
+    (void)loop;
+    F.wakes++;
+}
+
+static const tio__backend fake_backend = {
+    .name = "fake",
+    .create = fake_create,
+    .destroy = fake_destroy,
+    .start = fake_start,
+    .cancel = fake_cancel,
+    .cancel_file = NULL,
+    .wait = fake_wait,
+    .wake = fake_wake,
+};
+
+/* The fake OS finishes the i-th held task. */
+static void os_complete(tio__task *t, int64_t result, int os_error)
+{
+    os_remove(t);
+    tio__task_finish(t, result, os_error);
+}
+
+/* ------------------------------------------------------------- fixtures */
+
+static tio_loop *loop;
+static tio_file *file;
+static char buf[4096];
+static int calls;
+static int64_t last_result;
+static int in_submit;
+
+static void count_cb(tio_task *task, int64_t result)
+{
+    ck_assert_int_eq(in_submit, 0);
+    ck_assert_int_eq(task->result, result);
+    calls++;
+    last_result = result;
+}
+
+static tio_loop *make_loop(unsigned depth)
+{
+    tio_loop *l = NULL;
+    tio_loop_config cfg = {depth, 0, NULL};
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
+    return l;
+}
+
+/* A tio_file not backed by any OS handle: the fake backend never uses it. */
+static tio_file *make_file(tio_loop *l)
+{
+    tio_file *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    f->loop = l;
+    f->align_bytes = 1;
+    f->can_read = f->can_write = true;
+    f->backend_index = -1;
+    return f;
+}
+
+static void setup(void)
+{
+    memset(&F, 0, sizeof F);
+    F.next.outcome = TIO__PENDING;
+    F.cancel_result = TIO_ECANCELED;
+    F.cancel_completes = true;
+    calls = 0;
+    last_result = 0;
+    loop = make_loop(8);
+    file = make_file(loop);
+}
+
+static void teardown(void)
+{
+    ck_assert_uint_eq(tio_pending(loop), 0);
+    tio_loop_destroy(loop);
+    free(file);
+}
+
+static int submit_read(tio_task *t)
+{
+    in_submit = 1;
+    int rc = tio_read(loop, t, file, buf, 100, 0, count_cb);
+    in_submit = 0;
+    return rc;
+}
+
+/* ------------------------------------------------- three-way submission */
+
+START_TEST(sync_completed_is_queued_then_delivered_by_run)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.next = (script){TIO__COMPLETED, 77, 0};
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_int_eq(tio_run(loop, 0), 1);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, 77);
+    ck_assert_int_eq(tio_os_error(&t), 0);
+    ck_assert_uint_eq(F.starts, 1);
+}
+END_TEST
+
+START_TEST(sync_failed_reports_code_and_os_error)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.next = (script){TIO__FAILED, TIO_EIO, EIO};
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, 0), 1);
+    ck_assert_int_eq(last_result, TIO_EIO);
+    ck_assert_int_eq(tio_os_error(&t), EIO);
+}
+END_TEST
+
+START_TEST(pending_completes_when_the_os_reports)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, 0), 0);
+    ck_assert_uint_eq(F.nos, 1);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__INFLIGHT);
+    os_complete(F.os[0], 100, 0);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_int_eq(tio_run(loop, 0), 1);
+    ck_assert_int_eq(last_result, 100);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__IDLE);
+}
+END_TEST
+
+START_TEST(busy_keeps_task_queued_until_a_later_run)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.busy_left = 2;
+    F.next = (script){TIO__COMPLETED, 5, 0};
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, 0), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    ck_assert_int_eq(tio_run(loop, 0), 0);
+    ck_assert_int_eq(tio_run(loop, 0), 1);
+    ck_assert_int_eq(last_result, 5);
+}
+END_TEST
+
+START_TEST(sync_completions_respect_the_callback_budget)
+{
+    tio_task t[20];
+    memset(t, 0, sizeof t);
+    F.next = (script){TIO__COMPLETED, 1, 0};
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(submit_read(&t[i]), 0);
+    /* queue_depth 8: no run may run more than 8 callbacks. */
+    ck_assert_int_eq(tio_run(loop, 0), 8);
+    ck_assert_int_eq(tio_run(loop, 0), 8);
+    ck_assert_int_eq(tio_run(loop, 0), 4);
+    ck_assert_int_eq(calls, 20);
+}
+END_TEST
+
+START_TEST(wait_is_a_poll_while_callbacks_are_due)
+{
+    tio_task a = TIO_TASK_INIT;
+    tio_task b[10];
+    memset(b, 0, sizeof b);
+    F.next = (script){TIO__COMPLETED, 1, 0};
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(submit_read(&b[i]), 0);
+    tio__start_queued(loop); /* the outcome is chosen when a task starts */
+    F.next = (script){TIO__PENDING, 0, 0};
+    ck_assert_int_eq(submit_read(&a), 0);
+    /* Forever, yet returns: completions are already due. */
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 8);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 2);
+    tio_cancel(loop, &a);
+    ck_assert_int_eq(tio_drain(loop), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------ cancellation */
+
+START_TEST(cancel_queued_never_reaches_the_backend)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_int_eq(tio_drain(loop), 0);
+    ck_assert_int_eq(last_result, TIO_ECANCELED);
+    ck_assert_uint_eq(F.starts, 0);
+    ck_assert_uint_eq(F.cancels, 0);
+}
+END_TEST
+
+START_TEST(cancel_inflight_asks_the_backend_once)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.cancel_completes = false;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    ck_assert_uint_eq(F.cancels, 1);
+    os_complete(F.os[0], TIO_ECANCELED, ECANCELED);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, TIO_ECANCELED);
+}
+END_TEST
+
+START_TEST(cancel_after_os_finished_reports_real_result)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.cancel_completes = false;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    os_complete(F.os[0], 100, 0);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, 100);
+}
+END_TEST
+
+START_TEST(cancel_of_done_task_changes_nothing)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.next = (script){TIO__COMPLETED, 9, 0};
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio__start_queued(loop); /* DONE, callback not yet run */
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__DONE);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, 9);
+    ck_assert_uint_eq(F.cancels, 0);
+}
+END_TEST
+
+START_TEST(cancel_idle_task_is_enoent)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_cancel(loop, &t), TIO_ENOENT);
+    ck_assert_int_eq(tio_timeout(loop, &t, 1), TIO_ENOENT);
+    ck_assert_int_eq(tio_wait(loop, &t, 0), TIO_ENOENT);
+}
+END_TEST
+
+static tio_task *resubmit_task;
+static void resubmit_cb(tio_task *task, int64_t result)
+{
+    count_cb(task, result);
+    if (calls == 1)
+        ck_assert_int_eq(tio_read(loop, task, file, buf, 10, 0, count_cb), 0);
+}
+
+START_TEST(generation_advances_so_stale_cancels_miss)
+{
+    tio_task t = TIO_TASK_INIT;
+    resubmit_task = &t;
+    F.next = (script){TIO__COMPLETED, 1, 0};
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 10, 0, resubmit_cb), 0);
+    uint32_t gen0 = tio__priv(&t)->gen;
+    tio_run(loop, 0);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_uint_eq(tio__priv(&t)->gen, gen0 + 1);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    ck_assert_int_eq(tio__priv(&t)->cancel_requested, 0);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 2);
+}
+END_TEST
+
+START_TEST(transient_requeue_restarts_the_task)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    tio__task *p = F.os[0];
+    os_remove(p);
+    tio__task_requeue(p);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    tio_run(loop, 0);
+    ck_assert_uint_eq(F.starts, 2);
+    os_complete(F.os[0], 100, 0);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, 100);
+}
+END_TEST
+
+START_TEST(requeue_of_cancelled_task_reports_canceled)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.cancel_completes = false;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    tio_cancel(loop, &t);
+    tio__task *p = F.os[0];
+    os_remove(p);
+    tio__task_requeue(p);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, TIO_ECANCELED);
+    ck_assert_uint_eq(F.starts, 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ timeouts */
+
+START_TEST(timeout_cancels_with_etimedout)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    ck_assert_int_eq(tio_timeout(loop, &t, 1000000), 0);
+    int64_t start = tio__now_ns();
+    tio_drain(loop);
+    ck_assert_int_ge(tio__now_ns() - start, 1000000);
+    ck_assert_int_eq(last_result, TIO_ETIMEDOUT);
+    ck_assert_uint_eq(F.cancels, 1);
+}
+END_TEST
+
+START_TEST(timeout_on_queued_task_never_starts_it)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.busy_left = 1000000;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_timeout(loop, &t, 1000000), 0);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, TIO_ETIMEDOUT);
+    ck_assert_uint_eq(F.starts, 0);
+}
+END_TEST
+
+START_TEST(completion_before_deadline_clears_the_timer)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    tio_run(loop, 0);
+    ck_assert_int_eq(tio_timeout(loop, &t, 1000000000), 0);
+    ck_assert_uint_eq(loop->timers.count, 1);
+    os_complete(F.os[0], 3, 0);
+    ck_assert_uint_eq(loop->timers.count, 0);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, 3);
+}
+END_TEST
+
+START_TEST(timeout_on_sleep_is_einval)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_sleep(loop, &t, 1000, count_cb), 0);
+    ck_assert_int_eq(tio_timeout(loop, &t, 1), TIO_EINVAL);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, 0);
+}
+END_TEST
+
+START_TEST(wait_expires_and_task_stays_pending)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_wait(loop, &t, 2000000), TIO_ETIMEDOUT);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__INFLIGHT);
+    os_complete(F.os[0], 4, 0);
+    ck_assert_int_eq(tio_wait(loop, &t, TIO_FOREVER), 4);
+}
+END_TEST
+
+/* ------------------------------------------------------------- the heap */
+
+static int order[256];
+static int norder;
+static void order_cb(tio_task *task, int64_t result)
+{
+    ck_assert_int_eq(result, 0);
+    order[norder++] = (int)(intptr_t)task->data;
+}
+
+START_TEST(heap_orders_by_deadline_then_arming_order)
+{
+    /* Deadlines set directly: no clock involved. Keys 0..199 shuffled,
+     * each key used twice to check FIFO among equals. */
+    static tio_task t[200];
+    memset(t, 0, sizeof t);
+    tio__heap h = {NULL, 0};
+    unsigned seq = 0;
+    srand(7);
+    int keys[200];
+    for (int i = 0; i < 200; i++)
+        keys[i] = i / 2;
+    for (int i = 199; i > 0; i--) {
+        int j = rand() % (i + 1), k = keys[i];
+        keys[i] = keys[j];
+        keys[j] = k;
+    }
+    for (int i = 0; i < 200; i++) {
+        tio__task *p = tio__priv(&t[i]);
+        p->deadline_ns = keys[i];
+        p->timer_seq = seq++;
+        tio__heap_insert(&h, &p->timer);
+    }
+    /* Remove 50 arbitrary nodes, then pop the rest in order. */
+    bool removed[200] = {false};
+    for (int i = 0; i < 50; i++) {
+        int j = rand() % 200;
+        if (removed[j])
+            continue;
+        removed[j] = true;
+        tio__heap_remove(&h, &tio__priv(&t[j])->timer);
+    }
+    int64_t last_key = -1;
+    uint32_t last_seq = 0;
+    while (h.root) {
+        tio__task *p = TIO_CONTAINER_OF(tio__heap_min(&h), tio__task, timer);
+        ck_assert_int_ge(p->deadline_ns, last_key);
+        if (p->deadline_ns == last_key)
+            ck_assert_uint_gt(p->timer_seq, last_seq);
+        last_key = p->deadline_ns;
+        last_seq = p->timer_seq;
+        tio__heap_remove(&h, &p->timer);
+    }
+    ck_assert_uint_eq(h.count, 0);
+}
+END_TEST
+
+static int64_t results[64];
+static void record_cb(tio_task *task, int64_t result)
+{
+    int i = (int)(intptr_t)task->data;
+    results[i] = result;
+    order[norder++] = i;
+}
+
+START_TEST(cancelled_sleeps_leave_the_rest_in_order)
+{
+    static tio_task t[40];
+    memset(t, 0, sizeof t);
+    norder = 0;
+    for (int i = 0; i < 40; i++) {
+        t[i].data = (void *)(intptr_t)i;
+        /* Later submissions get shorter sleeps: they fire first. */
+        ck_assert_int_eq(tio_sleep(loop, &t[i], (uint64_t)(40 - i) * 100000, record_cb), 0);
+    }
+    for (int i = 0; i < 40; i += 4)
+        ck_assert_int_eq(tio_cancel(loop, &t[i]), 0);
+    tio_drain(loop);
+    ck_assert_int_eq(norder, 40);
+    int prev = 40;
+    for (int k = 0; k < 40; k++) {
+        int i = order[k];
+        if (i % 4 == 0) {
+            ck_assert_int_eq(results[i], TIO_ECANCELED);
+            continue;
+        }
+        ck_assert_int_eq(results[i], 0);
+        ck_assert_int_lt(i, prev);
+        prev = i;
+    }
+}
+END_TEST
+
+static void cancelled_sleep_cb(tio_task *task, int64_t result)
+{
+    (void)task;
+    ck_assert_int_eq(result, TIO_ECANCELED);
+    calls++;
+}
+
+START_TEST(sleeps_fire_in_order)
+{
+    static tio_task t[30];
+    memset(t, 0, sizeof t);
+    norder = 0;
+    for (int i = 0; i < 30; i++) {
+        t[i].data = (void *)(intptr_t)i;
+        /* 3 groups of equal durations, submitted interleaved. */
+        ck_assert_int_eq(tio_sleep(loop, &t[i], (uint64_t)(3 - i % 3) * 1000000, order_cb), 0);
+    }
+    tio_task c = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_sleep(loop, &c, 500000, cancelled_sleep_cb), 0);
+    ck_assert_int_eq(tio_cancel(loop, &c), 0);
+    tio_drain(loop);
+    ck_assert_int_eq(norder, 30);
+    ck_assert_int_eq(calls, 1);
+    /* Expected: i%3==2 (1 ms) in order, then i%3==1, then i%3==0. */
+    int k = 0;
+    for (int g = 2; g >= 0; g--)
+        for (int i = g; i < 30; i += 3)
+            ck_assert_int_eq(order[k++], i);
+}
+END_TEST
+
+/* -------------------------------------------------------- loop contract */
+
+static void run_inside_cb(tio_task *task, int64_t result)
+{
+    count_cb(task, result);
+    ck_assert_int_eq(tio_run(loop, 0), TIO_EBUSY);
+    ck_assert_int_eq(tio_drain(loop), TIO_EBUSY);
+}
+
+START_TEST(run_from_a_callback_is_ebusy)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.next = (script){TIO__COMPLETED, 1, 0};
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 1, 0, run_inside_cb), 0);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+}
+END_TEST
+
+START_TEST(destroy_cancels_queued_inflight_and_sleeping)
+{
+    tio_loop *l = make_loop(4);
+    tio_file *f = make_file(l);
+    tio_task q = TIO_TASK_INIT, i = TIO_TASK_INIT, s = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_read(l, &i, f, buf, 1, 0, count_cb), 0);
+    tio_run(l, 0);
+    F.busy_left = 1000;
+    ck_assert_int_eq(tio_read(l, &q, f, buf, 1, 0, count_cb), 0);
+    ck_assert_int_eq(tio_sleep(l, &s, 10000000000ull, count_cb), 0);
+    tio_loop_destroy(l);
+    free(f);
+    ck_assert_int_eq(calls, 3);
+    ck_assert_int_eq(q.result, TIO_ECANCELED);
+    ck_assert_int_eq(i.result, TIO_ECANCELED);
+    ck_assert_int_eq(s.result, TIO_ECANCELED);
+}
+END_TEST
+
+START_TEST(validation_rejects_without_state_change)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_read(NULL, &t, file, buf, 1, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, NULL, file, buf, 1, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, NULL, buf, 1, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, NULL, 1, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 1, 0, NULL), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, TIO_MAX_IO + 1, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 4096, UINT64_MAX - 10, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_fsync(loop, &t, file, 0x80, count_cb), TIO_EINVAL);
+    file->direct = true;
+    file->align_bytes = 512;
+    ck_assert_int_eq(tio_read(loop, &t, file, buf + 1, 512, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 511, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 512, 100, count_cb), TIO_EINVAL);
+    file->direct = false;
+    file->align_bytes = 1;
+    file->can_write = false;
+    ck_assert_int_eq(tio_write(loop, &t, file, buf, 1, 0, count_cb), TIO_EBADF);
+    file->can_write = true;
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__IDLE);
+    ck_assert_uint_eq(tio_pending(loop), 0);
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(submit_read(&t), TIO_EBUSY);
+    tio_cancel(loop, &t);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+}
+END_TEST
+
+START_TEST(errno_mapping_is_explicit)
+{
+    ck_assert_int_eq(tio__errno_map(0), 0);
+    ck_assert_int_eq(tio__errno_map(ENOENT), TIO_ENOENT);
+    ck_assert_int_eq(tio__errno_map(EACCES), TIO_EACCES);
+    ck_assert_int_eq(tio__errno_map(EPERM), TIO_EACCES);
+    ck_assert_int_eq(tio__errno_map(EEXIST), TIO_EEXIST);
+    ck_assert_int_eq(tio__errno_map(ENOSPC), TIO_ENOSPC);
+    ck_assert_int_eq(tio__errno_map(EDQUOT), TIO_ENOSPC);
+    ck_assert_int_eq(tio__errno_map(EIO), TIO_EIO);
+    ck_assert_int_eq(tio__errno_map(EBADF), TIO_EBADF);
+    ck_assert_int_eq(tio__errno_map(EPIPE), TIO_EPIPE);
+    ck_assert_int_eq(tio__errno_map(EISDIR), TIO_EISDIR);
+    ck_assert_int_eq(tio__errno_map(EROFS), TIO_EROFS);
+    ck_assert_int_eq(tio__errno_map(EFBIG), TIO_EFBIG);
+    ck_assert_int_eq(tio__errno_map(ECANCELED), TIO_ECANCELED);
+    ck_assert_int_eq(tio__errno_map(EOPNOTSUPP), TIO_ENOTSUP);
+    ck_assert_int_eq(tio__errno_map(EHOSTDOWN), TIO_EOTHER);
+    for (int c = TIO_EOTHER; c <= TIO_EINVAL; c++)
+        ck_assert_str_ne(tio_strerror(c), "unknown error");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("three_way");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, sync_completed_is_queued_then_delivered_by_run);
+    tcase_add_test(tc, sync_failed_reports_code_and_os_error);
+    tcase_add_test(tc, pending_completes_when_the_os_reports);
+    tcase_add_test(tc, busy_keeps_task_queued_until_a_later_run);
+    tcase_add_test(tc, sync_completions_respect_the_callback_budget);
+    tcase_add_test(tc, wait_is_a_poll_while_callbacks_are_due);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cancel");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, cancel_queued_never_reaches_the_backend);
+    tcase_add_test(tc, cancel_inflight_asks_the_backend_once);
+    tcase_add_test(tc, cancel_after_os_finished_reports_real_result);
+    tcase_add_test(tc, cancel_of_done_task_changes_nothing);
+    tcase_add_test(tc, cancel_idle_task_is_enoent);
+    tcase_add_test(tc, generation_advances_so_stale_cancels_miss);
+    tcase_add_test(tc, transient_requeue_restarts_the_task);
+    tcase_add_test(tc, requeue_of_cancelled_task_reports_canceled);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("timers");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, timeout_cancels_with_etimedout);
+    tcase_add_test(tc, timeout_on_queued_task_never_starts_it);
+    tcase_add_test(tc, completion_before_deadline_clears_the_timer);
+    tcase_add_test(tc, timeout_on_sleep_is_einval);
+    tcase_add_test(tc, wait_expires_and_task_stays_pending);
+    tcase_add_test(tc, heap_orders_by_deadline_then_arming_order);
+    tcase_add_test(tc, cancelled_sleeps_leave_the_rest_in_order);
+    tcase_add_test(tc, sleeps_fire_in_order);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("loop");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, run_from_a_callback_is_ebusy);
+    tcase_add_test(tc, destroy_cancels_queued_inflight_and_sleeping);
+    tcase_add_test(tc, validation_rejects_without_state_change);
+    tcase_add_test(tc, errno_mapping_is_explicit);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
