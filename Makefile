@@ -10,6 +10,9 @@ THREADS_DIR := build/threads
 BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc 2>/dev/null || echo 4)
 
+# cmake --build runs make again: keep its "Entering directory" lines out.
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all deps build demo test test-threads-only clean
 
 all: build

@@ -320,8 +320,8 @@ static int prepare_file(tio_loop *loop, const struct bench_opts *o)
     if (rc < 0) {
         report(loop, "tio_file_size", rc);
     } else if (size != o->size_bytes) {
-        printf("preparing %s: %" PRIu64 " MiB of sequential 1 MiB direct writes...\n",
-               o->path, o->size_bytes / MIB);
+        printf("preparing %s: writing %g MiB sequentially, 1 MiB at a time...\n", o->path,
+               (double)o->size_bytes / MIB);
         fflush(stdout);
         if ((rc = tio_file_close(file)) < 0)
             return report(loop, "tio_file_close", rc);
@@ -554,8 +554,8 @@ int main(int argc, char **argv)
     bool prepared = false;
     unsigned ran = 0;
 
-    printf("tio-bench: %s, %" PRIu64 " MiB, %zu-byte blocks, queue depth %u, %.1f s "
-           "per workload\n", o.path, o.size_bytes / MIB, o.bs_bytes, o.qd, o.seconds);
+    printf("tio-bench: %s, %g MiB, %zu-byte blocks, queue depth %u, %g s per workload\n",
+           o.path, (double)o.size_bytes / MIB, o.bs_bytes, o.qd, o.seconds);
     for (size_t b = 0; b < count; b++) {
         tio_loop *loop = create_loop(names[b], &o);
         if (loop == NULL)
