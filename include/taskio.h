@@ -30,7 +30,7 @@ extern "C" {
 #  define TIO_API __declspec(dllexport)
 #elif defined(_WIN32) && defined(TIO_SHARED)
 #  define TIO_API __declspec(dllimport)
-#elif defined(__GNUC__)
+#elif defined(__GNUC__) && !defined(_WIN32)
 #  define TIO_API __attribute__((visibility("default")))
 #else
 #  define TIO_API

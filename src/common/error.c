@@ -62,7 +62,9 @@ int tio__errno_map(int err)
     case EEXIST: return TIO_EEXIST;
     case EBADF: return TIO_EBADF;
     case ENOSPC: return TIO_ENOSPC;
+#ifdef EDQUOT
     case EDQUOT: return TIO_ENOSPC;    /* quota: to an engine, the same as a full disk */
+#endif
     case EIO: return TIO_EIO;
     case ENXIO: return TIO_EIO;        /* device gone */
     case ENOMEM: return TIO_ENOMEM;

@@ -57,6 +57,11 @@ int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned fla
         return rc;
     }
     f->owned = true;
+    if (loop->backend->attach && (rc = loop->backend->attach(loop, f)) != 0) {
+        tio__os_close(f);
+        free(f);
+        return rc;
+    }
     file_link(loop, f);
     *out = f;
     return 0;
@@ -77,6 +82,8 @@ int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags)
     if (f == NULL)
         return tio__fail(loop, TIO_ENOMEM, "tio_file_wrap: out of memory");
     int rc = tio__os_wrap(loop, f, h, flags);
+    if (rc == 0 && loop->backend->attach)
+        rc = loop->backend->attach(loop, f);
     if (rc != 0) {
         free(f);
         return rc;
@@ -127,7 +134,7 @@ int tio_file_size(tio_file *file, uint64_t *size)
 tio_handle tio_file_handle(const tio_file *file)
 {
 #ifdef _WIN32
-    return file ? file->handle : (tio_handle)0;
+    return file ? file->handle : (tio_handle)(intptr_t)-1; /* INVALID_HANDLE_VALUE */
 #else
     return file ? file->handle : -1;
 #endif

@@ -150,6 +150,9 @@ typedef struct tio__backend {
     int (*wait)(tio_loop *loop, int64_t timeout_ns);
     /* Thread-safe: make a concurrent or the next wait return. */
     void (*wake)(tio_loop *loop);
+    /* Optional: bind a newly opened or wrapped file to the loop (IOCP
+     * associates the handle with its port). 0 or a TIO_E* code. */
+    int (*attach)(tio_loop *loop, tio_file *file);
 } tio__backend;
 
 /* --------------------------------------------------------------- the loop */
@@ -192,6 +195,7 @@ struct tio_file {
     bool can_read, can_write;
     bool is_stream;          /* pipe/socket/tty: no offsets, reads may block for ever */
     int backend_index;       /* backend's own per-file slot (registered fd), -1 */
+    unsigned backend_flags;  /* backend's own per-file bits */
     tio_file *next, *prev;   /* loop->file_list, closed by tio_loop_destroy */
 };
 
@@ -214,7 +218,10 @@ void tio__deadline_clear(tio_loop *loop, tio__task *t);
 /* error.c */
 int tio__errno_map(int err);
 int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+    /* with __USE_MINGW_ANSI_STDIO (set by CMake): C99 formats like %zu */
+    __attribute__((format(gnu_printf, 3, 4)))
+#elif defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;

@@ -47,6 +47,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
         free(loop);
         return rc;
     }
+    loop->errmsg[0] = '\0'; /* selection notes are not failures of this loop */
     *out = loop;
     return 0;
 }
