@@ -175,6 +175,9 @@ struct tio_loop {
     uint32_t timer_seq;      /* next tio__task.timer_seq */
     bool in_callback;
     bool destroying;
+    /* How starts ended, by enum tio__start: which branches a backend takes
+     * (tests assert them; a later issue makes them public statistics). */
+    uint64_t starts[4];
     /* tio_wait bookkeeping */
     tio__task *wait_task;
     uint32_t wait_gen;

@@ -138,6 +138,8 @@ int tio__start_queued(tio_loop *loop)
         int os_error = 0;
         TIO_ASSERT(t->state == TIO__QUEUED);
         int outcome = loop->backend->start(loop, t, &result, &os_error);
+        TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
+        loop->starts[outcome]++;
         if (outcome == TIO__BUSY)
             break;
         t->state = TIO__INFLIGHT;
