@@ -1,9 +1,11 @@
 #!/bin/sh
 # Install what taskio needs to build and test on Debian/Ubuntu, if missing.
 #
-#   scripts/deps.sh [threads-only]
+#   scripts/deps.sh [threads-only | windows]
 #
 # threads-only: skip liburing-dev (for -DTIO_BACKENDS=threads builds).
+# windows: what the mingw-w64 cross build and its Wine test run need
+# (dpkg-dev unpacks Debian's Check source for the cross-built Check).
 # Prints nothing when everything is installed. As root it installs the
 # missing packages; otherwise it prints the command to run and exits 1.
 set -eu
@@ -13,8 +15,9 @@ pkgs="cmake make gcc pkg-config check libsubunit-dev"
 case "${1:-}" in
 "") pkgs="$pkgs liburing-dev" ;;
 threads-only) ;;
+windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)
-    echo "usage: $0 [threads-only]" >&2
+    echo "usage: $0 [threads-only | windows]" >&2
     exit 2
     ;;
 esac

@@ -659,7 +659,9 @@ START_TEST(errno_mapping_is_explicit)
     ck_assert_int_eq(tio__errno_map(EPERM), TIO_EACCES);
     ck_assert_int_eq(tio__errno_map(EEXIST), TIO_EEXIST);
     ck_assert_int_eq(tio__errno_map(ENOSPC), TIO_ENOSPC);
+#ifdef EDQUOT
     ck_assert_int_eq(tio__errno_map(EDQUOT), TIO_ENOSPC);
+#endif
     ck_assert_int_eq(tio__errno_map(EIO), TIO_EIO);
     ck_assert_int_eq(tio__errno_map(EBADF), TIO_EBADF);
     ck_assert_int_eq(tio__errno_map(EPIPE), TIO_EPIPE);
@@ -668,7 +670,7 @@ START_TEST(errno_mapping_is_explicit)
     ck_assert_int_eq(tio__errno_map(EFBIG), TIO_EFBIG);
     ck_assert_int_eq(tio__errno_map(ECANCELED), TIO_ECANCELED);
     ck_assert_int_eq(tio__errno_map(EOPNOTSUPP), TIO_ENOTSUP);
-    ck_assert_int_eq(tio__errno_map(EHOSTDOWN), TIO_EOTHER);
+    ck_assert_int_eq(tio__errno_map(12345), TIO_EOTHER);
     for (int c = TIO_EOTHER; c <= TIO_EINVAL; c++)
         ck_assert_str_ne(tio_strerror(c), "unknown error");
 }

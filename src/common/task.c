@@ -139,7 +139,7 @@ int tio__start_queued(tio_loop *loop)
         TIO_ASSERT(t->state == TIO__QUEUED);
         int outcome = loop->backend->start(loop, t, &result, &os_error);
         TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
-        loop->starts[outcome]++;
+        loop->starts[(unsigned)outcome & 3u]++;
         if (outcome == TIO__BUSY)
             break;
         t->state = TIO__INFLIGHT;

@@ -157,12 +157,9 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
     DWORD err = GetLastError();
     if (err == ERROR_IO_PENDING)
         return TIO__PENDING;
-    /* ERROR_MORE_DATA (message-mode pipe, buffer full): STATUS_BUFFER_OVERFLOW
-     * is a warning, not a success, so the skip-on-success mode does not
-     * apply and the I/O manager still queues the packet (NT_ERROR is false).
-     * Not reachable with byte-mode pipes or files; unverified under Wine. */
-    if (err == ERROR_MORE_DATA)
-        return TIO__PENDING;
+    /* ERROR_MORE_DATA cannot happen: message-mode reads are refused at
+     * tio_file_wrap (file.c says why). */
+    TIO_ASSERT(err != ERROR_MORE_DATA);
     if (end_of_data(t, err)) {
         *result = 0;
         return TIO__COMPLETED;
@@ -220,9 +217,7 @@ static void complete_entry(const OVERLAPPED_ENTRY *e)
     }
     LONG status = (LONG)e->lpOverlapped->Internal;
     DWORD err = status >= 0 ? ERROR_SUCCESS : status_to_error(status); /* NT_SUCCESS */
-    /* ERROR_MORE_DATA (STATUS_BUFFER_OVERFLOW, a warning): a message-mode
-     * pipe filled the buffer and holds the rest for the next read. */
-    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA)
+    if (err == ERROR_SUCCESS)
         tio__task_finish(t, e->dwNumberOfBytesTransferred, 0);
     else
         finish_error(t, err);
