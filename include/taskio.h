@@ -180,7 +180,11 @@ TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path,
 
 /* Adopt an open handle (file, pipe, socket, device) for this loop. flags
  * give the access mode (TIO_RDONLY/WRONLY/RDWR); whether it is direct is
- * read from the handle. tio_file_close does not close the handle. */
+ * read from the handle. tio_file_close does not close the handle.
+ * Windows: the handle must be overlapped; it joins the loop's completion
+ * port for the rest of its life (Windows cannot detach it), so after
+ * tio_file_close do no other overlapped I/O on it and do not wrap it again:
+ * close it. A handle already bound to another port gives TIO_EINVAL. */
 TIO_API int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags);
 
 /* Close and free. TIO_EBUSY (nothing happens) while the file has pending

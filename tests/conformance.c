@@ -17,42 +17,229 @@
  * counted, and each test ends by destroying its loop and asserting that the
  * two counts agree (semantics 1: exactly one callback per accepted call).
  *
- * Runs forked (CK_FORK default): each test owns its loops, files and tasks.
+ * POSIX: runs forked (CK_FORK default), each test in its own process.
+ * Windows has no fork: the runner is CK_NOFORK there, all tests share one
+ * process, so every test releases its loops, files, pipes and threads itself
+ * (a failing test may leak them; the next test does not depend on that).
  */
 #include <taskio.h>
 
-#include <check.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-/*
- * TODO(windows port): the helpers below (make_pipe, write_all_fd, close_fd,
- * start_thread, ...) are POSIX only. On Windows, make_pipe needs a named
- * pipe pair (CreateNamedPipeW with FILE_FLAG_OVERLAPPED + CreateFileW for the
- * other end): CreatePipe gives handles that cannot do overlapped I/O.
- * Threads: CreateThread; clock: QueryPerformanceCounter; sleep: Sleep.
- */
-#error "tests/conformance.c: the Windows helpers are not written yet (see TODO above)"
+#ifdef __MINGW32__
+/* check.h declares its message functions format(printf), which mingw-w64 GCC
+ * takes for the Microsoft CRT's printf (ms_printf): that rejects the %jd of
+ * Check's own ck_assert_int_* macros. Check formats with mingw's C99
+ * __mingw_vsnprintf, so gnu_printf is what its functions really accept. */
+#  include <float.h>
+#  include <math.h>
+#  include <stddef.h>
+#  define printf gnu_printf
+#  include <check.h>
+#  undef printf
 #else
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#  include <check.h>
+#endif
+
+#ifdef _WIN32
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  include <windows.h>
+#else
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <signal.h>
+#  include <sys/stat.h>
+#  include <time.h>
+#  include <unistd.h>
 #endif
 
 /* ================================================================ platform */
 
+/*
+ * Pipes have a direction here: make_pipe gives a pipe that taskio reads
+ * (fds[0], wrapped by the test) and the test writes (fds[1]); make_pipe_out
+ * one that taskio writes (fds[1]) and the test reads (fds[0]). On POSIX both
+ * are pipe2(); on Windows the taskio end is the overlapped server end of a
+ * named pipe (CreatePipe's anonymous pipes cannot do overlapped I/O) and the
+ * test's end a plain synchronous client handle.
+ */
+
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
 
-#ifndef _WIN32
+#ifdef _WIN32
+typedef struct thread_thunk {
+    void *(*fn)(void *);
+    void *arg;
+    void *ret;
+} thread_thunk;
+
+typedef struct thread_t {
+    HANDLE h;            /* NULL for self_thread() */
+    DWORD id;            /* what identifies the thread */
+    thread_thunk *thunk; /* start_thread's, freed by join_thread */
+} thread_t;
+
+/* The library's formula (src/win32/clock.c), so that both clocks agree. */
+static int64_t now_ns(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (freq.QuadPart == 0)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    int64_t s = now.QuadPart / freq.QuadPart, r = now.QuadPart % freq.QuadPart;
+    return s * SEC + r * SEC / freq.QuadPart;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
+static long proc_id(void)
+{
+    return (long)GetCurrentProcessId();
+}
+
+static void remove_path(const char *path)
+{
+    DeleteFileA(path);
+}
+
+static unsigned g_pipe_counter; /* unique pipe names within the process */
+
+/* fds[tio_end] is the overlapped server end (inbound when taskio reads it),
+ * fds[1 - tio_end] the synchronous client end. */
+static void named_pipe(tio_handle fds[2], int tio_end)
+{
+    char name8[96];
+    wchar_t name[96];
+    snprintf(name8, sizeof name8, "\\\\.\\pipe\\taskio-conformance-%lu-%u",
+             (unsigned long)GetCurrentProcessId(), g_pipe_counter++);
+    for (size_t i = 0; i < sizeof name8; i++) /* ASCII */
+        if ((name[i] = (wchar_t)(unsigned char)name8[i]) == 0)
+            break;
+    int tio_reads = tio_end == 0;
+    HANDLE server = CreateNamedPipeW(
+        name,
+        (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
+            FILE_FLAG_FIRST_PIPE_INSTANCE,
+        PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536,
+        65536, 0, NULL);
+    ck_assert_msg(server != INVALID_HANDLE_VALUE, "CreateNamedPipeW(%s): Win32 error %lu", name8,
+                  (unsigned long)GetLastError());
+    HANDLE client = CreateFileW(name, tio_reads ? GENERIC_WRITE : GENERIC_READ, 0, NULL,
+                                OPEN_EXISTING, 0, NULL);
+    ck_assert_msg(client != INVALID_HANDLE_VALUE, "CreateFileW(%s): Win32 error %lu", name8,
+                  (unsigned long)GetLastError());
+    /* The client is already there: ERROR_PIPE_CONNECTED, or a pending
+     * connect that completes at once. */
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ck_assert_ptr_nonnull(ov.hEvent);
+    BOOL ok = ConnectNamedPipe(server, &ov);
+    DWORD err = ok ? 0 : GetLastError();
+    if (!ok && err == ERROR_IO_PENDING) {
+        DWORD n = 0;
+        ok = GetOverlappedResult(server, &ov, &n, TRUE);
+        err = ok ? 0 : GetLastError();
+    }
+    CloseHandle(ov.hEvent);
+    ck_assert_msg(ok || err == ERROR_PIPE_CONNECTED, "ConnectNamedPipe(%s): Win32 error %lu",
+                  name8, (unsigned long)err);
+    fds[tio_end] = server;
+    fds[1 - tio_end] = client;
+}
+
+/* fds[0]: taskio's read end (overlapped), fds[1]: the test's write end. */
+static void make_pipe(tio_handle fds[2])
+{
+    named_pipe(fds, 0);
+}
+
+/* fds[0]: the test's read end, fds[1]: taskio's write end (overlapped). */
+static void make_pipe_out(tio_handle fds[2])
+{
+    named_pipe(fds, 1);
+}
+
+static void write_all_fd(tio_handle fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        DWORD n = 0;
+        BOOL ok = WriteFile(fd, p, (DWORD)len, &n, NULL);
+        ck_assert_msg(ok && n > 0, "WriteFile(handle %p): Win32 error %lu", fd,
+                      (unsigned long)GetLastError());
+        p += n;
+        len -= n;
+    }
+}
+
+static void close_fd(tio_handle fd)
+{
+    ck_assert_msg(CloseHandle(fd), "CloseHandle(%p): Win32 error %lu", fd,
+                  (unsigned long)GetLastError());
+}
+
+static int fd_is_open(tio_handle fd)
+{
+    DWORD flags = 0;
+    return GetHandleInformation(fd, &flags) != 0;
+}
+
+static DWORD WINAPI thread_main(LPVOID p)
+{
+    thread_thunk *t = p;
+    t->ret = t->fn(t->arg);
+    return 0;
+}
+
+static void start_thread(thread_t *t, void *(*fn)(void *), void *arg)
+{
+    t->thunk = malloc(sizeof *t->thunk);
+    ck_assert_ptr_nonnull(t->thunk);
+    t->thunk->fn = fn;
+    t->thunk->arg = arg;
+    t->thunk->ret = NULL;
+    t->h = CreateThread(NULL, 0, thread_main, t->thunk, 0, &t->id);
+    ck_assert_msg(t->h != NULL, "CreateThread: Win32 error %lu", (unsigned long)GetLastError());
+}
+
+static void *join_thread(thread_t t)
+{
+    ck_assert_int_eq(WaitForSingleObject(t.h, INFINITE), WAIT_OBJECT_0);
+    CloseHandle(t.h);
+    void *ret = t.thunk->ret;
+    free(t.thunk);
+    return ret;
+}
+
+static thread_t self_thread(void)
+{
+    thread_t t = {NULL, GetCurrentThreadId(), NULL};
+    return t;
+}
+
+static int same_thread(thread_t a, thread_t b)
+{
+    return a.id == b.id;
+}
+
+static void ignore_sigpipe(void)
+{
+    /* no SIGPIPE: a write to a closed pipe fails with ERROR_NO_DATA */
+}
+#else
 typedef pthread_t thread_t;
 
 static int64_t now_ns(void)
@@ -74,10 +261,20 @@ static long proc_id(void)
     return (long)getpid();
 }
 
+static void remove_path(const char *path)
+{
+    remove(path);
+}
+
 /* fds[0]: read end, fds[1]: write end. Blocking, close-on-exec. */
 static void make_pipe(tio_handle fds[2])
 {
     ck_assert_msg(pipe2(fds, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
+}
+
+static void make_pipe_out(tio_handle fds[2])
+{
+    make_pipe(fds);
 }
 
 static void write_all_fd(tio_handle fd, const void *buf, size_t len)
@@ -155,7 +352,7 @@ static int g_npaths;
 static void remove_scratch(void)
 {
     for (int i = 0; i < g_npaths; i++)
-        remove(g_paths[i]);
+        remove_path(g_paths[i]);
     g_npaths = 0;
 }
 
@@ -166,7 +363,7 @@ static const char *scratch_in(const char *dir, const char *tag)
     char *p = g_paths[g_npaths++];
     snprintf(p, sizeof g_paths[0], "%s/tio-conf-%ld-%u-%s.tmp", dir, proc_id(), g_counter++,
              tag);
-    remove(p);
+    remove_path(p);
     return p;
 }
 
@@ -638,11 +835,12 @@ START_TEST(write_on_read_only_file_gives_ebadf_at_submission)
     tio_file *wo = open_file(loop, path, TIO_WRONLY);
     ck_assert_int_eq(s_read(loop, &t, wo, buf, 64, 0, count_cb), TIO_EBADF);
 
-    /* Wrapped pipe ends too. */
-    tio_handle p[2];
+    /* Wrapped pipe ends too: one taskio reads, one taskio writes. */
+    tio_handle p[2], q[2];
     make_pipe(p);
+    make_pipe_out(q);
     tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
-    tio_file *pw = wrap_handle(loop, p[1], TIO_WRONLY);
+    tio_file *pw = wrap_handle(loop, q[1], TIO_WRONLY);
     ck_assert_int_eq(s_write(loop, &t, pr, buf, 8, 0, count_cb), TIO_EBADF);
     ck_assert_int_eq(s_read(loop, &t, pw, buf, 8, 0, count_cb), TIO_EBADF);
 
@@ -661,6 +859,8 @@ START_TEST(write_on_read_only_file_gives_ebadf_at_submission)
     close_file(pw);
     close_fd(p[0]);
     close_fd(p[1]);
+    close_fd(q[0]);
+    close_fd(q[1]);
     end_loop(loop);
 }
 END_TEST
@@ -715,14 +915,10 @@ static void check_direct_try(tio_loop *loop, const char *dir, int expect_direct)
     close_file(f);
 }
 
-START_TEST(direct_open_on_tmpfs_is_direct_or_enotsup_and_direct_try_always_opens)
+/* TIO_DIRECT in dir opens direct or fails with TIO_ENOTSUP and an
+ * explanation; TIO_DIRECT_TRY then opens, direct exactly when TIO_DIRECT did. */
+static void check_direct_or_enotsup(tio_loop *loop, const char *dir)
 {
-    tio_loop *loop = new_loop();
-    const char *dir = "/dev/shm";
-    if (!is_dir(dir)) {
-        printf("NOTE: /dev/shm does not exist; probing TIO_DIRECT in %s instead\n", g_dir);
-        dir = g_dir;
-    }
     tio_file *f = NULL;
     int rc = tio_file_open(loop, &f, scratch_in(dir, "direct"),
                            TIO_CREATE | TIO_RDWR | TIO_DIRECT, 0644);
@@ -751,11 +947,33 @@ START_TEST(direct_open_on_tmpfs_is_direct_or_enotsup_and_direct_try_always_opens
         printf("NOTE: TIO_DIRECT in %s: TIO_ENOTSUP (%s)\n", dir, tio_last_error(loop));
     }
     check_direct_try(loop, dir, direct_ok);
+}
+
+#ifdef _WIN32
+/* No tmpfs on Windows: the same contract on the scratch directory. */
+START_TEST(direct_open_on_scratch_dir_is_direct_or_enotsup_and_direct_try_always_opens)
+{
+    tio_loop *loop = new_loop();
+    check_direct_or_enotsup(loop, g_dir);
+    end_loop(loop);
+}
+END_TEST
+#else
+START_TEST(direct_open_on_tmpfs_is_direct_or_enotsup_and_direct_try_always_opens)
+{
+    tio_loop *loop = new_loop();
+    const char *dir = "/dev/shm";
+    if (!is_dir(dir)) {
+        printf("NOTE: /dev/shm does not exist; probing TIO_DIRECT in %s instead\n", g_dir);
+        dir = g_dir;
+    }
+    check_direct_or_enotsup(loop, dir);
     if (strcmp(dir, g_dir) != 0)
         check_direct_try(loop, g_dir, -1);
     end_loop(loop);
 }
 END_TEST
+#endif
 
 START_TEST(fsync_with_and_without_data_flag_completes_with_zero)
 {
@@ -821,7 +1039,7 @@ START_TEST(wrapped_handle_is_reported_and_not_closed_by_file_close)
     tio_handle p[2];
     make_pipe(p);
     tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
-    ck_assert_int_eq(tio_file_handle(pr), p[0]);
+    ck_assert_msg(tio_file_handle(pr) == p[0], "tio_file_handle is not the wrapped handle");
     ck_assert_int_eq(tio_file_is_direct(pr), 0);
     close_file(pr);
     ck_assert_msg(fd_is_open(p[0]), "tio_file_close closed a wrapped handle");
@@ -1416,7 +1634,7 @@ START_TEST(pipe_write_whose_reader_has_closed_reports_epipe)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
+    make_pipe_out(p);
     close_fd(p[0]);
     tio_file *pw = wrap_handle(loop, p[1], TIO_WRONLY);
     tio_task t;
@@ -2593,7 +2811,11 @@ static Suite *core_suite(void)
     tcase_add_test(tc, write_on_read_only_file_gives_ebadf_at_submission);
     tcase_add_test(tc, open_missing_path_without_create_gives_enoent);
     tcase_add_test(tc, open_existing_with_create_excl_gives_eexist);
+#ifdef _WIN32
+    tcase_add_test(tc, direct_open_on_scratch_dir_is_direct_or_enotsup_and_direct_try_always_opens);
+#else
     tcase_add_test(tc, direct_open_on_tmpfs_is_direct_or_enotsup_and_direct_try_always_opens);
+#endif
     tcase_add_test(tc, fsync_with_and_without_data_flag_completes_with_zero);
     tcase_add_test(tc, file_close_refused_while_task_pending_then_succeeds_after_drain);
     tcase_add_test(tc, wrapped_handle_is_reported_and_not_closed_by_file_close);
@@ -2676,7 +2898,7 @@ static int probe_direct(tio_loop *loop)
     snprintf(path, sizeof path, "%s/tio-conf-%ld-probe.tmp", g_dir, proc_id());
     tio_file *f = NULL;
     int rc = tio_file_open(loop, &f, path, TIO_CREATE | TIO_RDWR | TIO_DIRECT, 0644);
-    remove(path);
+    remove_path(path);
     if (rc == TIO_ENOTSUP) {
         printf("SKIP: %s refuses O_DIRECT (%s)\n", g_dir, tio_last_error(loop));
         return 77;
@@ -2733,6 +2955,9 @@ int main(int argc, char **argv)
 
     Suite *s = strcmp(group, "core") == 0 ? core_suite() : direct_suite();
     SRunner *sr = srunner_create(s);
+#ifdef _WIN32
+    srunner_set_fork_status(sr, CK_NOFORK); /* no fork() on Windows */
+#endif
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

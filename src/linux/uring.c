@@ -14,18 +14,20 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_MASK = 7 };
+enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_MASK = 7 };
 #define PTR_BITS 57
 #define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
 
 /* Per-task backend words. */
 enum { W_FLAGS = 0 };
 #define F_CANCEL_DEFERRED 1u /* cancel asked while the SQ was full */
+#define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
 
 typedef struct uring {
     struct io_uring ring;
@@ -42,11 +44,20 @@ _Static_assert(sizeof(((tio__task *)0)->backend) >= sizeof(uint64_t), "backend w
 
 static uring *U(tio_loop *loop) { return loop->backend_data; }
 
-static uint64_t op_key(const tio__task *t)
+static uint64_t task_key(const tio__task *t, unsigned tag)
 {
     uintptr_t p = (uintptr_t)t;
     TIO_ASSERT((p & TAG_MASK) == 0 && (p >> PTR_BITS) == 0);
-    return (uint64_t)p | ((uint64_t)(t->gen & 0x7f) << PTR_BITS) | TAG_OP;
+    return (uint64_t)p | ((uint64_t)(t->gen & 0x7f) << PTR_BITS) | tag;
+}
+
+static uint64_t op_key(const tio__task *t) { return task_key(t, TAG_OP); }
+
+/* The key of whatever the kernel is doing for t now: the operation, or
+ * the poll that waits for a nonblocking stream to become ready. */
+static uint64_t current_key(const tio__task *t)
+{
+    return task_key(t, (t->backend[W_FLAGS] & F_POLLING) ? TAG_POLL : TAG_OP);
 }
 
 static tio__task *task_of_key(uint64_t key)
@@ -118,7 +129,7 @@ static bool queue_cancel(uring *u, tio__task *t)
     struct io_uring_sqe *sqe = get_sqe(u);
     if (sqe == NULL)
         return false;
-    io_uring_prep_cancel64(sqe, op_key(t), 0);
+    io_uring_prep_cancel64(sqe, current_key(t), 0);
     io_uring_sqe_set_data64(sqe, TAG_CANCEL);
     return true;
 }
@@ -165,9 +176,25 @@ static void uring_cancel_file(tio_loop *loop, tio_file *file)
 
 /* ------------------------------------------------------------ completion */
 
+/* A read or write on an O_NONBLOCK pipe or socket fails with -EAGAIN
+ * instead of waiting (io_uring honours O_NONBLOCK). Wait for readiness
+ * with a one-shot poll, then start the operation again. */
+static bool arm_poll(uring *u, tio__task *t)
+{
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return false;
+    io_uring_prep_poll_add(sqe, t->file->handle, t->op == TIO__OP_READ ? POLLIN : POLLOUT);
+    io_uring_sqe_set_data64(sqe, task_key(t, TAG_POLL));
+    t->backend[W_FLAGS] |= F_POLLING;
+    return true;
+}
+
 static void complete_op(tio_loop *loop, uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
+    if (res == -EAGAIN && t->file->is_stream && !t->cancel_requested && arm_poll(u, t))
+        return; /* still in the kernel's hands, now as a poll */
     u->inflight--;
     if (t->backend[W_FLAGS] & F_CANCEL_DEFERRED) {
         t->backend[W_FLAGS] &= ~(uint64_t)F_CANCEL_DEFERRED;
@@ -188,6 +215,25 @@ static void complete_op(tio_loop *loop, uring *u, tio__task *t, int res)
     }
 }
 
+/* The stream is ready (or in error, or hung up): the retried operation
+ * reports which. */
+static void complete_poll(uring *u, tio__task *t, int res)
+{
+    TIO_ASSERT(t->state == TIO__INFLIGHT && (t->backend[W_FLAGS] & F_POLLING));
+    t->backend[W_FLAGS] &= ~(uint64_t)F_POLLING;
+    u->inflight--;
+    if (t->backend[W_FLAGS] & F_CANCEL_DEFERRED) {
+        t->backend[W_FLAGS] &= ~(uint64_t)F_CANCEL_DEFERRED;
+        u->deferred--;
+    }
+    if (res == -ECANCELED || t->cancel_requested)
+        tio__task_finish(t, TIO_ECANCELED, ECANCELED);
+    else if (res < 0)
+        tio__task_finish(t, tio__errno_map(-res), -res);
+    else
+        tio__task_requeue(t);
+}
+
 static void reap(tio_loop *loop, uring *u)
 {
     struct io_uring_cqe *cqe;
@@ -199,6 +245,12 @@ static void reap(tio_loop *loop, uring *u)
             tio__task *t = task_of_key(key);
             TIO_ASSERT(op_key(t) == key);
             complete_op(loop, u, t, cqe->res);
+            break;
+        }
+        case TAG_POLL: {
+            tio__task *t = task_of_key(key);
+            TIO_ASSERT(task_key(t, TAG_POLL) == key);
+            complete_poll(u, t, cqe->res);
             break;
         }
         case TAG_WAKE:

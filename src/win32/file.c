@@ -209,17 +209,6 @@ int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags)
         return tio__fail(loop, TIO_EBADF, "tio_file_wrap: not a usable handle (Win32 error %lu)",
                          (unsigned long)err);
     }
-    /* A message-mode read whose message is longer than the buffer ends with
-     * ERROR_MORE_DATA (STATUS_BUFFER_OVERFLOW, a warning): Wine completes it
-     * synchronously with no port packet, while Windows' I/O manager skips
-     * the packet only for NT_SUCCESS statuses. With no single correct way
-     * to account for it, taskio reads byte-mode pipes only. */
-    DWORD state = 0;
-    if ((flags & 3u) != TIO_WRONLY && GetFileType(h) == FILE_TYPE_PIPE &&
-        GetNamedPipeHandleStateW(h, &state, NULL, NULL, NULL, NULL, 0) &&
-        (state & PIPE_READMODE_MESSAGE))
-        return tio__fail(loop, TIO_ENOTSUP, "tio_file_wrap: message-mode pipes cannot be read "
-                         "through taskio; use PIPE_READMODE_BYTE");
     f->direct = handle_is_unbuffered(h);
     describe(f, h, NULL);
     return 0;

@@ -157,9 +157,17 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
     DWORD err = GetLastError();
     if (err == ERROR_IO_PENDING)
         return TIO__PENDING;
-    /* ERROR_MORE_DATA cannot happen: message-mode reads are refused at
-     * tio_file_wrap (file.c says why). */
-    TIO_ASSERT(err != ERROR_MORE_DATA);
+    /* ERROR_MORE_DATA: a message-mode pipe filled the buffer and keeps the
+     * rest of the message for the next read. STATUS_BUFFER_OVERFLOW is a
+     * warning, not an error, and FO_SKIP_COMPLETION_PORT skips the packet for
+     * any synchronous non-error status (FILE_OBJECT reference, wdm.h; Wine
+     * does the same in server/async.c), so the read is complete now. */
+    if (err == ERROR_MORE_DATA) {
+        if (!(t->file->backend_flags & TIO__WIN_SKIP_ON_SUCCESS))
+            return TIO__PENDING;
+        *result = (int64_t)op->ov.InternalHigh;
+        return TIO__COMPLETED;
+    }
     if (end_of_data(t, err)) {
         *result = 0;
         return TIO__COMPLETED;
@@ -217,7 +225,7 @@ static void complete_entry(const OVERLAPPED_ENTRY *e)
     }
     LONG status = (LONG)e->lpOverlapped->Internal;
     DWORD err = status >= 0 ? ERROR_SUCCESS : status_to_error(status); /* NT_SUCCESS */
-    if (err == ERROR_SUCCESS)
+    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA) /* see iocp_start */
         tio__task_finish(t, e->dwNumberOfBytesTransferred, 0);
     else
         finish_error(t, err);
