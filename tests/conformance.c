@@ -53,6 +53,7 @@
 #else
 #  include <errno.h>
 #  include <fcntl.h>
+#  include <sys/resource.h>
 #  include <pthread.h>
 #  include <signal.h>
 #  include <sys/stat.h>
@@ -73,6 +74,7 @@
 
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
+#define MSEC INT64_C(1000000)
 
 #ifdef _WIN32
 typedef struct thread_thunk {
@@ -1650,6 +1652,60 @@ START_TEST(pipe_write_whose_reader_has_closed_reports_epipe)
 }
 END_TEST
 
+#ifndef _WIN32
+/* User + system CPU time of the whole process (workers included). */
+static int64_t cpu_ns(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * SEC +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+/* An O_NONBLOCK pipe (sockets are usually so): the OS says "would block"
+ * (EAGAIN) instead of waiting; the library waits for readiness itself, so
+ * the read pends, completes with the data once written, and can be
+ * cancelled while it waits. */
+START_TEST(nonblocking_pipe_read_waits_for_data_and_cancels)
+{
+    tio_loop *loop = new_loop();
+    tio_handle p[2];
+    make_pipe(p);
+    int fl = fcntl(p[0], F_GETFL);
+    ck_assert_int_eq(fcntl(p[0], F_SETFL, fl | O_NONBLOCK), 0);
+    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    char buf[16];
+    ck_assert_int_eq(s_read(loop, &t, pr, buf, sizeof buf, 0, count_cb), 0);
+    /* Waiting, not spinning: CPU time over a 200 ms wait stays far below it. */
+    int64_t cpu0 = cpu_ns();
+    ck_assert_int_eq(tio_wait(loop, &t, 200 * MSEC), TIO_ETIMEDOUT);
+    int64_t cpu = cpu_ns() - cpu0;
+    ck_assert_msg(cpu < 100 * MSEC, "the loop spun while the stream had no data: %lld ns of "
+                  "CPU in a 200 ms wait", (long long)cpu);
+    ck_assert_int_eq(c.calls, 0);
+    write_all_fd(p[1], "abc", 3);
+    ck_assert_int_eq(tio_wait(loop, &t, 10 * SEC), 3);
+    ck_assert(memcmp(buf, "abc", 3) == 0);
+
+    ck_assert_int_eq(s_read(loop, &t, pr, buf, sizeof buf, 0, count_cb), 0);
+    ck_assert_int_eq(tio_wait(loop, &t, 50 * MSEC), TIO_ETIMEDOUT);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    ck_assert_int_eq(tio_wait(loop, &t, 10 * SEC), TIO_ECANCELED);
+    ck_assert_int_eq(c.calls, 2);
+    /* nothing was consumed by the cancelled read */
+    write_all_fd(p[1], "z", 1);
+    ck_assert_int_eq(read_wait(loop, pr, buf, sizeof buf, 0), 1);
+    close_file(pr);
+    close_fd(p[0]);
+    close_fd(p[1]);
+    end_loop(loop);
+}
+END_TEST
+#endif
+
 /* ================================================================ core: cancel */
 
 START_TEST(cancel_pending_pipe_read_reports_canceled)
@@ -2844,6 +2900,9 @@ static Suite *core_suite(void)
 
     tc = new_tcase("cancel", 60);
     tcase_add_test(tc, cancel_pending_pipe_read_reports_canceled);
+#ifndef _WIN32
+    tcase_add_test(tc, nonblocking_pipe_read_waits_for_data_and_cancels);
+#endif
     tcase_add_test(tc, cancel_queued_task_always_reports_canceled);
     tcase_add_test(tc, cancel_idle_task_gives_enoent);
     tcase_add_test(tc, cancel_twice_gives_exactly_one_callback);

@@ -176,9 +176,12 @@ static void uring_cancel_file(tio_loop *loop, tio_file *file)
 
 /* ------------------------------------------------------------ completion */
 
-/* A read or write on an O_NONBLOCK pipe or socket fails with -EAGAIN
- * instead of waiting (io_uring honours O_NONBLOCK). Wait for readiness
- * with a one-shot poll, then start the operation again. */
+/* A read or write on an O_NONBLOCK stream can complete with -EAGAIN
+ * instead of waiting: io_uring sets REQ_F_NOWAIT for O_NONBLOCK files it
+ * cannot poll, and older kernels did so for every O_NONBLOCK file (6.18,
+ * here, arms its own poll for pipes, so this path is not reached by the
+ * conformance suite). Wait for readiness with a one-shot poll, then start
+ * the operation again, rather than spin on -EAGAIN. */
 static bool arm_poll(uring *u, tio__task *t)
 {
     struct io_uring_sqe *sqe = get_sqe(u);
