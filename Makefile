@@ -16,7 +16,9 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 4)
 CMAKE_BUILD := cmake --build
 MAKEFLAGS   += --no-print-directory
 
-.PHONY: all deps build demo test build-windows test-windows test-threads-only clean
+FUZZ_DIR    := build/fuzz
+
+.PHONY: all deps build demo test build-windows test-windows test-threads-only soak fuzz clean
 
 all: build
 
@@ -55,5 +57,19 @@ test-threads-only:
 	$(CMAKE_BUILD) $(THREADS_DIR) -j$(JOBS)
 	cd $(THREADS_DIR) && ctest --output-on-failure
 
+# One million mixed operations per Linux backend at queue depth 256, with
+# random cancels and timeouts; prints RSS at the start and the end.
+soak: build
+	cd $(BUILD_DIR) && ./tests/reliability/tio-soak
+
+# The model-based fuzzer, open-ended (Ctrl-C to stop); clang + libFuzzer.
+fuzz:
+	@sh scripts/deps.sh
+	CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DTIO_FUZZ=ON \
+	      -DTIO_BUILD_BENCH=OFF -DTIO_BUILD_CONTRIB=OFF
+	$(CMAKE_BUILD) $(FUZZ_DIR) -j$(JOBS) --target tio-fuzz
+	cd $(FUZZ_DIR) && ./tests/fuzz/tio-fuzz -max_total_time=$${FUZZ_SECONDS:-0} \
+	      fuzz-corpus ../../tests/fuzz/corpus
+
 clean:
-	rm -rf $(BUILD_DIR) $(WIN_DIR) $(THREADS_DIR)
+	rm -rf $(BUILD_DIR) $(WIN_DIR) $(THREADS_DIR) $(FUZZ_DIR)
