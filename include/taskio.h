@@ -187,8 +187,11 @@ TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path,
  * close it. A handle already bound to another port gives TIO_EINVAL. */
 TIO_API int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags);
 
-/* Close and free. TIO_EBUSY (nothing happens) while the file has pending
- * tasks; otherwise 0, or the OS error of the close (the file is freed anyway). */
+/* Close. TIO_EBUSY (nothing happens) while the file has pending tasks;
+ * otherwise 0, or the OS error of the close (the file is closed anyway).
+ * The tio_file stays valid memory until the loop is destroyed: calls on it
+ * give TIO_EBADF, until a later open on the loop reuses it (as a closed
+ * descriptor number may be reused). */
 TIO_API int tio_file_close(tio_file *file);
 
 /* Required alignment, in bytes, of buffer address, offset and length for
@@ -213,7 +216,8 @@ TIO_API tio_handle tio_file_handle(const tio_file *file);
  *               and on a direct file a buffer address, offset or length not
  *               a multiple of tio_file_align(file)
  *   TIO_EBUSY   the task is already pending (on this or another loop)
- *   TIO_EBADF   read on a write-only file, write on a read-only file
+ *   TIO_EBADF   read on a write-only file, write on a read-only file, a
+ *               closed file
  *   TIO_ECANCELED  submitted from a callback run by tio_loop_destroy
  * Everything the OS reports arrives in the callback.
  *

@@ -145,6 +145,7 @@ static tio_file *make_file(tio_loop *l)
 {
     tio_file *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
+    f->magic = TIO__FILE_OPEN;
     f->loop = l;
     f->align_bytes = 1;
     f->can_read = f->can_write = true;

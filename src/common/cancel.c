@@ -118,6 +118,8 @@ int tio_cancel_file(tio_loop *loop, tio_file *file)
     if (loop == NULL || file == NULL)
         return TIO_EINVAL;
     TIO_ASSERT_OWNER(loop);
+    if (!tio__file_is_open(file))
+        return tio__fail(loop, TIO_EBADF, "tio_cancel_file: the file is closed");
     if (file->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "tio_cancel_file: the file belongs to another loop");
     int count = (int)file->pending;

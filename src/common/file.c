@@ -2,19 +2,31 @@
  * tio_file: flag validation and bookkeeping common to every OS. Opening,
  * alignment discovery and closing are the OS layer's (src/linux/file.c,
  * src/win32/file.c).
+ *
+ * A closed tio_file is not freed: it is marked closed and kept on the loop
+ * for reuse by a later open, so a stale pointer meets TIO_EBADF instead of
+ * freed memory (like a closed descriptor, it may name a new file once
+ * reused). The loop frees them all when destroyed.
  */
 #include "common/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define TIO_OPEN_FLAGS                                                                  \
     (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY)
 
 static tio_file *file_new(tio_loop *loop, unsigned flags)
 {
-    tio_file *f = calloc(1, sizeof *f);
-    if (f == NULL)
+    tio_file *f = loop->closed_files;
+    if (f != NULL) {
+        TIO_ASSERT(f->magic == TIO__FILE_CLOSED && f->pending == 0);
+        loop->closed_files = f->next;
+        memset(f, 0, sizeof *f);
+    } else if ((f = calloc(1, sizeof *f)) == NULL) {
         return NULL;
+    }
+    f->magic = TIO__FILE_OPEN;
     f->loop = loop;
     f->flags = flags;
     f->align_bytes = 1;
@@ -22,6 +34,30 @@ static tio_file *file_new(tio_loop *loop, unsigned flags)
     f->can_read = (flags & 3u) != TIO_WRONLY;
     f->can_write = (flags & 3u) != TIO_RDONLY;
     return f;
+}
+
+/* Back to the loop's reuse list (an open that failed, or a close). */
+static void file_retire(tio_loop *loop, tio_file *f)
+{
+    f->magic = TIO__FILE_CLOSED;
+    f->next = loop->closed_files;
+    f->prev = NULL;
+    loop->closed_files = f;
+}
+
+bool tio__file_is_open(const tio_file *f)
+{
+    return f->magic == TIO__FILE_OPEN;
+}
+
+void tio__files_free(tio_loop *loop)
+{
+    TIO_ASSERT(loop->file_list == NULL);
+    while (loop->closed_files != NULL) {
+        tio_file *f = loop->closed_files;
+        loop->closed_files = f->next;
+        free(f);
+    }
 }
 
 static void file_link(tio_loop *loop, tio_file *f)
@@ -53,13 +89,13 @@ int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned fla
         return tio__fail(loop, TIO_ENOMEM, "tio_file_open: out of memory");
     int rc = tio__os_open(loop, f, path, flags, mode);
     if (rc != 0) {
-        free(f);
+        file_retire(loop, f);
         return rc;
     }
     f->owned = true;
     if (loop->backend->attach && (rc = loop->backend->attach(loop, f)) != 0) {
         tio__os_close(f);
-        free(f);
+        file_retire(loop, f);
         return rc;
     }
     file_link(loop, f);
@@ -85,7 +121,7 @@ int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags)
     if (rc == 0 && loop->backend->attach)
         rc = loop->backend->attach(loop, f);
     if (rc != 0) {
-        free(f);
+        file_retire(loop, f);
         return rc;
     }
     f->owned = false;
@@ -98,6 +134,8 @@ int tio_file_close(tio_file *file)
 {
     if (file == NULL)
         return TIO_EINVAL;
+    if (!tio__file_is_open(file))
+        return TIO_EBADF;
     tio_loop *loop = file->loop;
     TIO_ASSERT_OWNER(loop);
     if (file->pending > 0)
@@ -110,32 +148,37 @@ int tio_file_close(tio_file *file)
         loop->file_list = file->next;
     if (file->next)
         file->next->prev = file->prev;
-    free(file);
+    file_retire(loop, file);
     return rc;
 }
 
 size_t tio_file_align(const tio_file *file)
 {
-    return file ? file->align_bytes : 0;
+    return file && tio__file_is_open(file) ? file->align_bytes : 0;
 }
 
 int tio_file_is_direct(const tio_file *file)
 {
-    return file ? file->direct : 0;
+    return file && tio__file_is_open(file) ? file->direct : 0;
 }
 
 int tio_file_size(tio_file *file, uint64_t *size)
 {
     if (file == NULL || size == NULL)
         return TIO_EINVAL;
+    if (!tio__file_is_open(file))
+        return TIO_EBADF;
     return tio__os_size(file, size);
 }
 
 tio_handle tio_file_handle(const tio_file *file)
 {
 #ifdef _WIN32
-    return file ? file->handle : (tio_handle)(intptr_t)-1; /* INVALID_HANDLE_VALUE */
+    if (file == NULL || !tio__file_is_open(file))
+        return (tio_handle)(intptr_t)-1; /* INVALID_HANDLE_VALUE */
 #else
-    return file ? file->handle : -1;
+    if (file == NULL || !tio__file_is_open(file))
+        return -1;
 #endif
+    return file->handle;
 }

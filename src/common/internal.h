@@ -171,6 +171,7 @@ struct tio_loop {
     unsigned queue_depth;
     unsigned budget;         /* callbacks per run */
     tio_file *file_list;     /* open tio_files */
+    tio_file *closed_files;  /* closed ones, kept for reuse until destroy (via next) */
     int64_t now_ns;          /* monotonic clock, refreshed per run */
     uint32_t timer_seq;      /* next tio__task.timer_seq */
     bool in_callback;
@@ -187,7 +188,11 @@ struct tio_loop {
     char errmsg[TIO__ERRMSG_SIZE];
 };
 
+#define TIO__FILE_OPEN 0x7469666fu   /* "tifo" */
+#define TIO__FILE_CLOSED 0x74696663u /* "tifc" */
+
 struct tio_file {
+    uint32_t magic;          /* TIO__FILE_OPEN, or TIO__FILE_CLOSED after close */
     tio_loop *loop;
     tio_handle handle;
     unsigned flags;          /* TIO_* open flags as given */
@@ -230,6 +235,10 @@ int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
     ;
 
 void tio__create_error_set(const char *msg);
+
+/* file.c */
+bool tio__file_is_open(const tio_file *f);
+void tio__files_free(tio_loop *loop);
 
 /* backend.c */
 int tio__backend_select(tio_loop *loop, const tio_loop_config *cfg);

@@ -183,6 +183,7 @@ void tio_loop_destroy(tio_loop *loop)
         f->pending = 0;
         tio_file_close(f);
     }
+    tio__files_free(loop);
     loop->backend->destroy(loop);
     free(loop);
 }

@@ -33,6 +33,8 @@ static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file
     if (task == NULL || file == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
                          task == NULL ? "task" : file == NULL ? "file" : "callback");
+    if (!tio__file_is_open(file))
+        return tio__fail(loop, TIO_EBADF, "%s: the file is closed", call);
     if (file->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "%s: the file belongs to another loop", call);
     if (tio__priv(task)->state != TIO__IDLE)
