@@ -176,6 +176,7 @@ struct tio_loop {
     uint32_t timer_seq;      /* next tio__task.timer_seq */
     bool in_callback;
     bool destroying;
+    struct tio__faults *faults; /* fault injection (test builds only), else NULL */
     /* How starts ended, by enum tio__start: which branches a backend takes
      * (tests assert them; a later issue makes them public statistics). */
     uint64_t starts[4];

@@ -3,6 +3,7 @@
  * timeout and the next deadline), fire deadlines, run callbacks within the
  * budget. tio_drain, tio_wait and tio_loop_destroy are built on it.
  */
+#include "common/faults.h"
 #include "common/internal.h"
 
 #include <stdlib.h>
@@ -184,6 +185,7 @@ void tio_loop_destroy(tio_loop *loop)
         tio_file_close(f);
     }
     tio__files_free(loop);
+    tio__faults_free(loop);
     loop->backend->destroy(loop);
     free(loop);
 }

@@ -10,6 +10,7 @@
  * use. Ordering gives the same guarantee independently: a task can only be
  * resubmitted from its callback, after the enter that carried its cancel.
  */
+#include "common/faults.h"
 #include "common/internal.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_MASK = 7 };
 enum { W_FLAGS = 0 };
 #define F_CANCEL_DEFERRED 1u /* cancel asked while the SQ was full */
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
+#define F_FAKE_AGAIN 4u      /* fault injection: a NOP stands in, its CQE reads -EAGAIN */
 
 typedef struct uring {
     struct io_uring ring;
@@ -116,8 +118,14 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
     default:
         TIO_ASSERT(!"io_uring: unexpected op");
     }
-    io_uring_sqe_set_data64(sqe, op_key(t));
     t->backend[W_FLAGS] = 0;
+    /* Injected (test builds): the kernel does nothing and the completion
+     * says -EAGAIN/-EINTR, as XFS and signals can. */
+    if (!t->file->is_stream && tio__fault(loop, TIO__FAULT_CQE_AGAIN)) {
+        io_uring_prep_nop(sqe);
+        t->backend[W_FLAGS] = F_FAKE_AGAIN;
+    }
+    io_uring_sqe_set_data64(sqe, op_key(t));
     u->inflight++;
     return TIO__PENDING;
 }
@@ -196,6 +204,10 @@ static bool arm_poll(uring *u, tio__task *t)
 static void complete_op(tio_loop *loop, uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
+    if (t->backend[W_FLAGS] & F_FAKE_AGAIN) {
+        t->backend[W_FLAGS] &= ~(uint64_t)F_FAKE_AGAIN;
+        res = (t->gen & 1) ? -EAGAIN : -EINTR; /* injected; the kernel did a NOP */
+    }
     if (res == -EAGAIN && t->file->is_stream && !t->cancel_requested && arm_poll(u, t))
         return; /* still in the kernel's hands, now as a poll */
     u->inflight--;
@@ -292,7 +304,10 @@ static int uring_wait(tio_loop *loop, int64_t timeout_ns)
         send_deferred_cancels(loop, u);
     arm_wake(u);
     int rc;
-    if (timeout_ns == 0) {
+    if (tio__fault(loop, TIO__FAULT_ENTER)) {
+        static const int transients[] = {-EINTR, -EAGAIN, -EBUSY};
+        rc = transients[u->inflight % 3]; /* as if the kernel said so */
+    } else if (timeout_ns == 0) {
         rc = io_uring_submit_and_get_events(&u->ring);
     } else if (timeout_ns < 0) {
         rc = io_uring_submit_and_wait(&u->ring, 1);
