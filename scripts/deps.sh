@@ -13,7 +13,8 @@ set -eu
 # libsubunit-dev: check's pkg-config file lists -lsubunit.
 pkgs="cmake make gcc pkg-config check libsubunit-dev"
 case "${1:-}" in
-"") pkgs="$pkgs liburing-dev" ;;
+# clang and its runtimes: the sanitizer builds and the fuzzer.
+"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev" ;;
 threads-only) ;;
 windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)
