@@ -259,6 +259,23 @@ TIO_API int tio_cancel_file(tio_loop *loop, tio_file *file);
  * a timer already) or NULL arguments. */
 TIO_API int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns);
 
+/* ------------------------------------------------------------ registration */
+
+typedef struct tio_buf {
+    void *base;
+    size_t len;
+} tio_buf;
+
+/* Register long-lived I/O buffers with the loop (io_uring: fixed buffers,
+ * pinned once instead of on every I/O). Afterwards any read or write whose
+ * buffer lies inside a registered one uses it automatically. count 0
+ * unregisters; a new call replaces the previous set. Returns 0, TIO_EBUSY
+ * while tasks are pending, TIO_EINVAL for NULL bufs with count > 0 or an
+ * empty buffer, TIO_ENOMEM (e.g. RLIMIT_MEMLOCK). A no-op success on
+ * backends without registration (threads, iocp). Buffers must stay mapped
+ * until unregistered or the loop is destroyed. */
+TIO_API int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
+
 /* ---------------------------------------------------------------- memory */
 
 /* Allocate size bytes aligned to align (0: the page size; else a power of

@@ -1706,6 +1706,62 @@ START_TEST(nonblocking_pipe_read_waits_for_data_and_cancels)
 END_TEST
 #endif
 
+/* Registered buffers: I/O inside them, across the boundary of two, and
+ * outside them all reads back what was written; re-registering replaces,
+ * count 0 unregisters; refused while a task is pending. */
+START_TEST(registered_buffers_carry_io_transparently)
+{
+    tio_loop *loop = new_loop();
+    tio_file *f = open_file(loop, scratch("regbuf"), TIO_CREATE | TIO_RDWR | TIO_TRUNCATE);
+    enum { SZ = 64 * 1024 };
+    unsigned char *arena = tio_alloc(2 * SZ, 0);
+    unsigned char *outside = tio_alloc(SZ, 0);
+    ck_assert_ptr_nonnull(arena);
+    ck_assert_ptr_nonnull(outside);
+    tio_buf bufs[2] = {{arena, SZ}, {arena + SZ, SZ}};
+    ck_assert_int_eq(tio_register_buffers(loop, bufs, 2), 0);
+    ck_assert_int_eq(tio_register_buffers(loop, NULL, 1), TIO_EINVAL);
+    fill_pattern(arena, 2 * SZ, 91);
+    /* inside the first, spanning both, inside the second */
+    ck_assert_int_eq(write_wait(loop, f, arena, 4096, 0), 4096);
+    ck_assert_int_eq(write_wait(loop, f, arena + SZ - 2048, 4096, 4096), 4096);
+    ck_assert_int_eq(write_wait(loop, f, arena + SZ + 100, 1000, 8192), 1000);
+    fill_pattern(outside, SZ, 92);
+    ck_assert_int_eq(write_wait(loop, f, outside, 512, 9192), 512);
+
+    unsigned char *back = arena + SZ; /* read into a registered buffer */
+    memset(back, 0, SZ);
+    ck_assert_int_eq(read_wait(loop, f, back, 4096, 0), 4096);
+    ck_assert(memcmp(back, arena, 4096) == 0);
+    ck_assert_int_eq(read_wait(loop, f, outside + 1024, 4096, 4096), 4096);
+    ck_assert(memcmp(outside + 1024, arena + SZ - 2048, 2048) == 0);
+
+    /* refused while pending */
+    tio_handle p[2];
+    make_pipe(p);
+    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    ck_assert_int_eq(s_read(loop, &t, pr, arena, 16, 0, count_cb), 0);
+    ck_assert_int_eq(tio_register_buffers(loop, NULL, 0), TIO_EBUSY);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    drain(loop);
+    ck_assert_int_eq(tio_register_buffers(loop, bufs, 1), 0);
+    ck_assert_int_eq(read_wait(loop, f, arena, 512, 9192), 512);
+    ck_assert(memcmp(arena, outside, 512) == 0);
+    ck_assert_int_eq(tio_register_buffers(loop, NULL, 0), 0);
+    ck_assert_int_eq(read_wait(loop, f, arena, 4096, 0), 4096);
+    close_file(pr);
+    close_fd(p[0]);
+    close_fd(p[1]);
+    close_file(f);
+    end_loop(loop);
+    tio_free(arena);
+    tio_free(outside);
+}
+END_TEST
+
 /* ================================================================ core: cancel */
 
 START_TEST(cancel_pending_pipe_read_reports_canceled)
@@ -2899,6 +2955,7 @@ static Suite *core_suite(void)
     suite_add_tcase(s, tc);
 
     tc = new_tcase("cancel", 60);
+    tcase_add_test(tc, registered_buffers_carry_io_transparently);
     tcase_add_test(tc, cancel_pending_pipe_read_reports_canceled);
 #ifndef _WIN32
     tcase_add_test(tc, nonblocking_pipe_read_waits_for_data_and_cancels);

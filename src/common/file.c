@@ -141,6 +141,8 @@ int tio_file_close(tio_file *file)
     if (file->pending > 0)
         return tio__fail(loop, TIO_EBUSY, "tio_file_close: %u tasks still pending on the file",
                          file->pending);
+    if (loop->backend->detach)
+        loop->backend->detach(loop, file);
     int rc = file->owned ? tio__os_close(file) : 0;
     if (file->prev)
         file->prev->next = file->next;

@@ -153,6 +153,10 @@ typedef struct tio__backend {
     /* Optional: bind a newly opened or wrapped file to the loop (IOCP
      * associates the handle with its port). 0 or a TIO_E* code. */
     int (*attach)(tio_loop *loop, tio_file *file);
+    /* Optional: undo attach before the file closes (no task is pending). */
+    void (*detach)(tio_loop *loop, tio_file *file);
+    /* Optional: register buffers (count 0: unregister); nothing pending. */
+    int (*register_buffers)(tio_loop *loop, const tio_buf *bufs, unsigned count);
 } tio__backend;
 
 /* --------------------------------------------------------------- the loop */

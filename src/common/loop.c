@@ -189,3 +189,21 @@ void tio_loop_destroy(tio_loop *loop)
     loop->backend->destroy(loop);
     free(loop);
 }
+
+int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (count > 0 && bufs == NULL)
+        return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: NULL bufs");
+    for (unsigned i = 0; i < count; i++)
+        if (bufs[i].base == NULL || bufs[i].len == 0)
+            return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: buffer %u is empty", i);
+    if (loop->pending > 0)
+        return tio__fail(loop, TIO_EBUSY, "tio_register_buffers: %u tasks pending",
+                         loop->pending);
+    if (loop->backend->register_buffers == NULL)
+        return 0; /* nothing to gain on this backend */
+    return loop->backend->register_buffers(loop, bufs, count);
+}

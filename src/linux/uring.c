@@ -12,9 +12,9 @@
  */
 #include "common/faults.h"
 #include "common/internal.h"
+#include "linux/uring.h"
 
 #include <errno.h>
-#include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +31,6 @@ enum { W_FLAGS = 0 };
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
 #define F_FAKE_AGAIN 4u      /* fault injection: a NOP stands in, its CQE reads -EAGAIN */
 
-typedef struct uring {
-    struct io_uring ring;
-    int wake_fd;             /* eventfd: the only thing other threads touch */
-    uint64_t wake_buf;       /* target of the armed eventfd read */
-    bool wake_armed;
-    bool cancel_fd_ok;       /* IORING_ASYNC_CANCEL_FD (Linux 5.19) */
-    unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
-    unsigned cap;            /* at most this many in flight: CQ stays unflooded */
-    unsigned deferred;       /* tasks with F_CANCEL_DEFERRED */
-} uring;
 
 _Static_assert(sizeof(((tio__task *)0)->backend) >= sizeof(uint64_t), "backend words");
 
@@ -102,15 +92,23 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
     struct io_uring_sqe *sqe = get_sqe(u);
     if (sqe == NULL)
         return TIO__BUSY;
-    int fd = t->file->handle;
+    bool fixed = t->file->backend_index >= 0;
+    int fd = fixed ? t->file->backend_index : t->file->handle;
     /* A stream has no offset: -1 means "current position" to io_uring. */
     uint64_t off = t->file->is_stream ? (uint64_t)-1 : t->offset;
+    int buf_index = u->nbufs ? tio__uring_buffer_index(u, t->buf, t->len) : -1;
     switch (t->op) {
     case TIO__OP_READ:
-        io_uring_prep_read(sqe, fd, t->buf, t->len, off);
+        if (buf_index >= 0)
+            io_uring_prep_read_fixed(sqe, fd, t->buf, t->len, off, buf_index);
+        else
+            io_uring_prep_read(sqe, fd, t->buf, t->len, off);
         break;
     case TIO__OP_WRITE:
-        io_uring_prep_write(sqe, fd, t->buf, t->len, off);
+        if (buf_index >= 0)
+            io_uring_prep_write_fixed(sqe, fd, t->buf, t->len, off, buf_index);
+        else
+            io_uring_prep_write(sqe, fd, t->buf, t->len, off);
         break;
     case TIO__OP_FSYNC:
         io_uring_prep_fsync(sqe, fd, (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0);
@@ -118,6 +116,8 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
     default:
         TIO_ASSERT(!"io_uring: unexpected op");
     }
+    if (fixed)
+        sqe->flags |= IOSQE_FIXED_FILE;
     t->backend[W_FLAGS] = 0;
     /* Injected (test builds): the kernel does nothing and the completion
      * says -EAGAIN/-EINTR, as XFS and signals can. */
@@ -171,8 +171,15 @@ static void uring_cancel_file(tio_loop *loop, tio_file *file)
     uring *u = U(loop);
     struct io_uring_sqe *sqe = u->cancel_fd_ok ? get_sqe(u) : NULL;
     if (sqe != NULL) {
+        /* A registered file's requests are keyed by its slot, not its fd,
+         * except a poll (by descriptor): cancel both ways. */
         io_uring_prep_cancel_fd(sqe, file->handle, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+        if (file->backend_index >= 0 && (sqe = get_sqe(u)) != NULL) {
+            io_uring_prep_cancel_fd(sqe, file->backend_index,
+                                    IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+            io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+        }
         return;
     }
     for (tio__link *l = loop->inflight.head.next; l != &loop->inflight.head; l = l->next) {
@@ -196,6 +203,7 @@ static bool arm_poll(uring *u, tio__task *t)
     if (sqe == NULL)
         return false;
     io_uring_prep_poll_add(sqe, t->file->handle, t->op == TIO__OP_READ ? POLLIN : POLLOUT);
+    /* (by descriptor even for a registered file: simplest, and rare) */
     io_uring_sqe_set_data64(sqe, task_key(t, TAG_POLL));
     t->backend[W_FLAGS] |= F_POLLING;
     return true;
@@ -400,6 +408,7 @@ static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
     u->cap = cfg->queue_depth;
     loop->backend_data = u;
     u->cancel_fd_ok = probe_cancel_fd(u);
+    tio__uring_fixed_init(u);
     return 0;
 }
 
@@ -424,6 +433,7 @@ static void uring_destroy(tio_loop *loop)
     }
     io_uring_queue_exit(&u->ring);
     close(u->wake_fd);
+    tio__uring_fixed_free(u);
     free(u);
 }
 
@@ -436,4 +446,7 @@ const tio__backend tio__backend_io_uring = {
     .cancel_file = uring_cancel_file,
     .wait = uring_wait,
     .wake = uring_wake,
+    .attach = tio__uring_attach,
+    .detach = tio__uring_detach,
+    .register_buffers = tio__uring_register_buffers,
 };

@@ -1,0 +1,40 @@
+/* The io_uring backend's state, shared by uring.c and uring_fixed.c. */
+#ifndef TIO_URING_H
+#define TIO_URING_H
+
+#include "common/internal.h"
+
+#include <liburing.h>
+
+typedef struct uring_buf {
+    uintptr_t base, end; /* [base, end) */
+    unsigned index;      /* io_uring buffer index */
+} uring_buf;
+
+typedef struct uring {
+    struct io_uring ring;
+    int wake_fd;             /* eventfd: the only thing other threads touch */
+    uint64_t wake_buf;       /* target of the armed eventfd read */
+    bool wake_armed;
+    bool cancel_fd_ok;       /* IORING_ASYNC_CANCEL_FD (Linux 5.19) */
+    unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
+    unsigned cap;            /* at most this many in flight: CQ stays unflooded */
+    unsigned deferred;       /* tasks with F_CANCEL_DEFERRED */
+    /* registered files (sparse table) */
+    int *free_slots;         /* stack of free file-table slots */
+    unsigned nfree, nslots;
+    /* registered buffers, sorted by base */
+    uring_buf *bufs;
+    unsigned nbufs;
+} uring;
+
+/* uring_fixed.c */
+void tio__uring_fixed_init(uring *u);
+void tio__uring_fixed_free(uring *u);
+int tio__uring_attach(tio_loop *loop, tio_file *f);
+void tio__uring_detach(tio_loop *loop, tio_file *f);
+int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
+/* The registered buffer holding [p, p+len), or -1. */
+int tio__uring_buffer_index(const uring *u, const void *p, size_t len);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * io_uring's registered resources, each saving work the kernel would
+ * otherwise do per operation:
+ *  - the ring fd (io_uring_register_ring_fd, 5.18): no fdget/fdput per enter;
+ *  - files (a sparse fixed-file table, 5.19): no fget/fput per SQE;
+ *  - buffers (tio_register_buffers): pages pinned once, not per I/O.
+ * Each is an optimisation only: where the kernel refuses one, the backend
+ * carries on with plain descriptors and buffers.
+ */
+#include "linux/uring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define FIXED_FILES 256u
+
+void tio__uring_fixed_init(uring *u)
+{
+    /* Failure just leaves the ring fd unregistered. */
+    (void)io_uring_register_ring_fd(&u->ring);
+    u->free_slots = malloc(FIXED_FILES * sizeof *u->free_slots);
+    if (u->free_slots == NULL)
+        return;
+    if (io_uring_register_files_sparse(&u->ring, FIXED_FILES) != 0) {
+        free(u->free_slots);
+        u->free_slots = NULL;
+        return;
+    }
+    u->nslots = FIXED_FILES;
+    for (unsigned i = 0; i < FIXED_FILES; i++)
+        u->free_slots[u->nfree++] = (int)(FIXED_FILES - 1 - i);
+}
+
+void tio__uring_fixed_free(uring *u)
+{
+    free(u->free_slots);
+    free(u->bufs);
+    u->free_slots = NULL;
+    u->bufs = NULL;
+}
+
+int tio__uring_attach(tio_loop *loop, tio_file *f)
+{
+    uring *u = loop->backend_data;
+    f->backend_index = -1;
+    if (u->nfree == 0)
+        return 0; /* table full or unsupported: plain descriptor */
+    int slot = u->free_slots[u->nfree - 1];
+    int fd = f->handle;
+    if (io_uring_register_files_update(&u->ring, (unsigned)slot, &fd, 1) != 1)
+        return 0;
+    u->nfree--;
+    f->backend_index = slot;
+    return 0;
+}
+
+void tio__uring_detach(tio_loop *loop, tio_file *f)
+{
+    uring *u = loop->backend_data;
+    if (f->backend_index < 0)
+        return;
+    int none = -1;
+    /* The slot drops its file reference; requests still holding it keep it
+     * (none are pending: close refuses while tasks are). */
+    (void)io_uring_register_files_update(&u->ring, (unsigned)f->backend_index, &none, 1);
+    TIO_ASSERT(u->nfree < u->nslots);
+    u->free_slots[u->nfree++] = f->backend_index;
+    f->backend_index = -1;
+}
+
+static int by_base(const void *a, const void *b)
+{
+    const uring_buf *x = a, *y = b;
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+{
+    uring *u = loop->backend_data;
+    if (u->nbufs > 0) {
+        io_uring_unregister_buffers(&u->ring);
+        free(u->bufs);
+        u->bufs = NULL;
+        u->nbufs = 0;
+    }
+    if (count == 0)
+        return 0;
+    struct iovec *iov = malloc(count * sizeof *iov);
+    uring_buf *table = malloc(count * sizeof *table);
+    if (iov == NULL || table == NULL) {
+        free(iov);
+        free(table);
+        return tio__fail(loop, TIO_ENOMEM, "tio_register_buffers: out of memory");
+    }
+    for (unsigned i = 0; i < count; i++) {
+        iov[i].iov_base = bufs[i].base;
+        iov[i].iov_len = bufs[i].len;
+        table[i].base = (uintptr_t)bufs[i].base;
+        table[i].end = (uintptr_t)bufs[i].base + bufs[i].len;
+        table[i].index = i;
+    }
+    int rc = io_uring_register_buffers(&u->ring, iov, count);
+    free(iov);
+    if (rc < 0) {
+        free(table);
+        /* ENOMEM: RLIMIT_MEMLOCK (pinned pages are accounted to it);
+         * EFAULT: a range is not mapped; EOVERFLOW/EINVAL: over 1 GiB. */
+        return tio__fail(loop, tio__errno_map(-rc), "tio_register_buffers: "
+                         "io_uring_register_buffers: %s", strerror(-rc));
+    }
+    qsort(table, count, sizeof *table, by_base);
+    u->bufs = table;
+    u->nbufs = count;
+    return 0;
+}
+
+int tio__uring_buffer_index(const uring *u, const void *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+    unsigned lo = 0, hi = u->nbufs;
+    while (lo < hi) { /* the last buffer whose base <= a */
+        unsigned mid = (lo + hi) / 2;
+        if (u->bufs[mid].base <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return -1;
+    const uring_buf *b = &u->bufs[lo - 1];
+    return a + len <= b->end ? (int)b->index : -1;
+}
