@@ -14,6 +14,7 @@ enum {
     TIO__FAULT_WAIT_EINTR,       /* wait: interrupted, returns at once */
     TIO__FAULT_ENTER,            /* io_uring_enter: EINTR/EAGAIN/EBUSY */
     TIO__FAULT_CQE_AGAIN,        /* io_uring CQE: -EAGAIN/-EINTR, nothing done */
+    TIO__FAULT_SYNC,             /* start: the OS finishes it at once (iocp, threads) */
     TIO__FAULT_KINDS
 };
 

@@ -13,6 +13,7 @@
  * Durability: FlushFileBuffers blocks and has no overlapped form, so fsync
  * runs on a helper thread which posts its result to the port.
  */
+#include "common/faults.h"
 #include "win32/win32.h"
 
 #include <stdlib.h>
@@ -40,6 +41,7 @@ typedef struct iocp {
     CONDITION_VARIABLE cv;
     tio__task *flush_head, *flush_tail, *flushing;
     bool stopping;
+    HANDLE sync_event; /* fault injection: waits for a forced-synchronous I/O */
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
@@ -143,6 +145,29 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
     if (!t->file->is_stream) { /* pipes require a zero offset */
         op->ov.Offset = (DWORD)t->offset;
         op->ov.OffsetHigh = (DWORD)(t->offset >> 32);
+    }
+    /* Injected (test builds): make the OS finish a file I/O before we
+     * return, as NTFS does for cached or extending I/O; Wine always pends
+     * file I/O, so this is how its tests reach the synchronous path. An
+     * event whose low bit is set keeps the completion off the port
+     * (GetQueuedCompletionStatus docs). */
+    if (!t->file->is_stream && p->sync_event && tio__fault(loop, TIO__FAULT_SYNC)) {
+        op->ov.hEvent = (HANDLE)((uintptr_t)p->sync_event | 1);
+        BOOL done = t->op == TIO__OP_READ ? ReadFile(h, t->buf, t->len, NULL, &op->ov)
+                                          : WriteFile(h, t->buf, t->len, NULL, &op->ov);
+        DWORD n = 0, err = 0;
+        if (!done && GetLastError() != ERROR_IO_PENDING)
+            err = GetLastError();
+        else if (!GetOverlappedResult(h, &op->ov, &n, TRUE))
+            err = GetLastError();
+        op->ov.hEvent = NULL;
+        if (err == 0 || end_of_data(t, err)) {
+            *result = err ? 0 : n;
+            return TIO__COMPLETED;
+        }
+        *result = tio__win_error_map(err);
+        *os_error = (int)err;
+        return TIO__FAILED;
     }
     BOOL ok = t->op == TIO__OP_READ ? ReadFile(h, t->buf, t->len, NULL, &op->ov)
                                     : WriteFile(h, t->buf, t->len, NULL, &op->ov);
@@ -298,6 +323,9 @@ static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
     }
     InitializeCriticalSection(&p->mu);
     InitializeConditionVariable(&p->cv);
+#if defined(TIO_FAULTS) && TIO_FAULTS
+    p->sync_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+#endif
     loop->backend_data = p;
     p->flusher = CreateThread(NULL, 0, flusher_main, loop, 0, NULL);
     if (p->flusher == NULL) {
@@ -323,6 +351,8 @@ static void iocp_destroy(tio_loop *loop)
     WaitForSingleObject(p->flusher, INFINITE);
     CloseHandle(p->flusher);
     DeleteCriticalSection(&p->mu);
+    if (p->sync_event)
+        CloseHandle(p->sync_event);
     CloseHandle(p->port);
     free(p);
 }
