@@ -99,16 +99,32 @@ int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns)
 
 /* ----------------------------------------------------------- public calls */
 
-int tio_cancel(tio_loop *loop, tio_task *task)
+/* The pending task behind `task` for a call on `loop`, or NULL with *rc
+ * set: TIO_EINVAL (NULL, another loop's task) or TIO_ENOENT (idle). */
+static tio__task *pending_task(tio_loop *loop, tio_task *task, const char *call, int *rc)
 {
+    *rc = TIO_EINVAL;
     if (loop == NULL || task == NULL)
-        return TIO_EINVAL;
+        return NULL;
     TIO_ASSERT_OWNER(loop);
     tio__task *t = tio__priv(task);
-    if (t->state == TIO__IDLE)
-        return TIO_ENOENT;
-    if (t->loop != loop)
-        return tio__fail(loop, TIO_EINVAL, "tio_cancel: the task is pending on another loop");
+    if (t->state == TIO__IDLE) {
+        *rc = TIO_ENOENT;
+        return NULL;
+    }
+    if (t->loop != loop) {
+        *rc = tio__fail(loop, TIO_EINVAL, "%s: the task is pending on another loop", call);
+        return NULL;
+    }
+    return t;
+}
+
+int tio_cancel(tio_loop *loop, tio_task *task)
+{
+    int rc;
+    tio__task *t = pending_task(loop, task, "tio_cancel", &rc);
+    if (t == NULL)
+        return rc;
     tio__task_cancel(loop, t, false);
     return 0;
 }
@@ -159,14 +175,10 @@ int tio_cancel_file(tio_loop *loop, tio_file *file)
 
 int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns)
 {
-    if (loop == NULL || task == NULL)
-        return TIO_EINVAL;
-    TIO_ASSERT_OWNER(loop);
-    tio__task *t = tio__priv(task);
-    if (t->state == TIO__IDLE)
-        return TIO_ENOENT;
-    if (t->loop != loop)
-        return tio__fail(loop, TIO_EINVAL, "tio_timeout: the task is pending on another loop");
+    int rc;
+    tio__task *t = pending_task(loop, task, "tio_timeout", &rc);
+    if (t == NULL)
+        return rc;
     if (t->op == TIO__OP_SLEEP)
         return tio__fail(loop, TIO_EINVAL, "tio_timeout: a sleep task is a timer already");
     if (t->state == TIO__DONE || t->cancel_requested)
