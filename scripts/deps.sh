@@ -14,7 +14,8 @@ set -eu
 pkgs="cmake make gcc pkg-config check libsubunit-dev"
 case "${1:-}" in
 # clang and its runtimes: the sanitizer builds and the fuzzer.
-"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev" ;;
+# fio and dpkg-dev: the fio ioengine builds against fio's Debian source.
+"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3" ;;
 threads-only) ;;
 windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)
