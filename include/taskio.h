@@ -121,7 +121,8 @@ typedef struct tio_loop_config {
 } tio_loop_config;
 
 /* Create a loop owned by the calling thread. cfg may be NULL.
- * Returns 0, TIO_EINVAL (bad config or unknown backend name), TIO_ENOTSUP
+ * Returns 0, TIO_EINVAL (queue_depth over 32768, threads over 1024, an
+ * unknown backend name), TIO_ENOTSUP
  * (the named backend is not compiled in or the OS refused it), TIO_ENOMEM. */
 TIO_API int tio_loop_create(tio_loop **out, const tio_loop_config *cfg);
 
@@ -270,8 +271,9 @@ typedef struct tio_buf {
  * pinned once instead of on every I/O). Afterwards any read or write whose
  * buffer lies inside a registered one uses it automatically. count 0
  * unregisters; a new call replaces the previous set. Returns 0, TIO_EBUSY
- * while tasks are pending, TIO_EINVAL for NULL bufs with count > 0 or an
- * empty buffer, TIO_ENOMEM (e.g. RLIMIT_MEMLOCK). A no-op success on
+ * while tasks are pending, TIO_EINVAL for NULL bufs with count > 0, an
+ * empty buffer, one over 1 GiB or one wrapping the address space,
+ * TIO_ENOMEM (e.g. RLIMIT_MEMLOCK). A no-op success on
  * backends without registration (threads, iocp). Buffers must stay mapped
  * until unregistered or the loop is destroyed. */
 TIO_API int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
@@ -279,7 +281,8 @@ TIO_API int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned c
 /* ---------------------------------------------------------------- memory */
 
 /* Allocate size bytes aligned to align (0: the page size; else a power of
- * two), suitable for direct I/O. NULL on failure. Free with tio_free. */
+ * two, at most 1 GiB), suitable for direct I/O. NULL on failure. Free with
+ * tio_free. */
 TIO_API void *tio_alloc(size_t size, size_t align);
 TIO_API void tio_free(void *p); /* NULL is a no-op */
 

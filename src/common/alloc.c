@@ -1,6 +1,8 @@
 /* Aligned buffers for direct I/O. */
 #include "common/internal.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #ifdef _WIN32
 #  include <malloc.h>
@@ -25,7 +27,13 @@ void *tio_alloc(size_t size, size_t align)
 {
     if (align == 0)
         align = page_size();
-    if ((align & (align - 1)) != 0)
+    /* A power of two, and not absurd: sanitizer allocators (and Windows'
+     * _aligned_malloc, which adds align to size) misbehave beyond. */
+    if ((align & (align - 1)) != 0 || align > ((size_t)1 << 30))
+        return NULL;
+    /* No object may exceed PTRDIFF_MAX (glibc's malloc refuses it too), and
+     * _aligned_malloc adds its own header and padding without checking. */
+    if (size > (size_t)PTRDIFF_MAX - 2 * align)
         return NULL;
     if (align < sizeof(void *))
         align = sizeof(void *);

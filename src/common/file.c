@@ -74,9 +74,12 @@ int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned fla
     if (loop == NULL)
         return TIO_EINVAL;
     TIO_ASSERT_OWNER(loop);
+    if (out != NULL)
+        *out = NULL;
     if (out == NULL || path == NULL)
         return tio__fail(loop, TIO_EINVAL, "tio_file_open: NULL %s", out ? "path" : "out");
-    *out = NULL;
+    if (path[0] == '\0') /* as open(2) says; CreateFileW's error for "" varies */
+        return tio__fail(loop, TIO_ENOENT, "tio_file_open: empty path");
     if ((flags & ~TIO_OPEN_FLAGS) != 0 || (flags & 3u) == 3u)
         return tio__fail(loop, TIO_EINVAL, "tio_file_open: %s: invalid flags 0x%x", path, flags);
     if ((flags & (TIO_EXCL | TIO_CREATE)) == TIO_EXCL)

@@ -6,11 +6,13 @@
 #include "common/faults.h"
 #include "common/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TIO_DEFAULT_QUEUE_DEPTH 256u
 #define TIO_MAX_QUEUE_DEPTH 32768u /* io_uring's IORING_MAX_ENTRIES */
+#define TIO_MAX_THREADS 1024u      /* threads backend workers */
 
 int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio__backend *be)
 {
@@ -22,11 +24,24 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
         c = *cfg;
     if (c.queue_depth == 0)
         c.queue_depth = TIO_DEFAULT_QUEUE_DEPTH;
-    if (c.queue_depth > TIO_MAX_QUEUE_DEPTH)
+    char why[TIO__ERRMSG_SIZE];
+    if (c.queue_depth > TIO_MAX_QUEUE_DEPTH) {
+        snprintf(why, sizeof why, "tio_loop_create: queue_depth %u exceeds %u", c.queue_depth,
+                 TIO_MAX_QUEUE_DEPTH);
+        tio__create_error_set(why);
         return TIO_EINVAL;
+    }
+    if (c.threads > TIO_MAX_THREADS) {
+        snprintf(why, sizeof why, "tio_loop_create: threads %u exceeds %u", c.threads,
+                 TIO_MAX_THREADS);
+        tio__create_error_set(why);
+        return TIO_EINVAL;
+    }
     tio_loop *loop = calloc(1, sizeof *loop);
-    if (loop == NULL)
+    if (loop == NULL) {
+        tio__create_error_set("tio_loop_create: out of memory");
         return TIO_ENOMEM;
+    }
     tio__list_init(&loop->queued);
     tio__list_init(&loop->inflight);
     tio__list_init(&loop->done);
@@ -122,7 +137,9 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
         return TIO_ENOENT;
     if (t->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
-    int64_t deadline = timeout_ns < 0 ? -1 : tio__now_ns() + timeout_ns;
+    int64_t now = tio__now_ns();
+    int64_t deadline = timeout_ns < 0 ? -1 : timeout_ns > INT64_MAX - now ? INT64_MAX
+                                                                          : now + timeout_ns;
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;
@@ -197,9 +214,14 @@ int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
     TIO_ASSERT_OWNER(loop);
     if (count > 0 && bufs == NULL)
         return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: NULL bufs");
-    for (unsigned i = 0; i < count; i++)
+    for (unsigned i = 0; i < count; i++) {
         if (bufs[i].base == NULL || bufs[i].len == 0)
             return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: buffer %u is empty", i);
+        /* io_uring's limit per buffer; and the range must not wrap. */
+        if (bufs[i].len > TIO_MAX_IO || (uintptr_t)bufs[i].base > UINTPTR_MAX - bufs[i].len)
+            return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: buffer %u is over 1 GiB "
+                             "or wraps the address space", i);
+    }
     if (loop->pending > 0)
         return tio__fail(loop, TIO_EBUSY, "tio_register_buffers: %u tasks pending",
                          loop->pending);

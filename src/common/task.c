@@ -137,7 +137,11 @@ int tio__start_queued(tio_loop *loop)
         int64_t result = 0;
         int os_error = 0;
         TIO_ASSERT(t->state == TIO__QUEUED);
-        int outcome = loop->backend->start(loop, t, &result, &os_error);
+        /* A zero-length transfer moves nothing, and on a pipe the OS would
+         * wait for data first (ppoll, Windows' 0-byte ReadFile): done. */
+        int outcome = t->len == 0 && t->op != TIO__OP_FSYNC
+                          ? TIO__COMPLETED
+                          : loop->backend->start(loop, t, &result, &os_error);
         TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
         loop->starts[(unsigned)outcome & 3u]++;
         if (outcome == TIO__BUSY)

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define DEFAULT_WORKERS 4u
-#define MAX_WORKERS 1024u
+#define MAX_WORKERS 1024u /* also checked for every backend by tio_loop_create */
 
 /* Where a task is, as seen by the pool (guarded by pool->mu). */
 enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_DONE };
