@@ -197,7 +197,7 @@ int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
         return tio__fail(loop, TIO_EBUSY, "tio_sleep: the task is already pending");
     if (loop->destroying)
         return tio__fail(loop, TIO_ECANCELED, "tio_sleep: the loop is being destroyed");
-    TIO_ASSERT(t->list == TIO__LIST_NONE);
+    TIO_ASSERT(t->on == NULL);
     t->loop = loop;
     t->file = NULL;
     t->cb = cb;

@@ -45,11 +45,6 @@ static void file_retire(tio_loop *loop, tio_file *f)
     loop->closed_files = f;
 }
 
-bool tio__file_is_open(const tio_file *f)
-{
-    return f->magic == TIO__FILE_OPEN;
-}
-
 void tio__files_free(tio_loop *loop)
 {
     TIO_ASSERT(loop->file_list == NULL);

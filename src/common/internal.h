@@ -64,6 +64,7 @@ struct tio__task {
     void *buf;
     uint64_t offset;
     tio__link link;          /* on exactly one loop list unless IDLE/sleeping */
+    struct tio__list *on;    /* that list, or NULL */
     tio__heap_node timer;    /* in loop->timers iff has_deadline */
     int64_t deadline_ns;     /* monotonic; valid iff has_deadline */
     uint32_t len;            /* <= TIO_MAX_IO */
@@ -72,7 +73,6 @@ struct tio__task {
     int32_t os_error;        /* raw errno / GetLastError of the last failure */
     uint8_t state;           /* enum tio__state */
     uint8_t op;              /* enum tio__op */
-    uint8_t list;            /* which loop list `link` is on (debug checks) */
     uint8_t has_deadline : 1;
     uint8_t cancel_requested : 1;
     uint8_t timed_out : 1;   /* the cancel came from a deadline */
@@ -96,17 +96,44 @@ static inline tio_task *tio__pub(tio__task *p)
 
 /* ------------------------------------------------------------------- lists */
 
-enum { TIO__LIST_NONE = 0, TIO__LIST_QUEUED, TIO__LIST_INFLIGHT, TIO__LIST_DONE };
-
 typedef struct tio__list {
     tio__link head;
     unsigned count;
 } tio__list;
 
-void tio__list_init(tio__list *l);
-void tio__list_push_back(tio__list *l, tio__link *n);
-void tio__list_push_front(tio__list *l, tio__link *n);
-void tio__list_remove(tio__list *l, tio__link *n);
+/* Inline: every operation moves its task between lists three times. */
+static inline void tio__list_init(tio__list *l)
+{
+    l->head.next = l->head.prev = &l->head;
+    l->count = 0;
+}
+
+static inline void tio__list_push_back(tio__list *l, tio__link *n)
+{
+    n->prev = l->head.prev;
+    n->next = &l->head;
+    l->head.prev->next = n;
+    l->head.prev = n;
+    l->count++;
+}
+
+static inline void tio__list_push_front(tio__list *l, tio__link *n)
+{
+    n->next = l->head.next;
+    n->prev = &l->head;
+    l->head.next->prev = n;
+    l->head.next = n;
+    l->count++;
+}
+
+static inline void tio__list_remove(tio__list *l, tio__link *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = NULL;
+    l->count--;
+}
+
 static inline bool tio__list_empty(const tio__list *l) { return l->head.next == &l->head; }
 static inline tio__task *tio__task_of(tio__link *n) { return TIO_CONTAINER_OF(n, tio__task, link); }
 
@@ -144,6 +171,10 @@ typedef struct tio__backend {
     /* Optional: cancel every INFLIGHT task of file at once (their
      * cancel_requested is already set). NULL: cancel is called per task. */
     void (*cancel_file)(tio_loop *loop, tio_file *file);
+    /* True when start only stages the operation (an SQE not yet submitted)
+     * and cancel can still take it back: the common code may then start a
+     * task inside the submitting call instead of queueing it first. */
+    bool start_in_submit;
     /* Hand started work to the OS and wait up to timeout_ns (0: poll,
      * TIO_FOREVER) for completions or a wake; report each completion with
      * tio__task_finish. Returns 0 or a TIO_E* code for a fatal failure. */
@@ -212,6 +243,8 @@ struct tio_file {
     tio_file *next, *prev;   /* loop->file_list, closed by tio_loop_destroy */
 };
 
+static inline bool tio__file_is_open(const tio_file *f) { return f->magic == TIO__FILE_OPEN; }
+
 /* ---------------------------------------------------------- common calls */
 
 /* task.c: the state machine. */
@@ -242,7 +275,6 @@ int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
 void tio__create_error_set(const char *msg);
 
 /* file.c */
-bool tio__file_is_open(const tio_file *f);
 void tio__files_free(tio_loop *loop);
 
 /* backend.c */

@@ -12,74 +12,55 @@
  */
 #include "common/internal.h"
 
-/* ------------------------------------------------------------------ lists */
-
-void tio__list_init(tio__list *l)
+/* Move t to list `to` (NULL: no list), from whichever it is on. */
+static inline void move_to(tio__task *t, tio__list *to, bool front)
 {
-    l->head.next = l->head.prev = &l->head;
-    l->count = 0;
-}
-
-void tio__list_push_back(tio__list *l, tio__link *n)
-{
-    TIO_ASSERT(n->next == NULL && n->prev == NULL);
-    n->prev = l->head.prev;
-    n->next = &l->head;
-    l->head.prev->next = n;
-    l->head.prev = n;
-    l->count++;
-}
-
-void tio__list_push_front(tio__list *l, tio__link *n)
-{
-    TIO_ASSERT(n->next == NULL && n->prev == NULL);
-    n->next = l->head.next;
-    n->prev = &l->head;
-    l->head.next->prev = n;
-    l->head.next = n;
-    l->count++;
-}
-
-void tio__list_remove(tio__list *l, tio__link *n)
-{
-    TIO_ASSERT(l->count > 0 && n->next != NULL && n->prev != NULL);
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
-    n->next = n->prev = NULL;
-    l->count--;
-}
-
-static tio__list *list_of(tio_loop *loop, unsigned which)
-{
-    switch (which) {
-    case TIO__LIST_QUEUED: return &loop->queued;
-    case TIO__LIST_INFLIGHT: return &loop->inflight;
-    case TIO__LIST_DONE: return &loop->done;
-    default: return NULL;
-    }
-}
-
-static void move_to(tio__task *t, unsigned which, bool front)
-{
-    tio_loop *loop = t->loop;
-    tio__list *from = list_of(loop, t->list);
-    tio__list *to = list_of(loop, which);
-    if (from)
-        tio__list_remove(from, &t->link);
-    t->list = (uint8_t)which;
-    if (to) {
-        if (front)
-            tio__list_push_front(to, &t->link);
-        else
-            tio__list_push_back(to, &t->link);
-    }
+    if (t->on)
+        tio__list_remove(t->on, &t->link);
+    t->on = to;
+    if (to == NULL)
+        return;
+    if (front)
+        tio__list_push_front(to, &t->link);
+    else
+        tio__list_push_back(to, &t->link);
 }
 
 /* ------------------------------------------------------------ transitions */
 
+/* Hand one task to the backend: false if the backend has no room (BUSY)
+ * and the task must stay queued. The three-way outcome becomes a state:
+ * PENDING is INFLIGHT until the OS reports; COMPLETED and FAILED are DONE
+ * now, delivered by the next run like any completion. */
+static bool start_one(tio_loop *loop, tio__task *t)
+{
+    int64_t result = 0;
+    int os_error = 0;
+    TIO_ASSERT(t->state == TIO__QUEUED);
+    /* A zero-length transfer moves nothing, and on a pipe the OS would
+     * wait for data first (ppoll, Windows' 0-byte ReadFile): done. */
+    int outcome = t->len == 0 && t->op != TIO__OP_FSYNC
+                      ? TIO__COMPLETED
+                      : loop->backend->start(loop, t, &result, &os_error);
+    TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
+    loop->starts[(unsigned)outcome & 3u]++;
+    if (outcome == TIO__BUSY)
+        return false;
+    t->state = TIO__INFLIGHT;
+    move_to(t, &loop->inflight, false);
+    if (outcome == TIO__COMPLETED) {
+        TIO_ASSERT(result >= 0);
+        tio__task_finish(t, result, 0);
+    } else if (outcome == TIO__FAILED) {
+        TIO_ASSERT(result < 0);
+        tio__task_finish(t, result, os_error);
+    }
+    return true;
+}
+
 void tio__task_enqueue(tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT(t->state == TIO__IDLE && t->list == TIO__LIST_NONE);
+    TIO_ASSERT(t->state == TIO__IDLE && t->on == NULL);
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
     t->loop = loop;
     t->state = TIO__QUEUED;
@@ -87,9 +68,15 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
     t->timed_out = 0;
     t->has_deadline = 0;
     t->os_error = 0;
-    move_to(t, TIO__LIST_QUEUED, false);
     loop->pending++;
     t->file->pending++;
+    /* Where starting only stages the work (io_uring: an SQE, submitted by
+     * the next run's enter, and taken back if cancelled before), skip the
+     * queue unless older tasks wait there: order is kept either way. */
+    if (loop->backend->start_in_submit && tio__list_empty(&loop->queued) &&
+        start_one(loop, t))
+        return;
+    move_to(t, &loop->queued, false);
 }
 
 /* Record the outcome and queue the callback. Called for OS completions,
@@ -111,20 +98,20 @@ void tio__task_finish(tio__task *t, int64_t result, int os_error)
     t->os_error = result < 0 ? os_error : 0;
     tio__pub(t)->result = result;
     t->state = TIO__DONE;
-    move_to(t, TIO__LIST_DONE, false);
+    move_to(t, &loop->done, false);
 }
 
 /* A transient condition (io_uring -EAGAIN CQE, EINTR): start it again on the
  * next run, unless the user asked to cancel meanwhile. */
 void tio__task_requeue(tio__task *t)
 {
-    TIO_ASSERT(t->state == TIO__INFLIGHT && t->list == TIO__LIST_INFLIGHT);
+    TIO_ASSERT(t->state == TIO__INFLIGHT && t->on == &t->loop->inflight);
     if (t->cancel_requested) {
         tio__task_finish(t, TIO_ECANCELED, 0);
         return;
     }
     t->state = TIO__QUEUED;
-    move_to(t, TIO__LIST_QUEUED, true);
+    move_to(t, &t->loop->queued, true);
 }
 
 /* Hand queued tasks to the backend in submission order until it reports
@@ -132,38 +119,9 @@ void tio__task_requeue(tio__task *t)
 int tio__start_queued(tio_loop *loop)
 {
     int started = 0;
-    while (!tio__list_empty(&loop->queued)) {
-        tio__task *t = tio__task_of(loop->queued.head.next);
-        int64_t result = 0;
-        int os_error = 0;
-        TIO_ASSERT(t->state == TIO__QUEUED);
-        /* A zero-length transfer moves nothing, and on a pipe the OS would
-         * wait for data first (ppoll, Windows' 0-byte ReadFile): done. */
-        int outcome = t->len == 0 && t->op != TIO__OP_FSYNC
-                          ? TIO__COMPLETED
-                          : loop->backend->start(loop, t, &result, &os_error);
-        TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
-        loop->starts[(unsigned)outcome & 3u]++;
-        if (outcome == TIO__BUSY)
-            break;
-        t->state = TIO__INFLIGHT;
-        move_to(t, TIO__LIST_INFLIGHT, false);
-        switch (outcome) {
-        case TIO__PENDING:
-            break;
-        case TIO__COMPLETED:
-            TIO_ASSERT(result >= 0);
-            tio__task_finish(t, result, 0);
-            break;
-        case TIO__FAILED:
-            TIO_ASSERT(result < 0);
-            tio__task_finish(t, result, os_error);
-            break;
-        default:
-            TIO_ASSERT(!"backend start returned an unknown outcome");
-        }
+    while (!tio__list_empty(&loop->queued) &&
+           start_one(loop, tio__task_of(loop->queued.head.next)))
         started++;
-    }
     return started;
 }
 
@@ -177,7 +135,7 @@ unsigned tio__run_callbacks(tio_loop *loop)
         tio_cb cb = t->cb;
         TIO_ASSERT(t->state == TIO__DONE && !t->has_deadline);
         TIO_ASSERT(loop->pending > 0);
-        move_to(t, TIO__LIST_NONE, false);
+        move_to(t, NULL, false);
         if (t->file) {
             TIO_ASSERT(t->file->pending > 0);
             t->file->pending--;

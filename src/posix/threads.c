@@ -16,6 +16,7 @@
 #include "common/internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -171,8 +172,15 @@ static int64_t do_write(tio__task *t, job *j)
                 return done ? (int64_t)done : rc;
         }
         const char *p = (const char *)t->buf + done;
-        ssize_t n = t->file->is_stream ? write(fd, p, t->len - done)
-                                       : pwrite(fd, p, t->len - done, (off_t)(t->offset + done));
+        /* On a stream, write at most PIPE_BUF after POLLOUT: a pipe that
+         * polls writable has a free slot of at least that, so the write
+         * cannot block where the cancel signal is masked; a larger one
+         * could, and a cancel would then never land. */
+        size_t chunk = t->len - done;
+        if (t->file->is_stream && chunk > PIPE_BUF)
+            chunk = PIPE_BUF;
+        ssize_t n = t->file->is_stream ? write(fd, p, chunk)
+                                       : pwrite(fd, p, chunk, (off_t)(t->offset + done));
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0)
