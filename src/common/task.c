@@ -72,9 +72,11 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
     t->file->pending++;
     /* Where starting only stages the work (io_uring: an SQE, submitted by
      * the next run's enter, and taken back if cancelled before), skip the
-     * queue unless older tasks wait there: order is kept either way. */
+     * queue unless older tasks wait there: order is kept either way. Not
+     * for zero-length transfers, which start_one completes at once: until
+     * the next run they must stay cancellable like any queued task. */
     if (loop->backend->start_in_submit && tio__list_empty(&loop->queued) &&
-        start_one(loop, t))
+        (t->len != 0 || t->op == TIO__OP_FSYNC) && start_one(loop, t))
         return;
     move_to(t, &loop->queued, false);
 }

@@ -26,13 +26,14 @@ enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_MASK = 7 };
 #define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
 
 /* Per-task backend words. */
-enum { W_FLAGS = 0 };
+enum { W_FLAGS = 0, W_SQE = 1 };
 #define F_CANCEL_DEFERRED 1u /* cancel asked while the SQ was full */
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
 #define F_FAKE_AGAIN 4u      /* fault injection: a NOP stands in, its CQE reads -EAGAIN */
+#define F_WITHDRAWN 8u       /* cancelled before submission: its SQE became a NOP */
 
 
-_Static_assert(sizeof(((tio__task *)0)->backend) >= sizeof(uint64_t), "backend words");
+_Static_assert(sizeof(((tio__task *)0)->backend) >= 2 * sizeof(uint64_t), "backend words");
 
 static uring *U(tio_loop *loop) { return loop->backend_data; }
 
@@ -73,7 +74,10 @@ static bool transient(int err)
 static struct io_uring_sqe *get_sqe(uring *u)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (sqe == NULL) {
+    /* Flushing hands every staged SQE to the kernel: only inside the wait.
+     * Elsewhere (a submitting call, tio_cancel, a callback) staged tasks
+     * must stay withdrawable, so a full SQ means "later" (BUSY, deferred). */
+    if (sqe == NULL && u->may_flush) {
         int rc = io_uring_submit(&u->ring);
         TIO_ASSERT(rc >= 0 || transient(rc));
         (void)rc;
@@ -126,6 +130,7 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
         t->backend[W_FLAGS] = F_FAKE_AGAIN;
     }
     io_uring_sqe_set_data64(sqe, op_key(t));
+    t->backend[W_SQE] = u->ring.sq.sqe_tail - 1; /* its place in the SQ */
     u->inflight++;
     return TIO__PENDING;
 }
@@ -142,9 +147,33 @@ static bool queue_cancel(uring *u, tio__task *t)
     return true;
 }
 
+/* True while t's SQE is staged in the SQ but not yet flushed to the kernel
+ * (liburing advances sqe_head to sqe_tail when it submits). */
+static bool unsubmitted(const uring *u, const tio__task *t)
+{
+    unsigned seq = (unsigned)t->backend[W_SQE];
+    return !(t->backend[W_FLAGS] & (F_POLLING | F_WITHDRAWN)) &&
+           seq - u->ring.sq.sqe_head < u->ring.sq.sqe_tail - u->ring.sq.sqe_head;
+}
+
+/* The kernel has not seen it: turn its SQE into a NOP with the same key,
+ * whose completion then reports TIO_ECANCELED (DESIGN 5: a task not yet
+ * handed to the OS is always cancelled). */
+static void withdraw(uring *u, tio__task *t)
+{
+    struct io_uring_sqe *sqe = &u->ring.sq.sqes[t->backend[W_SQE] & u->ring.sq.ring_mask];
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, op_key(t));
+    t->backend[W_FLAGS] |= F_WITHDRAWN;
+}
+
 static void uring_cancel(tio_loop *loop, tio__task *t)
 {
     uring *u = U(loop);
+    if (unsubmitted(u, t)) {
+        withdraw(u, t);
+        return;
+    }
     if (!queue_cancel(u, t)) {
         /* Not lost: sent by the next wait, before anything else. */
         t->backend[W_FLAGS] |= F_CANCEL_DEFERRED;
@@ -169,6 +198,11 @@ static void send_deferred_cancels(tio_loop *loop, uring *u)
 static void uring_cancel_file(tio_loop *loop, tio_file *file)
 {
     uring *u = U(loop);
+    for (tio__link *l = loop->inflight.head.next; l != &loop->inflight.head; l = l->next) {
+        tio__task *t = tio__task_of(l);
+        if (t->file == file && unsubmitted(u, t))
+            withdraw(u, t);
+    }
     struct io_uring_sqe *sqe = u->cancel_fd_ok ? get_sqe(u) : NULL;
     if (sqe != NULL) {
         /* A registered file's requests are keyed by its slot, not its fd,
@@ -212,7 +246,9 @@ static bool arm_poll(uring *u, tio__task *t)
 static void complete_op(tio_loop *loop, uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
-    if (t->backend[W_FLAGS] & F_FAKE_AGAIN) {
+    if (t->backend[W_FLAGS] & F_WITHDRAWN)
+        res = -ECANCELED; /* its NOP ran instead */
+    else if (t->backend[W_FLAGS] & F_FAKE_AGAIN) {
         t->backend[W_FLAGS] &= ~(uint64_t)F_FAKE_AGAIN;
         res = (t->gen & 1) ? -EAGAIN : -EINTR; /* injected; the kernel did a NOP */
     }
@@ -305,9 +341,8 @@ static void arm_wake(uring *u)
     u->wake_armed = true;
 }
 
-static int uring_wait(tio_loop *loop, int64_t timeout_ns)
+static int wait_and_reap(tio_loop *loop, uring *u, int64_t timeout_ns)
 {
-    uring *u = U(loop);
     if (u->deferred)
         send_deferred_cancels(loop, u);
     arm_wake(u);
@@ -330,6 +365,15 @@ static int uring_wait(tio_loop *loop, int64_t timeout_ns)
         return tio__fail(loop, tio__errno_map(-rc), "io_uring_enter: %s", strerror(-rc));
     reap(loop, u);
     return 0;
+}
+
+static int uring_wait(tio_loop *loop, int64_t timeout_ns)
+{
+    uring *u = U(loop);
+    u->may_flush = true;
+    int rc = wait_and_reap(loop, u, timeout_ns);
+    u->may_flush = false;
+    return rc;
 }
 
 static void uring_wake(tio_loop *loop)
@@ -418,6 +462,7 @@ static void uring_destroy(tio_loop *loop)
     TIO_ASSERT(u->inflight == 0);
     /* The armed eventfd read targets u->wake_buf: have the kernel finish
      * it before the memory goes (ring teardown is asynchronous). */
+    u->may_flush = true;
     if (u->wake_armed) {
         struct io_uring_sqe *sqe = get_sqe(u);
         if (sqe != NULL) {
@@ -444,6 +489,7 @@ const tio__backend tio__backend_io_uring = {
     .start = uring_start,
     .cancel = uring_cancel,
     .cancel_file = uring_cancel_file,
+    .start_in_submit = true,
     .wait = uring_wait,
     .wake = uring_wake,
     .attach = tio__uring_attach,

@@ -5,18 +5,16 @@
  * come back through another, and the loop thread alone runs callbacks.
  *
  * Cancellation. Work still in the queue is taken out and reported
- * TIO_ECANCELED without the OS seeing it. Work a worker is running is
- * interrupted with a signal (the POSIX analogue of CancelSynchronousIo):
- * workers keep the signal blocked except inside ppoll(2), which unblocks it
- * atomically, so a cancel that arrives before the worker starts waiting is
- * not lost. Only streams (pipes, sockets) are waited on: a regular-file
- * pread does not block indefinitely, and device I/O cannot be stopped.
+ * TIO_ECANCELED without the OS seeing it. Work a worker is running on a
+ * stream (pipe, socket) is interrupted with a signal, the POSIX analogue of
+ * CancelSynchronousIo, sent again until the worker lets go (see do_read). A
+ * regular-file pread does not block indefinitely, and device I/O cannot be
+ * stopped: those report their real result.
  */
 #include "common/faults.h"
 #include "common/internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +51,7 @@ typedef struct worker {
     pthread_t tid;
     pool *pool;
     unsigned index;
+    tio__task *current; /* the task it runs (guarded by pool->mu) */
 } worker;
 
 struct pool {
@@ -102,7 +101,7 @@ static int cancel_signal(void)
 
 static void on_cancel_signal(int sig)
 {
-    (void)sig; /* interrupting ppoll is the whole point */
+    (void)sig; /* interrupting the blocked syscall is the whole point */
 }
 
 static pthread_once_t signal_once = PTHREAD_ONCE_INIT;
@@ -113,84 +112,74 @@ static void install_signal(void)
     if (sigaction(cancel_signal(), NULL, &old) != 0)
         return;
     if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-        return; /* the program's own handler interrupts ppoll just as well */
+        return; /* the program's own handler interrupts syscalls just as well */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_cancel_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART (ppoll is never restarted anyway) */
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked read must return EINTR */
     sigaction(cancel_signal(), &sa, NULL);
 }
 
 /* ------------------------------------------------------------ the worker */
 
-/* Wait until the stream is ready, or the task is cancelled. */
-static int wait_stream(int fd, short events, job *j)
-{
-    sigset_t open_mask;
-    pthread_sigmask(SIG_SETMASK, NULL, &open_mask);
-    sigdelset(&open_mask, cancel_signal());
-    for (;;) {
-        if (atomic_load(&j->cancel))
-            return -ECANCELED;
-        struct pollfd p = {fd, events, 0};
-        int n = ppoll(&p, 1, NULL, &open_mask);
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return -errno;
-    }
-}
+/* Cancelling a blocked stream operation. Workers run with the cancel signal
+ * unblocked and its handler installed without SA_RESTART, so a read, write
+ * or poll blocked on a pipe or socket returns EINTR (or a short count) when
+ * signalled, and the worker then looks at the task's cancel flag. A signal
+ * that lands between that look and the syscall is lost, so the loop sends
+ * it again on every wait, at least every millisecond, until the worker has
+ * let go of the task (threads_wait). Regular files need none of this: their
+ * I/O does not block indefinitely and is not interrupted by signals. */
 
 static int64_t do_read(tio__task *t, job *j)
 {
     int fd = t->file->handle;
     for (;;) {
-        if (t->file->is_stream) {
-            int rc = wait_stream(fd, POLLIN, j);
-            if (rc < 0)
-                return rc;
-        }
+        if (t->file->is_stream && atomic_load(&j->cancel))
+            return -ECANCELED;
         ssize_t n = t->file->is_stream ? read(fd, t->buf, t->len)
                                        : pread(fd, t->buf, t->len, (off_t)t->offset);
         if (n >= 0)
             return n;
-        if (errno != EINTR && errno != EAGAIN)
+        if (errno == EAGAIN && t->file->is_stream) {
+            /* O_NONBLOCK stream: wait for data here (interruptible). */
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                return -errno;
+            continue;
+        }
+        if (errno != EINTR)
             return -errno;
     }
 }
 
-/* A write completes in full or reports the bytes written before the error:
- * a short pwrite (signal, quota edge) is continued, never dropped. */
+/* A write completes in full or reports the bytes written before the error
+ * or the cancel: a short write (signal, quota edge) is continued, never
+ * dropped. */
 static int64_t do_write(tio__task *t, job *j)
 {
     int fd = t->file->handle;
     size_t done = 0;
-    while (done < t->len || t->len == 0) {
-        if (t->file->is_stream) {
-            int rc = wait_stream(fd, POLLOUT, j);
-            if (rc < 0)
-                return done ? (int64_t)done : rc;
-        }
+    do {
+        if (t->file->is_stream && atomic_load(&j->cancel))
+            return done ? (int64_t)done : -ECANCELED;
         const char *p = (const char *)t->buf + done;
-        /* On a stream, write at most PIPE_BUF after POLLOUT: a pipe that
-         * polls writable has a free slot of at least that, so the write
-         * cannot block where the cancel signal is masked; a larger one
-         * could, and a cancel would then never land. */
-        size_t chunk = t->len - done;
-        if (t->file->is_stream && chunk > PIPE_BUF)
-            chunk = PIPE_BUF;
-        ssize_t n = t->file->is_stream ? write(fd, p, chunk)
-                                       : pwrite(fd, p, chunk, (off_t)(t->offset + done));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        ssize_t n = t->file->is_stream ? write(fd, p, t->len - done)
+                                       : pwrite(fd, p, t->len - done, (off_t)(t->offset + done));
+        if (n < 0 && errno == EAGAIN && t->file->is_stream) {
+            struct pollfd q = {fd, POLLOUT, 0};
+            if (poll(&q, 1, -1) < 0 && errno != EINTR)
+                return done ? (int64_t)done : -errno;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return done ? (int64_t)done : -errno;
-        if (t->len == 0)
-            break;
-        if (n == 0)
+        if (n == 0 && t->len > 0)
             return (int64_t)done; /* no progress possible: report what is in */
         done += (size_t)n;
-    }
+    } while (done < t->len);
     return (int64_t)done;
 }
 
@@ -218,6 +207,12 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     pool *p = w->pool;
+    /* Every signal stays blocked (the program's go to its own threads)
+     * except ours, which interrupts blocked stream I/O. */
+    sigset_t ours;
+    sigemptyset(&ours);
+    sigaddset(&ours, cancel_signal());
+    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->work.head == NULL && !p->stopping)
@@ -228,6 +223,7 @@ static void *worker_main(void *arg)
         q_remove(&p->work, t);
         J(t)->where = AT_RUNNING;
         J(t)->worker = (uint16_t)w->index;
+        w->current = t;
         pthread_mutex_unlock(&p->mu);
 
         int64_t r = run_job(t);
@@ -235,6 +231,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
         J(t)->result = r;
         J(t)->where = AT_DONE;
+        w->current = NULL;
         q_push(&p->done, t);
         pthread_cond_signal(&p->done_cv);
     }
@@ -277,9 +274,8 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
         unqueued = true;
     } else if (j->where == AT_RUNNING) {
         atomic_store(&j->cancel, 1);
-        /* Under the lock: the worker cannot move on to other work, so the
-         * signal lands on this task's wait (or is harmlessly absorbed by a
-         * later ppoll, which rechecks its own task's cancel flag). */
+        /* Under the lock: the worker cannot move on to other work. A late
+         * signal only makes some later syscall retry (EINTR, flag clear). */
         pthread_kill(p->workers[j->worker].tid, cancel_signal());
     }
     pthread_mutex_unlock(&p->mu);
@@ -300,10 +296,29 @@ static void deliver(tio__task *t)
         tio__task_finish(t, tio__errno_map((int)-r), (int)-r);
 }
 
+/* Signal again every worker still running a cancelled task: the first
+ * signal may have landed just before its syscall. True if any is. */
+static bool resend_cancels(pool *p)
+{
+    bool any = false;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        tio__task *t = p->workers[i].current;
+        if (t != NULL && atomic_load(&J(t)->cancel)) {
+            pthread_kill(p->workers[i].tid, cancel_signal());
+            any = true;
+        }
+    }
+    return any;
+}
+
+#define RESEND_NS 1000000 /* 1 ms */
+
 static int threads_wait(tio_loop *loop, int64_t timeout_ns)
 {
     pool *p = loop->backend_data;
     pthread_mutex_lock(&p->mu);
+    if (resend_cancels(p) && (timeout_ns < 0 || timeout_ns > RESEND_NS))
+        timeout_ns = RESEND_NS;
     if (timeout_ns != 0) {
         struct timespec until;
         if (timeout_ns > 0) {
@@ -385,8 +400,8 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
     p->workers = ws;
     p->nworkers = n;
 
-    /* Workers start with every signal blocked: the program's signals go
-     * to its own threads, ours only reach a worker inside ppoll. */
+    /* Workers start with every signal blocked (the program's signals go to
+     * its own threads); each then unblocks ours. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
