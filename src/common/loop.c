@@ -13,6 +13,7 @@
 #define TIO_DEFAULT_QUEUE_DEPTH 256u
 #define TIO_MAX_QUEUE_DEPTH 32768u /* io_uring's IORING_MAX_ENTRIES */
 #define TIO_MAX_THREADS 1024u      /* threads backend workers */
+#define TIO_RETRY_NS 1000000       /* retry a start refused for room: 1 ms */
 
 int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio__backend *be)
 {
@@ -100,14 +101,27 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
         return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
     if (loop->pending == 0)
         return 0;
-    loop->now_ns = tio__now_ns();
-    tio__start_queued(loop);
-    int64_t wait_ns = tio__timers_next_ns(loop, timeout_ns);
+    /* The clock matters only to deadlines: without any, skip reading it. */
+    bool timers = loop->timers.count > 0;
+    if (timers)
+        loop->now_ns = tio__now_ns();
+    if (!tio__list_empty(&loop->queued))
+        tio__start_queued(loop);
+    int64_t wait_ns = !tio__list_empty(&loop->done) ? 0
+                      : timers                      ? tio__timers_next_ns(loop, timeout_ns)
+                                                    : timeout_ns;
+    /* Work the backend had no room for, and nothing in flight to free some:
+     * no completion will end the wait, so only nap before trying again. */
+    if (!tio__list_empty(&loop->queued) && tio__list_empty(&loop->inflight) &&
+        (wait_ns < 0 || wait_ns > TIO_RETRY_NS))
+        wait_ns = TIO_RETRY_NS;
     int rc = loop->backend->wait(loop, wait_ns);
     if (rc < 0)
         return rc;
-    loop->now_ns = tio__now_ns();
-    tio__timers_expire(loop);
+    if (loop->timers.count > 0) {
+        loop->now_ns = tio__now_ns();
+        tio__timers_expire(loop);
+    }
     return (int)tio__run_callbacks(loop);
 }
 

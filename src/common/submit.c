@@ -44,12 +44,19 @@ static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file
     return 0;
 }
 
-static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
-                     void *buf, size_t len, uint64_t offset, tio_cb cb)
+#if defined(__GNUC__)
+#  define TIO_COLD __attribute__((cold, noinline))
+#  define TIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#  define TIO_COLD
+#  define TIO_LIKELY(x) (x)
+#endif
+
+/* Why a read/write is rejected, in the order the contract lists the
+ * checks. Cold: only reached when the fast check below failed. */
+static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task *task,
+                              tio_file *file, void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
-    if (loop == NULL)
-        return TIO_EINVAL;
-    TIO_ASSERT_OWNER(loop);
     int rc = check_task(loop, call, task, file, cb);
     if (rc != 0)
         return rc;
@@ -66,7 +73,32 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
         return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for writing", call);
     if (file->direct && (rc = check_alignment(loop, call, file, buf, len, offset)) != 0)
         return rc;
+    TIO_ASSERT(!"reject_io: the fast check failed but no rule did");
+    return TIO_EINVAL;
+}
 
+/* Every rule of reject_io at once, without explanations: the hot path. */
+static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio_file *file,
+                         const void *buf, size_t len, uint64_t offset, tio_cb cb)
+{
+    if (task == NULL || file == NULL || cb == NULL || buf == NULL)
+        return false;
+    size_t a = file->align_bytes; /* 1 unless direct */
+    return tio__file_is_open(file) & (file->loop == loop) &
+           (tio__priv(task)->state == TIO__IDLE) & !loop->destroying & (len <= TIO_MAX_IO) &
+           (offset <= (uint64_t)INT64_MAX - len) &
+           (op == TIO__OP_READ ? file->can_read : file->can_write) &
+           ((((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0);
+}
+
+static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
+                     void *buf, size_t len, uint64_t offset, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (!TIO_LIKELY(io_ok(loop, op, task, file, buf, len, offset, cb)))
+        return reject_io(loop, call, op, task, file, buf, len, offset, cb);
     tio__task *t = tio__priv(task);
     t->file = file;
     t->cb = cb;

@@ -83,6 +83,21 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
 
 /* Record the outcome and queue the callback. Called for OS completions,
  * synchronous start outcomes, cancels of queued tasks and expired sleeps. */
+/* Timer bookkeeping of a finishing task; apart so that the common case,
+ * an I/O without a deadline, stays a leaf function. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void finish_timers(tio_loop *loop, tio__task *t)
+{
+    if (t->has_deadline)
+        tio__deadline_clear(loop, t);
+    if (t->op == TIO__OP_SLEEP) {
+        TIO_ASSERT(loop->sleeping > 0);
+        loop->sleeping--;
+    }
+}
+
 void tio__task_finish(tio__task *t, int64_t result, int os_error)
 {
     tio_loop *loop = t->loop;
@@ -91,12 +106,8 @@ void tio__task_finish(tio__task *t, int64_t result, int os_error)
     /* A cancel that the OS honoured reports why it was asked for. */
     if (result == TIO_ECANCELED && t->timed_out)
         result = TIO_ETIMEDOUT;
-    if (t->has_deadline)
-        tio__deadline_clear(loop, t);
-    if (t->op == TIO__OP_SLEEP) {
-        TIO_ASSERT(loop->sleeping > 0);
-        loop->sleeping--;
-    }
+    if (t->has_deadline | (t->op == TIO__OP_SLEEP))
+        finish_timers(loop, t);
     t->os_error = result < 0 ? os_error : 0;
     tio__pub(t)->result = result;
     t->state = TIO__DONE;

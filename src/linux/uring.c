@@ -69,20 +69,27 @@ static bool transient(int err)
     return err == -EINTR || err == -EAGAIN || err == -EBUSY;
 }
 
-/* An SQE, flushing the SQ to the kernel once if it is full. NULL if the
- * kernel takes nothing right now. */
-static struct io_uring_sqe *get_sqe(uring *u)
+/* A full SQ flushed to the kernel (inside the wait only), then an SQE. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static struct io_uring_sqe *flush_and_get_sqe(uring *u)
+{
+    int rc = io_uring_submit(&u->ring);
+    TIO_ASSERT(rc >= 0 || transient(rc));
+    (void)rc;
+    return io_uring_get_sqe(&u->ring);
+}
+
+/* An SQE, or NULL when the SQ is full and may not be flushed now: doing so
+ * hands every staged SQE to the kernel, which only the wait may do, since
+ * elsewhere (a submitting call, tio_cancel, a callback) staged tasks must
+ * stay withdrawable; a full SQ there means "later" (BUSY, deferred). */
+static inline struct io_uring_sqe *get_sqe(uring *u)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    /* Flushing hands every staged SQE to the kernel: only inside the wait.
-     * Elsewhere (a submitting call, tio_cancel, a callback) staged tasks
-     * must stay withdrawable, so a full SQ means "later" (BUSY, deferred). */
-    if (sqe == NULL && u->may_flush) {
-        int rc = io_uring_submit(&u->ring);
-        TIO_ASSERT(rc >= 0 || transient(rc));
-        (void)rc;
-        sqe = io_uring_get_sqe(&u->ring);
-    }
+    if (sqe == NULL && u->may_flush)
+        sqe = flush_and_get_sqe(u);
     return sqe;
 }
 
@@ -295,10 +302,13 @@ static void complete_poll(uring *u, tio__task *t, int res)
 
 static void reap(tio_loop *loop, uring *u)
 {
-    struct io_uring_cqe *cqe;
-    unsigned head, seen = 0;
-    io_uring_for_each_cqe(&u->ring, head, cqe) {
-        uint64_t key = io_uring_cqe_get_data64(cqe);
+    /* One acquire of the tail for the whole batch (the kernel only adds). */
+    struct io_uring_cq *cq = &u->ring.cq;
+    unsigned head = *cq->khead;
+    unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &cq->cqes[head & cq->ring_mask];
+        uint64_t key = cqe->user_data;
         switch (key & TAG_MASK) {
         case TAG_OP: {
             tio__task *t = task_of_key(key);
@@ -322,9 +332,8 @@ static void reap(tio_loop *loop, uring *u)
         default:
             TIO_ASSERT(!"io_uring: unknown CQE tag");
         }
-        seen++;
     }
-    io_uring_cq_advance(&u->ring, seen);
+    io_uring_smp_store_release(cq->khead, head);
 }
 
 /* ---------------------------------------------------------------- wait */
