@@ -34,7 +34,8 @@ void tio__assert_fail(const char *expr, const char *file, int line);
  * INFLIGHT  handed to the backend (the OS owns the buffer), or a sleep
  *           waiting in the timer heap.
  * DONE      result known, on loop->done; its callback runs on a later run.
- * Every transition is in task.c; backends only call tio__task_finish.
+ * Every transition is in task.c and task.h; backends only call
+ * tio__task_finish and tio__task_requeue.
  */
 enum tio__state { TIO__IDLE = 0, TIO__QUEUED, TIO__INFLIGHT, TIO__DONE };
 enum tio__op { TIO__OP_NONE = 0, TIO__OP_READ, TIO__OP_WRITE, TIO__OP_FSYNC, TIO__OP_SLEEP };
@@ -249,7 +250,6 @@ static inline bool tio__file_is_open(const tio_file *f) { return f->magic == TIO
 
 /* task.c: the state machine. */
 void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED */
-void tio__task_finish(tio__task *t, int64_t result, int os_error); /* -> DONE */
 void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED (transient) */
 int tio__start_queued(tio_loop *loop);
 unsigned tio__run_callbacks(tio_loop *loop);
@@ -297,5 +297,7 @@ int tio__os_size(tio_file *f, uint64_t *size);
 #else
 #  define TIO_ASSERT_OWNER(loop) ((void)0)
 #endif
+
+#include "common/task.h" /* inline state transitions */
 
 #endif /* TIO_INTERNAL_H */

@@ -12,20 +12,6 @@
  */
 #include "common/internal.h"
 
-/* Move t to list `to` (NULL: no list), from whichever it is on. */
-static inline void move_to(tio__task *t, tio__list *to, bool front)
-{
-    if (t->on)
-        tio__list_remove(t->on, &t->link);
-    t->on = to;
-    if (to == NULL)
-        return;
-    if (front)
-        tio__list_push_front(to, &t->link);
-    else
-        tio__list_push_back(to, &t->link);
-}
-
 /* ------------------------------------------------------------ transitions */
 
 /* Hand one task to the backend: false if the backend has no room (BUSY)
@@ -47,7 +33,7 @@ static bool start_one(tio_loop *loop, tio__task *t)
     if (outcome == TIO__BUSY)
         return false;
     t->state = TIO__INFLIGHT;
-    move_to(t, &loop->inflight, false);
+    tio__move_to(t, &loop->inflight, false);
     if (outcome == TIO__COMPLETED) {
         TIO_ASSERT(result >= 0);
         tio__task_finish(t, result, 0);
@@ -78,17 +64,14 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
     if (loop->backend->start_in_submit && tio__list_empty(&loop->queued) &&
         (t->len != 0 || t->op == TIO__OP_FSYNC) && start_one(loop, t))
         return;
-    move_to(t, &loop->queued, false);
+    tio__move_to(t, &loop->queued, false);
 }
 
 /* Record the outcome and queue the callback. Called for OS completions,
  * synchronous start outcomes, cancels of queued tasks and expired sleeps. */
-/* Timer bookkeeping of a finishing task; apart so that the common case,
- * an I/O without a deadline, stays a leaf function. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void finish_timers(tio_loop *loop, tio__task *t)
+/* Timer bookkeeping of a finishing task (task.h keeps the common case, an
+ * I/O without a deadline, free of it). */
+void tio__finish_timers(tio_loop *loop, tio__task *t)
 {
     if (t->has_deadline)
         tio__deadline_clear(loop, t);
@@ -96,22 +79,6 @@ static void finish_timers(tio_loop *loop, tio__task *t)
         TIO_ASSERT(loop->sleeping > 0);
         loop->sleeping--;
     }
-}
-
-void tio__task_finish(tio__task *t, int64_t result, int os_error)
-{
-    tio_loop *loop = t->loop;
-    TIO_ASSERT(t->state == TIO__QUEUED || t->state == TIO__INFLIGHT);
-    TIO_ASSERT(result >= 0 || (result >= TIO_EOTHER && result <= TIO_EINVAL));
-    /* A cancel that the OS honoured reports why it was asked for. */
-    if (result == TIO_ECANCELED && t->timed_out)
-        result = TIO_ETIMEDOUT;
-    if (t->has_deadline | (t->op == TIO__OP_SLEEP))
-        finish_timers(loop, t);
-    t->os_error = result < 0 ? os_error : 0;
-    tio__pub(t)->result = result;
-    t->state = TIO__DONE;
-    move_to(t, &loop->done, false);
 }
 
 /* A transient condition (io_uring -EAGAIN CQE, EINTR): start it again on the
@@ -124,7 +91,7 @@ void tio__task_requeue(tio__task *t)
         return;
     }
     t->state = TIO__QUEUED;
-    move_to(t, &t->loop->queued, true);
+    tio__move_to(t, &t->loop->queued, true);
 }
 
 /* Hand queued tasks to the backend in submission order until it reports
@@ -148,7 +115,7 @@ unsigned tio__run_callbacks(tio_loop *loop)
         tio_cb cb = t->cb;
         TIO_ASSERT(t->state == TIO__DONE && !t->has_deadline);
         TIO_ASSERT(loop->pending > 0);
-        move_to(t, NULL, false);
+        tio__move_to(t, NULL, false);
         if (t->file) {
             TIO_ASSERT(t->file->pending > 0);
             t->file->pending--;
