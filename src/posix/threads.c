@@ -28,7 +28,7 @@
 #define MAX_WORKERS 1024u /* also checked for every backend by tio_loop_create */
 
 /* Where a task is, as seen by the pool (guarded by pool->mu). */
-enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_DONE };
+enum { AT_NONE = 0, AT_STAGED, AT_WORK, AT_RUNNING, AT_DONE };
 
 /* The task's backend words. */
 typedef struct job {
@@ -58,7 +58,10 @@ struct pool {
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* workers wait for work */
     pthread_cond_t done_cv; /* the loop waits for results (CLOCK_MONOTONIC) */
+    queue staged;           /* started this run, not yet handed over (loop thread only) */
     queue work, done;
+    unsigned idle;          /* workers waiting for work */
+    bool loop_waiting;      /* the loop sleeps on done_cv: a result must signal it */
     bool woken, stopping;
     unsigned nworkers;
     worker *workers;
@@ -215,8 +218,11 @@ static void *worker_main(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->work.head == NULL && !p->stopping)
+        while (p->work.head == NULL && !p->stopping) {
+            p->idle++;
             pthread_cond_wait(&p->work_cv, &p->mu);
+            p->idle--;
+        }
         if (p->work.head == NULL)
             break;
         tio__task *t = p->work.head;
@@ -233,7 +239,8 @@ static void *worker_main(void *arg)
         J(t)->where = AT_DONE;
         w->current = NULL;
         q_push(&p->done, t);
-        pthread_cond_signal(&p->done_cv);
+        if (p->loop_waiting)
+            pthread_cond_signal(&p->done_cv);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -254,11 +261,10 @@ static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_
         *os_error = r >= 0 ? 0 : (int)-r;
         return r >= 0 ? TIO__COMPLETED : TIO__FAILED;
     }
-    pthread_mutex_lock(&p->mu);
-    j->where = AT_WORK;
-    q_push(&p->work, t);
-    pthread_cond_signal(&p->work_cv);
-    pthread_mutex_unlock(&p->mu);
+    /* Staged: the whole run's starts reach the workers under one lock, in
+     * the wait (hand_over). */
+    j->where = AT_STAGED;
+    q_push(&p->staged, t);
     return TIO__PENDING;
 }
 
@@ -267,6 +273,12 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
     pool *p = loop->backend_data;
     job *j = J(t);
     bool unqueued = false;
+    if (j->where == AT_STAGED) { /* never seen by a worker */
+        q_remove(&p->staged, t);
+        j->where = AT_NONE;
+        tio__task_finish(t, TIO_ECANCELED, 0);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     if (j->where == AT_WORK) {
         q_remove(&p->work, t);
@@ -313,10 +325,33 @@ static bool resend_cancels(pool *p)
 
 #define RESEND_NS 1000000 /* 1 ms */
 
+/* Move the staged tasks to the work queue (under p->mu) and wake as many
+ * idle workers as there is new work, no more. */
+static void hand_over(pool *p)
+{
+    unsigned n = 0;
+    for (tio__task *t = p->staged.head; t != NULL; t = J(t)->next, n++)
+        J(t)->where = AT_WORK;
+    if (p->work.tail)
+        J(p->work.tail)->next = p->staged.head;
+    else
+        p->work.head = p->staged.head;
+    J(p->staged.head)->prev = p->work.tail;
+    p->work.tail = p->staged.tail;
+    p->staged.head = p->staged.tail = NULL;
+    if (n >= p->idle)
+        pthread_cond_broadcast(&p->work_cv);
+    else
+        while (n-- > 0)
+            pthread_cond_signal(&p->work_cv);
+}
+
 static int threads_wait(tio_loop *loop, int64_t timeout_ns)
 {
     pool *p = loop->backend_data;
     pthread_mutex_lock(&p->mu);
+    if (p->staged.head != NULL)
+        hand_over(p);
     if (resend_cancels(p) && (timeout_ns < 0 || timeout_ns > RESEND_NS))
         timeout_ns = RESEND_NS;
     if (timeout_ns != 0) {
@@ -327,12 +362,14 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
             until.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
             until.tv_nsec = (long)(ns % 1000000000);
         }
+        p->loop_waiting = true;
         while (p->done.head == NULL && !p->woken) {
             if (timeout_ns < 0)
                 pthread_cond_wait(&p->done_cv, &p->mu);
             else if (pthread_cond_timedwait(&p->done_cv, &p->mu, &until) == ETIMEDOUT)
                 break;
         }
+        p->loop_waiting = false;
     }
     p->woken = false;
     tio__task *t = p->done.head;
@@ -428,7 +465,7 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
 static void threads_destroy(tio_loop *loop)
 {
     pool *p = loop->backend_data;
-    TIO_ASSERT(p->work.head == NULL && p->done.head == NULL);
+    TIO_ASSERT(p->staged.head == NULL && p->work.head == NULL && p->done.head == NULL);
     stop_workers(p, p->nworkers);
     pool_free(p);
 }
