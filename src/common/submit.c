@@ -84,11 +84,11 @@ static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio
     if (task == NULL || file == NULL || cb == NULL || buf == NULL)
         return false;
     size_t a = file->align_bytes; /* 1 unless direct */
-    return tio__file_is_open(file) & (file->loop == loop) &
-           (tio__priv(task)->state == TIO__IDLE) & !loop->destroying & (len <= TIO_MAX_IO) &
-           (offset <= (uint64_t)INT64_MAX - len) &
-           (op == TIO__OP_READ ? file->can_read : file->can_write) &
-           ((((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0);
+    return tio__file_is_open(file) && file->loop == loop &&
+           tio__priv(task)->state == TIO__IDLE && !loop->destroying && len <= TIO_MAX_IO &&
+           offset <= (uint64_t)INT64_MAX - len &&
+           (op == TIO__OP_READ ? file->can_read : file->can_write) &&
+           (((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0;
 }
 
 static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
