@@ -38,6 +38,7 @@ typedef struct job {
     uint8_t where;
     _Atomic uint8_t cancel; /* set by the loop, read by the worker */
     uint16_t worker;        /* index of the running worker */
+    bool staged;            /* on pool->staged; the loop thread's alone, unlike `where` */
 } job;
 
 _Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
@@ -264,6 +265,7 @@ static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_
     /* Staged: the whole run's starts reach the workers under one lock, in
      * the wait (hand_over). */
     j->where = AT_STAGED;
+    j->staged = true;
     q_push(&p->staged, t);
     return TIO__PENDING;
 }
@@ -273,8 +275,9 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
     pool *p = loop->backend_data;
     job *j = J(t);
     bool unqueued = false;
-    if (j->where == AT_STAGED) { /* never seen by a worker */
+    if (j->staged) { /* never seen by a worker */
         q_remove(&p->staged, t);
+        j->staged = false;
         j->where = AT_NONE;
         tio__task_finish(t, TIO_ECANCELED, 0);
         return;
@@ -330,8 +333,10 @@ static bool resend_cancels(pool *p)
 static void hand_over(pool *p)
 {
     unsigned n = 0;
-    for (tio__task *t = p->staged.head; t != NULL; t = J(t)->next, n++)
+    for (tio__task *t = p->staged.head; t != NULL; t = J(t)->next, n++) {
         J(t)->where = AT_WORK;
+        J(t)->staged = false;
+    }
     if (p->work.tail)
         J(p->work.tail)->next = p->staged.head;
     else
