@@ -197,20 +197,13 @@ int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
         return tio__fail(loop, TIO_EBUSY, "tio_sleep: the task is already pending");
     if (loop->destroying)
         return tio__fail(loop, TIO_ECANCELED, "tio_sleep: the loop is being destroyed");
-    TIO_ASSERT(t->on == NULL);
-    t->loop = loop;
     t->file = NULL;
     t->cb = cb;
     t->buf = NULL;
     t->len = 0;
     t->offset = 0;
     t->op = TIO__OP_SLEEP;
-    t->state = TIO__INFLIGHT;
-    t->cancel_requested = 0;
-    t->timed_out = 0;
-    t->has_deadline = 0;
-    t->os_error = 0;
-    loop->pending++;
+    tio__task_begin(loop, t, TIO__INFLIGHT); /* a timer: in the heap, on no list */
     loop->sleeping++;
     tio__deadline_set(loop, t, deadline_after(tio__now_ns(), ns));
     return 0;

@@ -46,15 +46,8 @@ static bool start_one(tio_loop *loop, tio__task *t)
 
 void tio__task_enqueue(tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT(t->state == TIO__IDLE && t->on == NULL);
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
-    t->loop = loop;
-    t->state = TIO__QUEUED;
-    t->cancel_requested = 0;
-    t->timed_out = 0;
-    t->has_deadline = 0;
-    t->os_error = 0;
-    loop->pending++;
+    tio__task_begin(loop, t, TIO__QUEUED);
     t->file->pending++;
     /* Where starting only stages the work (io_uring: an SQE, submitted by
      * the next run's enter, and taken back if cancelled before), skip the

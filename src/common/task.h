@@ -23,6 +23,19 @@ static inline void tio__move_to(tio__task *t, tio__list *to, bool front)
 
 void tio__finish_timers(tio_loop *loop, tio__task *t);
 
+/* IDLE -> `state` for a new use of t: its per-use flags start clear. */
+static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state)
+{
+    TIO_ASSERT(t->state == TIO__IDLE && t->on == NULL);
+    t->loop = loop;
+    t->state = state;
+    t->cancel_requested = 0;
+    t->timed_out = 0;
+    t->has_deadline = 0;
+    t->os_error = 0;
+    loop->pending++;
+}
+
 /* Record the outcome and queue the callback. Called for OS completions,
  * synchronous start outcomes, cancels of queued tasks and expired sleeps. */
 static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
