@@ -6,10 +6,11 @@
 #   scripts/build-check-mingw.sh [PREFIX]      # default: build/windows/deps
 #
 # Cached: when PREFIX already has lib/libcheck.a and include/check.h it does
-# nothing. Downloads go to $TIO_MINGW_CACHE (default build/windows/cache) with
-# a private apt sources list and lists directory; /etc/apt is never touched.
-# The mirror is the one this machine's apt already uses for Debian (override
-# with TIO_DEBIAN_MIRROR=http://host/debian).
+# nothing. The source is fetched by scripts/debian-source.sh into
+# $TIO_MINGW_CACHE (default build/windows/cache), with a private apt sources
+# list and lists directory; /etc/apt is never touched. The mirror is the one
+# this machine's apt already uses for Debian (override with
+# TIO_DEBIAN_MIRROR=http://host/debian).
 #
 # Needs: cmake, make, gcc-mingw-w64-x86-64, wine (for the final check), and
 # dpkg-dev (for dpkg-source; installed here when missing and running as root).
@@ -18,7 +19,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 toolchain=$repo/cmake/mingw-w64.cmake
-suite=bookworm
 
 prefix=${1:-$repo/build/windows/deps}
 case $prefix in
@@ -46,67 +46,11 @@ for tool in cmake make x86_64-w64-mingw32-gcc apt-get; do
 done
 [ -f "$toolchain" ] || die "toolchain file $toolchain is missing"
 
-if ! command -v dpkg-source >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        say "installing dpkg-dev (for dpkg-source)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y dpkg-dev >&2 ||
-            die "apt-get install dpkg-dev failed (run 'apt-get update' first?)"
-    else
-        die "dpkg-source not found and not root; run: sudo apt-get install dpkg-dev"
-    fi
-fi
-
 # ------------------------------------------------------------ fetch source
-# The Debian mirror this machine's apt uses (one-line or deb822 sources).
-find_mirror() {
-    {
-        [ -f /etc/apt/sources.list ] && cat /etc/apt/sources.list
-        for f in /etc/apt/sources.list.d/*.list; do
-            [ -f "$f" ] && cat "$f"
-        done
-    } 2>/dev/null | awk -v s="$suite" '
-        $1 == "deb" || $1 == "deb-src" {
-            i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-            if ($(i + 1) == s) { print $i; exit }
-        }'
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        # deb822 stanzas: a URI whose stanza lists the plain suite.
-        awk -v s="$suite" '
-            /^[ \t]*$/ { if (ok && uri != "") { print uri; exit } ok = 0; uri = ""; next }
-            tolower($1) == "uris:" { uri = $2 }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == s) ok = 1 }
-            END { if (ok && uri != "") print uri }' "$f"
-    done
-}
-mirror=${TIO_DEBIAN_MIRROR:-$(find_mirror | head -n 1)}
-mirror=${mirror:-http://deb.debian.org/debian}
-mirror=${mirror%/}
-
-srcdir=$(find "$cache/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' 2>/dev/null | head -n 1)
-if [ -z "$srcdir" ]; then
-    t0=$(now)
-    mkdir -p "$cache/lists/partial" "$cache/apt-cache/archives/partial" "$cache/src"
-    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    opt=""
-    [ -f "$keyring" ] && opt="[signed-by=$keyring] "
-    echo "deb-src $opt$mirror $suite main" >"$cache/sources.list"
-    set -- -o "Dir::Etc::SourceList=$cache/sources.list" \
-        -o Dir::Etc::SourceParts=/dev/null \
-        -o "Dir::State::Lists=$cache/lists" \
-        -o "Dir::Cache=$cache/apt-cache"
-    # As root, apt would download as _apt, who cannot write into our cache
-    # directory (it warns and falls back to root anyway).
-    [ "$(id -u)" -eq 0 ] && set -- "$@" -o APT::Sandbox::User=root
-    say "fetching the Check source package from $mirror ($suite)"
-    apt-get -q "$@" --error-on=any update >&2 ||
-        die "apt-get update with $cache/sources.list failed (mirror $mirror)"
-    (cd "$cache/src" && apt-get -q "$@" source check >&2) ||
-        die "apt-get source check failed"
-    srcdir=$(find "$cache/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n 1)
-    [ -n "$srcdir" ] || die "no check-* directory was unpacked in $cache/src"
-    say "source fetched in $(($(now) - t0)) s: $srcdir"
-fi
+# Debian's source package through a private apt sources list (dpkg-dev
+# installed there when missing): the fetch shared with contrib/fio.
+srcdir=$(sh "$here/debian-source.sh" check "$cache") ||
+    die "could not fetch the Check source package"
 case $srcdir in
 */check-0.15.2) ;;
 *) say "warning: expected check-0.15.2, got $(basename "$srcdir")" ;;

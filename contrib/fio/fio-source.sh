@@ -6,7 +6,7 @@
 #   contrib/fio/fio-source.sh CACHE_DIR [FIO_BINARY]
 #
 # Asks dpkg which fio package version is installed (e.g. 3.33-3), fetches that
-# exact Debian source package with debian-source.sh (private apt sources list),
+# exact Debian source package with scripts/debian-source.sh (private apt sources list),
 # and runs fio's ./configure so config-host.h exists. Prints the source
 # directory on stdout. Cached: a tree that already has config-host.h is reused.
 #
@@ -50,7 +50,7 @@ else
     spec="fio"
 fi
 
-srcdir=$(sh "$here/debian-source.sh" "$spec" "$cache")
+srcdir=$(sh "$here/../../scripts/debian-source.sh" "$spec" "$cache")
 [ -f "$srcdir/ioengines.h" ] || die "$srcdir has no ioengines.h"
 case $srcdir in
 */fio-"$fiover") ;;

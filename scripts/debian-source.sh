@@ -1,9 +1,9 @@
 #!/bin/sh
 # Fetch and unpack a Debian source package through a PRIVATE apt sources
-# list and lists directory (/etc/apt is never touched), the way
-# scripts/build-check-mingw.sh fetches Check.
+# list and lists directory (/etc/apt is never touched). Used by
+# scripts/build-check-mingw.sh (Check) and contrib/fio/fio-source.sh (fio).
 #
-#   contrib/fio/debian-source.sh PACKAGE[=VERSION] CACHE_DIR
+#   scripts/debian-source.sh PACKAGE[=VERSION] CACHE_DIR
 #
 # Unpacks into CACHE_DIR/src/PACKAGE-UPSTREAMVERSION (dpkg-source applies
 # Debian's patches) and prints that directory on stdout; progress goes to
