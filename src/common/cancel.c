@@ -31,7 +31,7 @@ void tio__deadline_clear(tio_loop *loop, tio__task *t)
     t->has_deadline = 0;
 }
 
-static int64_t deadline_after(int64_t now_ns, uint64_t ns)
+int64_t tio__deadline_after(int64_t now_ns, uint64_t ns)
 {
     if (ns > (uint64_t)(INT64_MAX - now_ns))
         return INT64_MAX;
@@ -80,12 +80,10 @@ void tio__timers_expire(tio_loop *loop)
     }
 }
 
-/* How long the backend may wait: no longer than the caller allows, than the
- * next deadline, and not at all when callbacks are already due. */
+/* How long the backend may wait: no longer than the caller allows nor than
+ * the next deadline. */
 int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns)
 {
-    if (!tio__list_empty(&loop->done))
-        return 0;
     tio__heap_node *n = tio__heap_min(&loop->timers);
     if (n == NULL)
         return timeout_ns;
@@ -183,7 +181,7 @@ int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns)
         return tio__fail(loop, TIO_EINVAL, "tio_timeout: a sleep task is a timer already");
     if (t->state == TIO__DONE || t->cancel_requested)
         return 0; /* its result is in, or a cancel is on its way */
-    tio__deadline_set(loop, t, deadline_after(tio__now_ns(), ns));
+    tio__deadline_set(loop, t, tio__deadline_after(tio__now_ns(), ns));
     return 0;
 }
 
@@ -205,6 +203,6 @@ int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
     t->op = TIO__OP_SLEEP;
     tio__task_begin(loop, t, TIO__INFLIGHT); /* a timer: in the heap, on no list */
     loop->sleeping++;
-    tio__deadline_set(loop, t, deadline_after(tio__now_ns(), ns));
+    tio__deadline_set(loop, t, tio__deadline_after(tio__now_ns(), ns));
     return 0;
 }

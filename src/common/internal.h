@@ -257,6 +257,7 @@ unsigned tio__run_callbacks(tio_loop *loop);
 /* cancel.c */
 void tio__timers_expire(tio_loop *loop);
 int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns);
+int64_t tio__deadline_after(int64_t now_ns, uint64_t ns); /* saturates at INT64_MAX */
 void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out);
 void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns);
 void tio__deadline_clear(tio_loop *loop, tio__task *t);

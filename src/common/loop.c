@@ -107,6 +107,8 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
         loop->now_ns = tio__now_ns();
     if (!tio__list_empty(&loop->queued))
         tio__start_queued(loop);
+    /* Callbacks already due: poll. Else up to the caller's timeout, and to
+     * the next deadline if there is one. */
     int64_t wait_ns = !tio__list_empty(&loop->done) ? 0
                       : timers                      ? tio__timers_next_ns(loop, timeout_ns)
                                                     : timeout_ns;
@@ -151,9 +153,8 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
         return TIO_ENOENT;
     if (t->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
-    int64_t now = tio__now_ns();
-    int64_t deadline = timeout_ns < 0 ? -1 : timeout_ns > INT64_MAX - now ? INT64_MAX
-                                                                          : now + timeout_ns;
+    int64_t deadline =
+        timeout_ns < 0 ? -1 : tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns);
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;

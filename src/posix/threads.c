@@ -28,7 +28,7 @@
 #define MAX_WORKERS 1024u /* also checked for every backend by tio_loop_create */
 
 /* Where a task is, as seen by the pool (guarded by pool->mu). */
-enum { AT_NONE = 0, AT_STAGED, AT_WORK, AT_RUNNING, AT_DONE };
+enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_DONE };
 
 /* The task's backend words. */
 typedef struct job {
@@ -264,7 +264,6 @@ static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_
     }
     /* Staged: the whole run's starts reach the workers under one lock, in
      * the wait (hand_over). */
-    j->where = AT_STAGED;
     j->staged = true;
     q_push(&p->staged, t);
     return TIO__PENDING;

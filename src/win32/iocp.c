@@ -132,6 +132,14 @@ static bool unqueue_flush(iocp *p, tio__task *t)
 
 /* -------------------------------------------------------------- start */
 
+/* ReadFile or WriteFile, overlapped: the byte count comes from the
+ * OVERLAPPED (GetOverlappedResult) or the port, never from here. */
+static BOOL issue(const tio__task *t, OVERLAPPED *ov)
+{
+    return t->op == TIO__OP_READ ? ReadFile(t->file->handle, t->buf, t->len, NULL, ov)
+                                 : WriteFile(t->file->handle, t->buf, t->len, NULL, ov);
+}
+
 static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
 {
     iocp *p = P(loop);
@@ -153,8 +161,7 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
      * (GetQueuedCompletionStatus docs). */
     if (!t->file->is_stream && p->sync_event && tio__fault(loop, TIO__FAULT_SYNC)) {
         op->ov.hEvent = (HANDLE)((uintptr_t)p->sync_event | 1);
-        BOOL done = t->op == TIO__OP_READ ? ReadFile(h, t->buf, t->len, NULL, &op->ov)
-                                          : WriteFile(h, t->buf, t->len, NULL, &op->ov);
+        BOOL done = issue(t, &op->ov);
         DWORD n = 0, err = 0;
         if (!done && GetLastError() != ERROR_IO_PENDING)
             err = GetLastError();
@@ -169,8 +176,7 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
         *os_error = (int)err;
         return TIO__FAILED;
     }
-    BOOL ok = t->op == TIO__OP_READ ? ReadFile(h, t->buf, t->len, NULL, &op->ov)
-                                    : WriteFile(h, t->buf, t->len, NULL, &op->ov);
+    BOOL ok = issue(t, &op->ov);
     if (ok) {
         if (!(t->file->backend_flags & TIO__WIN_SKIP_ON_SUCCESS))
             return TIO__PENDING; /* a packet is queued all the same */
