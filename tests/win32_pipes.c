@@ -38,20 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __MINGW32__
-/* check.h declares its message functions format(printf), which mingw-w64 GCC
- * takes for the Microsoft CRT's printf (ms_printf): that rejects the %jd of
- * Check's own ck_assert_int_* macros. Check formats with mingw's C99
- * __mingw_vsnprintf, so gnu_printf is what its functions really accept. */
-#  define printf gnu_printf
-#  include <check.h>
-#  undef printf
-#else
-#  include <check.h>
-#endif
+#include "tio_check.h" /* <check.h> on every OS; MS, SEC */
 
-#define MS INT64_C(1000000)
-#define SEC INT64_C(1000000000)
 
 /* ================================================================ helpers */
 

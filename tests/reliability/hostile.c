@@ -49,17 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __MINGW32__
-/* See tests/conformance.c: Check's format attribute under mingw-w64. */
-#  include <float.h>
-#  include <math.h>
-#  include <stddef.h>
-#  define printf gnu_printf
-#  include <check.h>
-#  undef printf
-#else
-#  include <check.h>
-#endif
+#include "../tio_check.h" /* <check.h> on every OS; MS, SEC */
 
 #ifdef _WIN32
 #  ifndef WIN32_LEAN_AND_MEAN
@@ -74,8 +64,6 @@
 #  include <unistd.h>
 #endif
 
-#define MS INT64_C(1000000)
-#define SEC INT64_C(1000000000)
 
 /* ================================================================ platform */
 
