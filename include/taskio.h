@@ -118,11 +118,23 @@ typedef struct tio_loop_config {
     unsigned threads;     /* threads backend workers; 0: default (4) */
     const char *backend;  /* NULL: TIO_BACKEND, else first that initialises;
                              or "io_uring", "iocp", "threads" */
+    unsigned submit_batch; /* when started operations reach the OS.
+        0 (default): together, in the next tio_run's one system call (on
+          io_uring the enter that also waits): fewest system calls, and a
+          cancel before that run always reports TIO_ECANCELED.
+        N (1..queue_depth): as soon as N are started, the starting call
+          (tio_read, tio_write, tio_fsync, or a callback's) hands them to
+          the OS without waiting; 1 = each one at once, as fio's default
+          iodepth_batch_submit=1. One more system call per N operations,
+          less time between start and device; a cancel of a task already
+          handed over reports TIO_ECANCELED or its real result. Still no
+          callback runs inside the starting call. iocp has no batches: any
+          N starts each operation (its ReadFile/WriteFile) in its call. */
 } tio_loop_config;
 
 /* Create a loop owned by the calling thread. cfg may be NULL.
- * Returns 0, TIO_EINVAL (queue_depth over 32768, threads over 1024, an
- * unknown backend name), TIO_ENOTSUP
+ * Returns 0, TIO_EINVAL (queue_depth over 32768, threads over 1024,
+ * submit_batch over queue_depth, an unknown backend name), TIO_ENOTSUP
  * (the named backend is not compiled in or the OS refused it), TIO_ENOMEM. */
 TIO_API int tio_loop_create(tio_loop **out, const tio_loop_config *cfg);
 

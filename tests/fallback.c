@@ -73,7 +73,7 @@ START_TEST(naming_a_refused_io_uring_fails_with_enotsup_and_a_reason)
 {
     refuse_io_uring_setup(EPERM);
     tio_loop *loop = NULL;
-    tio_loop_config cfg = {0, 0, "io_uring"};
+    tio_loop_config cfg = {0, 0, "io_uring", 0};
     ck_assert_int_eq(tio_loop_create(&loop, &cfg), TIO_ENOTSUP);
     ck_assert_ptr_null(loop);
     ck_assert_msg(strstr(tio_last_error(NULL), "io_uring_setup") != NULL, "reason: %s",
@@ -110,7 +110,7 @@ int main(void)
 {
     /* Without io_uring here at all there is nothing to fall back from. */
     tio_loop *probe = NULL;
-    tio_loop_config cfg = {0, 0, "io_uring"};
+    tio_loop_config cfg = {0, 0, "io_uring", 0};
     if (tio_loop_create(&probe, &cfg) != 0) {
         printf("SKIP: io_uring unavailable on this machine: %s\n", tio_last_error(NULL));
         return 77;

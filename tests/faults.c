@@ -216,7 +216,9 @@ static void run_seed(uint64_t seed)
     };
     memset(&W, 0, sizeof W);
     W.rng = seed * UINT64_C(0x9E3779B97F4A7C15) | 1;
-    tio_loop_config cfg = {16, 3, g_backend};
+    /* Every third seed hands each start to the OS at once (submit_batch 1),
+     * every third in pairs. */
+    tio_loop_config cfg = {16, 3, g_backend, (unsigned)(seed % 3)};
     ck_assert_int_eq(tio_loop_create(&W.loop, &cfg), 0);
     const char *path = scratch_path();
     int rc = tio_file_open(W.loop, &W.file, path, TIO_CREATE | TIO_TRUNCATE | TIO_RDWR |
@@ -297,7 +299,7 @@ int main(int argc, char **argv)
     if (dir && *dir)
         g_dir = dir;
     tio_loop *probe = NULL;
-    tio_loop_config cfg = {0, 0, g_backend};
+    tio_loop_config cfg = {0, 0, g_backend, 0};
     if (tio_loop_create(&probe, &cfg) == TIO_ENOTSUP) {
         printf("SKIP: backend %s unavailable: %s\n", g_backend, tio_last_error(NULL));
         return 77;

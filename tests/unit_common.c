@@ -135,7 +135,7 @@ static void count_cb(tio_task *task, int64_t result)
 static tio_loop *make_loop(unsigned depth)
 {
     tio_loop *l = NULL;
-    tio_loop_config cfg = {depth, 0, NULL};
+    tio_loop_config cfg = {depth, 0, NULL, 0};
     ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
     return l;
 }

@@ -356,7 +356,7 @@ static int tfio_init(struct thread_data *td)
         return 1;
     }
 
-    tio_loop_config cfg = {0, 0, NULL};
+    tio_loop_config cfg = {0, 0, NULL, 0};
     cfg.queue_depth = o->queue_depth;
     if (cfg.queue_depth == 0 && td->o.iodepth > 256)
         cfg.queue_depth = td->o.iodepth;

@@ -174,7 +174,8 @@ typedef struct tio__backend {
     void (*cancel_file)(tio_loop *loop, tio_file *file);
     /* True when start only stages the operation (an SQE not yet submitted)
      * and cancel can still take it back: the common code may then start a
-     * task inside the submitting call instead of queueing it first. */
+     * task inside the submitting call instead of queueing it first. Under
+     * tio_loop_config.submit_batch every backend's tasks start there. */
     bool start_in_submit;
     /* Hand started work to the OS and wait up to timeout_ns (0: poll,
      * TIO_FOREVER) for completions or a wake; report each completion with
@@ -206,6 +207,7 @@ struct tio_loop {
     unsigned sleeping;       /* INFLIGHT sleep tasks (in timers, on no list) */
     unsigned queue_depth;
     unsigned budget;         /* callbacks per run */
+    bool start_in_submit;    /* the backend's, or any backend under submit_batch */
     tio_file *file_list;     /* open tio_files */
     tio_file *closed_files;  /* closed ones, kept for reuse until destroy (via next) */
     int64_t now_ns;          /* monotonic clock, refreshed per run */

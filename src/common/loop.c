@@ -20,7 +20,8 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     if (out == NULL)
         return TIO_EINVAL;
     *out = NULL;
-    tio_loop_config c = {0, 0, NULL};
+    tio_loop_config c;
+    memset(&c, 0, sizeof c);
     if (cfg)
         c = *cfg;
     if (c.queue_depth == 0)
@@ -29,6 +30,12 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     if (c.queue_depth > TIO_MAX_QUEUE_DEPTH) {
         snprintf(why, sizeof why, "tio_loop_create: queue_depth %u exceeds %u", c.queue_depth,
                  TIO_MAX_QUEUE_DEPTH);
+        tio__create_error_set(why);
+        return TIO_EINVAL;
+    }
+    if (c.submit_batch > c.queue_depth) {
+        snprintf(why, sizeof why, "tio_loop_create: submit_batch %u exceeds queue_depth %u",
+                 c.submit_batch, c.queue_depth);
         tio__create_error_set(why);
         return TIO_EINVAL;
     }
@@ -65,6 +72,10 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
         return rc;
     }
     loop->errmsg[0] = '\0'; /* selection notes are not failures of this loop */
+    /* Under submit_batch a task may reach the OS before the next run (the
+     * contract that lets a cancel then report the real result), so any
+     * backend may start it in the submitting call. */
+    loop->start_in_submit = loop->backend->start_in_submit || c.submit_batch > 0;
     *out = loop;
     return 0;
 }

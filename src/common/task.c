@@ -50,11 +50,12 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
     tio__task_begin(loop, t, TIO__QUEUED);
     t->file->pending++;
     /* Where starting only stages the work (io_uring: an SQE, submitted by
-     * the next run's enter, and taken back if cancelled before), skip the
-     * queue unless older tasks wait there: order is kept either way. Not
-     * for zero-length transfers, which start_one completes at once: until
-     * the next run they must stay cancellable like any queued task. */
-    if (loop->backend->start_in_submit && tio__list_empty(&loop->queued) &&
+     * the next run's enter, and taken back if cancelled before), or under
+     * submit_batch, skip the queue unless older tasks wait there: order is
+     * kept either way. Not for zero-length transfers, which start_one
+     * completes at once: until the next run they must stay cancellable like
+     * any queued task. */
+    if (loop->start_in_submit && tio__list_empty(&loop->queued) &&
         (t->len != 0 || t->op == TIO__OP_FSYNC) && start_one(loop, t))
         return;
     tio__move_to(t, &loop->queued, false);

@@ -1,7 +1,8 @@
 /*
  * The io_uring backend (liburing). Every start is PENDING: it only fills an
  * SQE; all of a run's SQEs go to the kernel in the one io_uring_enter that
- * also waits. Completions come back as CQEs keyed by user_data.
+ * also waits, or, under tio_loop_config.submit_batch N, every N from the
+ * starting call. Completions come back as CQEs keyed by user_data.
  *
  * user_data layout: the low 3 bits are a tag. For an operation the rest is
  * the task pointer with the low 7 bits of the task's generation in bits
@@ -69,22 +70,34 @@ static bool transient(int err)
     return err == -EINTR || err == -EAGAIN || err == -EBUSY;
 }
 
-/* A full SQ flushed to the kernel (inside the wait only), then an SQE. */
+/* The staged SQEs handed to the kernel without waiting. If the enter
+ * fails, liburing has still published them in the SQ ring: the wait's
+ * enter submits them, and reports an error that is not transient. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void flush(uring *u)
+{
+    int rc = io_uring_submit(&u->ring);
+    TIO_ASSERT(rc >= 0 || transient(rc));
+    (void)rc;
+}
+
+/* A full SQ flushed to the kernel, then an SQE. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 static struct io_uring_sqe *flush_and_get_sqe(uring *u)
 {
-    int rc = io_uring_submit(&u->ring);
-    TIO_ASSERT(rc >= 0 || transient(rc));
-    (void)rc;
+    flush(u);
     return io_uring_get_sqe(&u->ring);
 }
 
 /* An SQE, or NULL when the SQ is full and may not be flushed now: doing so
- * hands every staged SQE to the kernel, which only the wait may do, since
- * elsewhere (a submitting call, tio_cancel, a callback) staged tasks must
- * stay withdrawable; a full SQ there means "later" (BUSY, deferred). */
+ * hands every staged SQE to the kernel. With submit_batch 0 only the wait
+ * may do that, since elsewhere (a submitting call, tio_cancel, a callback)
+ * staged tasks must stay withdrawable; a full SQ there means "later" (BUSY,
+ * deferred). Under submit_batch, handing over early is the contract. */
 static inline struct io_uring_sqe *get_sqe(uring *u)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
@@ -142,6 +155,10 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
     }
     t->backend[W_SQE] = u->ring.sq.sqe_tail - 1; /* its place in the SQ */
     u->inflight++;
+    /* liburing moves sqe_head up to sqe_tail when it flushes: the
+     * difference is what is staged and not yet handed over. */
+    if (u->submit_batch != 0 && u->ring.sq.sqe_tail - u->ring.sq.sqe_head >= u->submit_batch)
+        flush(u);
     return TIO__PENDING;
 }
 
@@ -394,7 +411,7 @@ static int uring_wait(tio_loop *loop, int64_t timeout_ns)
     uring *u = U(loop);
     u->may_flush = true;
     int rc = wait_and_reap(loop, u, timeout_ns);
-    u->may_flush = false;
+    u->may_flush = u->submit_batch != 0;
     return rc;
 }
 
@@ -472,6 +489,8 @@ static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
         return tio__fail(loop, tio__errno_map(err), "io_uring: eventfd: %s", strerror(err));
     }
     u->cap = cfg->queue_depth;
+    u->submit_batch = cfg->submit_batch;
+    u->may_flush = cfg->submit_batch != 0;
     loop->backend_data = u;
     u->cancel_fd_ok = probe_cancel_fd(u);
     tio__uring_fixed_init(u);

@@ -20,7 +20,9 @@ typedef struct uring {
     unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
     unsigned cap;            /* at most this many in flight: CQ stays unflooded */
     unsigned deferred;       /* tasks with F_CANCEL_DEFERRED */
-    bool may_flush;          /* inside the wait: a full SQ may be flushed */
+    bool may_flush;          /* inside the wait, or always under submit_batch:
+                                a full SQ may be flushed */
+    unsigned submit_batch;   /* tio_loop_config.submit_batch: flush at this many staged */
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
     unsigned nfree, nslots;

@@ -60,6 +60,8 @@ struct pool {
     pthread_cond_t work_cv; /* workers wait for work */
     pthread_cond_t done_cv; /* the loop waits for results (CLOCK_MONOTONIC) */
     queue staged;           /* started this run, not yet handed over (loop thread only) */
+    unsigned nstaged;       /* tasks on staged */
+    unsigned submit_batch;  /* tio_loop_config.submit_batch: hand over at this many staged */
     queue work, done;
     unsigned idle;          /* workers waiting for work */
     bool loop_waiting;      /* the loop sleeps on done_cv: a result must signal it */
@@ -249,6 +251,8 @@ static void *worker_main(void *arg)
 
 /* ------------------------------------------------------- the loop side */
 
+static void hand_over(pool *p);
+
 static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
 {
     pool *p = loop->backend_data;
@@ -263,9 +267,14 @@ static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_
         return r >= 0 ? TIO__COMPLETED : TIO__FAILED;
     }
     /* Staged: the whole run's starts reach the workers under one lock, in
-     * the wait (hand_over). */
+     * the wait (hand_over), or every submit_batch of them from here. */
     j->staged = true;
     q_push(&p->staged, t);
+    if (++p->nstaged == p->submit_batch) {
+        pthread_mutex_lock(&p->mu);
+        hand_over(p);
+        pthread_mutex_unlock(&p->mu);
+    }
     return TIO__PENDING;
 }
 
@@ -276,6 +285,7 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
     bool unqueued = false;
     if (j->staged) { /* never seen by a worker */
         q_remove(&p->staged, t);
+        p->nstaged--;
         j->staged = false;
         j->where = AT_NONE;
         tio__task_finish(t, TIO_ECANCELED, 0);
@@ -343,6 +353,8 @@ static void hand_over(pool *p)
     J(p->staged.head)->prev = p->work.tail;
     p->work.tail = p->staged.tail;
     p->staged.head = p->staged.tail = NULL;
+    TIO_ASSERT(n == p->nstaged);
+    p->nstaged = 0;
     if (n >= p->idle)
         pthread_cond_broadcast(&p->work_cv);
     else
@@ -440,6 +452,7 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
     pthread_condattr_destroy(&ca);
     p->workers = ws;
     p->nworkers = n;
+    p->submit_batch = cfg->submit_batch;
 
     /* Workers start with every signal blocked (the program's signals go to
      * its own threads); each then unblocks ours. */

@@ -83,7 +83,8 @@
  * Environment: TIO_FUZZ_DIR (else TMPDIR, else /tmp) holds the scratch
  * files; TIO_FUZZ_TRACE=1 prints every operation and callback;
  * TIO_FUZZ_BACKEND=io_uring|threads overrides byte 0's choice (a campaign
- * on one backend); TIO_FUZZ_LIVENESS_MS replaces the 10 s liveness bound;
+ * on one backend); TIO_FUZZ_SUBMIT_BATCH=0|1 fixes tio_loop_config's
+ * submit_batch (else bit 63 of the input's FNV-1a hash picks it); TIO_FUZZ_LIVENESS_MS replaces the 10 s liveness bound;
  * TIO_FUZZ_NONBLOCK_PIPES=1 makes taskio's pipe ends always O_NONBLOCK, to
  * fuzz past a known bug of blocking streams (regress-threads-cancel-*);
  * TIO_FUZZ_FAULTS_NO_BUSY=1 leaves BUSY starts out of the fault schedule
@@ -207,6 +208,7 @@ static struct {
     tio_loop *loop;
     const char *backend;
     unsigned queue_depth;
+    unsigned submit_batch;
     htask task[NTASKS];
     hin in[NPIPES];
     hout out[NPIPES];
@@ -233,8 +235,8 @@ static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), nore
 static void fail(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "\ntio-fuzz: DIVERGENCE (backend %s, queue depth %u, op %u): ",
-            G.backend ? G.backend : "?", G.queue_depth, G.opno);
+    fprintf(stderr, "\ntio-fuzz: DIVERGENCE (backend %s, queue depth %u, submit_batch %u, op %u): ",
+            G.backend ? G.backend : "?", G.queue_depth, G.submit_batch, G.opno);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -965,7 +967,9 @@ static void op_io(int kind, uint8_t a, uint8_t b, uint8_t c)
 static void cancelled(htask *h)
 {
     h->cancelled = true;
-    if (!h->submitted_in_run && h->epoch == G.epoch)
+    /* Under submit_batch the starting call may already have handed it to
+     * the OS: then either result is right. */
+    if (!h->submitted_in_run && h->epoch == G.epoch && G.submit_batch == 0)
         h->strict_cancel = true;
 }
 
@@ -1359,10 +1363,16 @@ static void setup(uint8_t h0, uint8_t h1, uint64_t seed)
     const char *forced = getenv("TIO_FUZZ_BACKEND");
     if (forced != NULL && forced[0] != '\0')
         h0 = (uint8_t)((h0 & ~1u) | (strcmp(forced, "threads") == 0));
+    /* No bit of bytes 0-1 is free: the input's hash picks submit_batch 0
+     * or 1, so a campaign covers both, unless the environment fixes it. */
+    const char *batch = getenv("TIO_FUZZ_SUBMIT_BATCH");
+    unsigned submit_batch = batch != NULL && batch[0] != '\0' ? (unsigned)(batch[0] == '1')
+                                                              : (unsigned)(seed >> 63);
     tio_loop_config cfg = {depths[(h0 >> 2) & 7u], workers[(h0 >> 5) & 3u],
-                           (h0 & 1u) ? "threads" : "io_uring"};
+                           (h0 & 1u) ? "threads" : "io_uring", submit_batch};
     G.backend = cfg.backend;
     G.queue_depth = cfg.queue_depth;
+    G.submit_batch = cfg.submit_batch;
     int rc = tio_loop_create(&G.loop, &cfg);
     if (rc == TIO_ENOTSUP && !(h0 & 1u)) {
         if (!G.warned_uring)
@@ -1419,9 +1429,9 @@ static void setup(uint8_t h0, uint8_t h1, uint64_t seed)
         in_setup(i, (h1 >> (3 + i)) & 1u);
         out_setup(i, (h1 >> (5 + i)) & 1u, g_small_out);
     }
-    trace("input: backend %s, queue depth %u, workers %u, A 0x%x, B 0x%x (align %zu), "
+    trace("input: backend %s, queue depth %u, submit_batch %u, workers %u, A 0x%x, B 0x%x (align %zu), "
           "in-pipes nonblocking %u/%u, out-pipes nonblocking %u/%u, %s", G.backend,
-          cfg.queue_depth, cfg.threads, g_files[0].flags, g_files[1].flags, g_files[1].align,
+          cfg.queue_depth, cfg.submit_batch, cfg.threads, g_files[0].flags, g_files[1].flags, g_files[1].align,
           (h1 >> 3) & 1u, (h1 >> 4) & 1u, (h1 >> 5) & 1u, (h1 >> 6) & 1u,
           g_small_out ? "one-page out-pipes" : "default out-pipes");
 }

@@ -14,6 +14,8 @@
  * the same inputs in the same order. A divergence aborts with the model's
  * message and the name of the input (a corpus file, or "seed K"); rerun
  * with `--seeds 1 --seed-base K-1` and TIO_FUZZ_TRACE=1 to see its steps.
+ * Each file runs twice, with tio_loop_config.submit_batch 0 and 1
+ * (TIO_FUZZ_SUBMIT_BATCH); the random inputs let their hash pick it.
  * A watchdog aborts if one input runs longer than 60 s (a hang).
  */
 #include "fuzz.h"
@@ -71,7 +73,9 @@ static void on_abort(int sig)
 
 static void run_one(const char *name, const uint8_t *data, size_t size)
 {
-    snprintf(g_current, sizeof g_current, "%s", name);
+    const char *batch = getenv("TIO_FUZZ_SUBMIT_BATCH");
+    snprintf(g_current, sizeof g_current, "%s%s%s", name,
+             batch ? " with TIO_FUZZ_SUBMIT_BATCH=" : "", batch ? batch : "");
     atomic_store(&g_started_ns, mono_ns());
     LLVMFuzzerTestOneInput(data, size);
     atomic_store(&g_started_ns, 0);
@@ -92,8 +96,13 @@ static int run_file(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     unsigned times = strncmp(base, "regress-", 8) == 0 ? g_repeat : 1;
-    for (unsigned i = 0; i < times; i++)
-        run_one(path, buf, n);
+    static const char *const batches[] = {"0", "1"};
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        setenv("TIO_FUZZ_SUBMIT_BATCH", batches[b], 1);
+        for (unsigned i = 0; i < times; i++)
+            run_one(path, buf, n);
+    }
+    unsetenv("TIO_FUZZ_SUBMIT_BATCH");
     return 1;
 }
 
