@@ -54,6 +54,7 @@ struct bench_config {
     bool fixed;           /* liburing: registered file and fixed buffers */
     unsigned uring_setup; /* liburing: 0 DEFER_TASKRUN, 1 COOP_TASKRUN, 3 no flags */
     bool uring_submit_each; /* liburing: one io_uring_submit per new SQE */
+    unsigned submit_batch;  /* taskio: tio_loop_config.submit_batch */
     bool json;
     bool quiet;           /* no text result line (JSON only) */
 };

@@ -59,6 +59,7 @@ static int run(struct bench *b)
     cfg.backend = c->backend;
     cfg.queue_depth = c->qd > TASKIO_DEFAULT_QUEUE_DEPTH ? c->qd : 0;
     cfg.threads = c->threads;
+    cfg.submit_batch = c->submit_batch;
     int rc = tio_loop_create(&loop, &cfg);
     if (rc < 0) {
         const char *why = tio_last_error(NULL); /* why this thread's create failed */
@@ -69,6 +70,11 @@ static int run(struct bench *b)
     }
     b->info.backend = tio_loop_backend(loop);
     b->info.workers = strcmp(b->info.backend, "threads") == 0 ? (c->threads ? c->threads : 4) : 0;
+    static char note[64];
+    if (c->submit_batch) {
+        snprintf(note, sizeof note, "submit_batch %u", c->submit_batch);
+        b->info.note = note;
+    }
 
     unsigned flags = (b->has_reads && b->has_writes ? TIO_RDWR
                       : b->has_writes               ? TIO_WRONLY

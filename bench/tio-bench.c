@@ -179,6 +179,15 @@ static int opt_threads(const char *v, struct bench_config *c)
     return 0;
 }
 
+static int opt_submit_batch(const char *v, struct bench_config *c)
+{
+    uint64_t n;
+    if (parse_bytes(v, &n) != 0 || n > 32768)
+        return -1;
+    c->submit_batch = (unsigned)n;
+    return 0;
+}
+
 static int opt_rwmixread(const char *v, struct bench_config *c)
 {
     uint64_t n;
@@ -258,6 +267,9 @@ static const struct option_def {
      "differs from --size", opt_file},
     {"--threads", "N", "workers of taskio's threads backend and of libuv's pool "
      "(sets UV_THREADPOOL_SIZE; default: 4, or UV_THREADPOOL_SIZE for libuv)", opt_threads},
+    {"--submit-batch", "N", "taskio: tio_loop_config.submit_batch; 0 (default) hands a "
+     "run's starts over in its one wait, N every N starts from the starting call",
+     opt_submit_batch},
     {"--rwmixread", "PCT", "randrw: percentage of reads (default: 50)", opt_rwmixread},
     {"--seed", "N", "offset generator seed (default: 1)", opt_seed},
     {"--fixed", NULL, "liburing: registered file and fixed buffers", flag_fixed},
@@ -718,6 +730,8 @@ static void print_json(const struct bench *b, const struct result *r)
            rw_names[c->rw], c->bs, c->qd, b->direct_ok ? "true" : "false",
            c->dsync ? "true" : "false", c->fixed ? "true" : "false");
     printf(",\"workers\":%u", b->info.workers);
+    if (strcmp(c->engine, "taskio") == 0)
+        printf(",\"submit_batch\":%u", c->submit_batch);
     if (strcmp(c->engine, "libuv") == 0)
         printf(",\"uv_threadpool_size\":%u", b->info.workers);
     printf(",\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"iops\":%.1f,\"mib_s\":%.2f", r->ops,
