@@ -502,21 +502,27 @@ static int s_sleep(tio_loop *l, tio_task *t, uint64_t ns, tio_cb cb)
 
 /* ================================================================ loops, files */
 
-static tio_loop *new_loop_qd(unsigned queue_depth)
+static tio_loop *new_loop_with(unsigned queue_depth, unsigned submit_batch)
 {
     tio_loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.queue_depth = queue_depth;
     cfg.backend = g_backend;
-    cfg.submit_batch = queue_depth != 0 && g_submit_batch > queue_depth ? queue_depth
-                                                                        : g_submit_batch;
+    cfg.submit_batch = submit_batch;
     tio_loop *loop = NULL;
     int rc = tio_loop_create(&loop, &cfg);
-    ck_assert_msg(rc == 0, "tio_loop_create(%s, qd %u): %s: %s", g_backend, queue_depth,
-                  tio_strerror(rc), tio_last_error(NULL));
+    ck_assert_msg(rc == 0, "tio_loop_create(%s, qd %u, submit_batch %u): %s: %s", g_backend,
+                  queue_depth, submit_batch, tio_strerror(rc), tio_last_error(NULL));
     ck_assert_ptr_nonnull(loop);
     g_loop_thread = self_thread();
     return loop;
+}
+
+/* A loop of the run's submit_batch (at most the queue depth). */
+static tio_loop *new_loop_qd(unsigned queue_depth)
+{
+    return new_loop_with(queue_depth, queue_depth != 0 && g_submit_batch > queue_depth
+                                          ? queue_depth : g_submit_batch);
 }
 
 static tio_loop *new_loop(void)
@@ -2476,20 +2482,6 @@ START_TEST(loop_destroy_runs_each_pending_callback_once_with_canceled)
 }
 END_TEST
 
-static tio_loop *new_loop_batch(unsigned submit_batch)
-{
-    tio_loop_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.backend = g_backend;
-    cfg.submit_batch = submit_batch;
-    tio_loop *loop = NULL;
-    int rc = tio_loop_create(&loop, &cfg);
-    ck_assert_msg(rc == 0, "tio_loop_create(%s, submit_batch %u): %s: %s", g_backend,
-                  submit_batch, tio_strerror(rc), tio_last_error(NULL));
-    g_loop_thread = self_thread();
-    return loop;
-}
-
 /* Whether the OS has done a started 4096-byte write: the file has grown.
  * Waits up to 5 s for it when it is expected, 50 ms when it is not. */
 static int write_landed(tio_file *f, int expected)
@@ -2509,7 +2501,7 @@ static int write_landed(tio_file *f, int expected)
 START_TEST(submit_batch_decides_when_a_start_reaches_the_os)
 {
     for (unsigned batch = 0; batch <= 1; batch++) {
-        tio_loop *loop = new_loop_batch(batch);
+        tio_loop *loop = new_loop_with(0, batch);
         tio_file *f = open_file(loop, scratch(batch ? "sb1" : "sb0"),
                                 TIO_CREATE | TIO_TRUNCATE | TIO_RDWR);
         unsigned char buf[4096];
@@ -2537,7 +2529,7 @@ START_TEST(submit_batch_hands_over_every_n_starts)
 {
     enum { N = 3 };
     int batches = strcmp(g_backend, "iocp") != 0;
-    tio_loop *loop = new_loop_batch(N);
+    tio_loop *loop = new_loop_with(0, N);
     tio_file *f[N];
     tio_task t[N];
     tcx c[N];

@@ -19,11 +19,13 @@ enum {
 };
 
 #if defined(TIO_FAULTS) && TIO_FAULTS
+#define TIO__FAULTS_BUILT 1 /* hooks live: a backend's shortcuts that skip them are off */
 bool tio__fault(tio_loop *loop, int kind);
 int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TIO__FAULT_KINDS]);
 uint64_t tio__faults_hits(const tio_loop *loop, int kind);
 void tio__faults_free(tio_loop *loop);
 #else
+#define TIO__FAULTS_BUILT 0
 static inline bool tio__fault(tio_loop *loop, int kind)
 {
     (void)loop;

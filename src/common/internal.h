@@ -97,42 +97,56 @@ static inline tio_task *tio__pub(tio__task *p)
 
 /* ------------------------------------------------------------------- lists */
 
+/* A task's list is its `on` field; the count and the cleared links of a
+ * removed node exist only to be asserted on, and are kept only in debug
+ * builds (the field stays, so that every build has one layout). */
 typedef struct tio__list {
     tio__link head;
     unsigned count;
 } tio__list;
 
+#if defined(TIO_DEBUG) && TIO_DEBUG
+#  define TIO__LIST_COUNT(l, op) ((l)->count op)
+#else
+#  define TIO__LIST_COUNT(l, op) ((void)(l))
+#endif
+
 /* Inline: every operation moves its task between lists three times. */
 static inline void tio__list_init(tio__list *l)
 {
     l->head.next = l->head.prev = &l->head;
-    l->count = 0;
+    TIO__LIST_COUNT(l, = 0);
 }
 
 static inline void tio__list_push_back(tio__list *l, tio__link *n)
 {
+    TIO_ASSERT(n->next == NULL && n->prev == NULL);
     n->prev = l->head.prev;
     n->next = &l->head;
     l->head.prev->next = n;
     l->head.prev = n;
-    l->count++;
+    TIO__LIST_COUNT(l, ++);
 }
 
 static inline void tio__list_push_front(tio__list *l, tio__link *n)
 {
+    TIO_ASSERT(n->next == NULL && n->prev == NULL);
     n->next = l->head.next;
     n->prev = &l->head;
     l->head.next->prev = n;
     l->head.next = n;
-    l->count++;
+    TIO__LIST_COUNT(l, ++);
 }
 
 static inline void tio__list_remove(tio__list *l, tio__link *n)
 {
+    TIO_ASSERT(l->count > 0 && n->next != NULL && n->next->prev == n && n->prev->next == n);
     n->prev->next = n->next;
     n->next->prev = n->prev;
+#if defined(TIO_DEBUG) && TIO_DEBUG
     n->next = n->prev = NULL;
-    l->count--;
+#endif
+    TIO__LIST_COUNT(l, --);
 }
 
 static inline bool tio__list_empty(const tio__list *l) { return l->head.next == &l->head; }

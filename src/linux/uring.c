@@ -107,8 +107,9 @@ static inline struct io_uring_sqe *get_sqe(uring *u)
 }
 
 /* The SQE for a read, write or fsync, written field by field over a zeroed
- * entry (what io_uring_prep_rw does, in fewer stores). */
-static inline void prep_op(struct io_uring_sqe *sqe, const uring *u, const tio__task *t)
+ * entry (what io_uring_prep_rw does, in fewer stores); buf_index is the
+ * registered buffer holding the transfer, or -1. */
+static inline void prep_op(struct io_uring_sqe *sqe, const tio__task *t, int buf_index)
 {
     static const uint8_t opcode[][2] = {
         [TIO__OP_READ] = {IORING_OP_READ, IORING_OP_READ_FIXED},
@@ -116,23 +117,72 @@ static inline void prep_op(struct io_uring_sqe *sqe, const uring *u, const tio__
         [TIO__OP_FSYNC] = {IORING_OP_FSYNC, IORING_OP_FSYNC},
     };
     const tio_file *f = t->file;
-    int buf_index = u->nbufs && t->op != TIO__OP_FSYNC
-                        ? tio__uring_buffer_index(u, t->buf, t->len) : -1;
     memset(sqe, 0, sizeof *sqe);
     sqe->opcode = opcode[t->op][buf_index >= 0];
     /* A registered file goes by its slot in the fixed-file table. */
-    sqe->fd = f->backend_index >= 0 ? f->backend_index : f->handle;
-    sqe->flags = f->backend_index >= 0 ? IOSQE_FIXED_FILE : 0;
+    int slot = f->backend_index;
+    if (slot >= 0) {
+        sqe->fd = slot;
+        sqe->flags = IOSQE_FIXED_FILE;
+    } else {
+        sqe->fd = f->handle;
+    }
     if (t->op == TIO__OP_FSYNC) {
         sqe->fsync_flags = (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0;
     } else {
         sqe->addr = (uintptr_t)t->buf;
         sqe->len = t->len;
         /* A stream has no offset: -1 means "current position" to io_uring. */
-        sqe->off = f->is_stream ? (uint64_t)-1 : t->offset;
-        sqe->buf_index = buf_index >= 0 ? (uint16_t)buf_index : 0;
+        sqe->off = t->offset | ((uint64_t)0 - f->is_stream);
+        if (buf_index >= 0)
+            sqe->buf_index = (uint16_t)buf_index;
     }
     sqe->user_data = op_key(t);
+}
+
+/* t's SQE is staged: remember its place in the SQ for a cancel that comes
+ * before the flush. */
+static inline int staged(uring *u, tio__task *t, uint64_t flags)
+{
+    t->backend[W_FLAGS] = flags;
+    t->backend[W_SQE] = u->ring.sq.sqe_tail - 1;
+    u->inflight++;
+    return TIO__PENDING;
+}
+
+/* Every start but the plain one: registered buffers, a full SQ,
+ * submit_batch, injected faults. Out of line, so that the plain start
+ * needs no stack frame. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int start_general(tio_loop *loop, uring *u, tio__task *t)
+{
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return TIO__BUSY;
+    prep_op(sqe, t, u->nbufs && t->op != TIO__OP_FSYNC
+                        ? tio__uring_buffer_index(u, t->buf, t->len) : -1);
+    uint64_t flags = 0;
+    /* Injected (test builds): the kernel does nothing and the completion
+     * says -EAGAIN/-EINTR, as XFS and signals can. */
+    if (!t->file->is_stream && tio__fault(loop, TIO__FAULT_CQE_AGAIN)) {
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data64(sqe, op_key(t));
+        flags = F_FAKE_AGAIN;
+    }
+    staged(u, t, flags);
+    /* liburing moves sqe_head up to sqe_tail when it flushes: the
+     * difference is what is staged and not yet handed over. */
+    if (u->submit_batch != 0 && u->ring.sq.sqe_tail - u->ring.sq.sqe_head >= u->submit_batch)
+        flush(u);
+    return TIO__PENDING;
+}
+
+void tio__uring_update_start(tio_loop *loop)
+{
+    uring *u = U(loop);
+    u->general_start = u->nbufs != 0 || u->submit_batch != 0 || TIO__FAULTS_BUILT;
 }
 
 static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
@@ -141,25 +191,13 @@ static int uring_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_er
     (void)result;
     (void)os_error;
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
-    struct io_uring_sqe *sqe;
-    if (u->inflight >= u->cap || (sqe = get_sqe(u)) == NULL)
+    if (u->inflight >= u->cap)
         return TIO__BUSY;
-    prep_op(sqe, u, t);
-    t->backend[W_FLAGS] = 0;
-    /* Injected (test builds): the kernel does nothing and the completion
-     * says -EAGAIN/-EINTR, as XFS and signals can. */
-    if (!t->file->is_stream && tio__fault(loop, TIO__FAULT_CQE_AGAIN)) {
-        io_uring_prep_nop(sqe);
-        io_uring_sqe_set_data64(sqe, op_key(t));
-        t->backend[W_FLAGS] = F_FAKE_AGAIN;
-    }
-    t->backend[W_SQE] = u->ring.sq.sqe_tail - 1; /* its place in the SQ */
-    u->inflight++;
-    /* liburing moves sqe_head up to sqe_tail when it flushes: the
-     * difference is what is staged and not yet handed over. */
-    if (u->submit_batch != 0 && u->ring.sq.sqe_tail - u->ring.sq.sqe_head >= u->submit_batch)
-        flush(u);
-    return TIO__PENDING;
+    struct io_uring_sqe *sqe;
+    if (u->general_start || (sqe = io_uring_get_sqe(&u->ring)) == NULL)
+        return start_general(loop, u, t);
+    prep_op(sqe, t, -1);
+    return staged(u, t, 0);
 }
 
 /* -------------------------------------------------------------- cancel */
@@ -339,13 +377,13 @@ static void reap(uring *u)
     for (; head != tail; head++) {
         const struct io_uring_cqe *cqe = &cq->cqes[head & cq->ring_mask];
         uint64_t key = cqe->user_data;
-        switch (key & TAG_MASK) {
-        case TAG_OP: {
+        if ((key & TAG_MASK) == TAG_OP) { /* nearly every CQE: no jump table */
             tio__task *t = task_of_key(key);
             TIO_ASSERT(op_key(t) == key);
             complete_op(u, t, cqe->res);
-            break;
+            continue;
         }
+        switch (key & TAG_MASK) {
         case TAG_POLL: {
             tio__task *t = task_of_key(key);
             TIO_ASSERT(task_key(t, TAG_POLL) == key);
@@ -492,6 +530,7 @@ static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
     u->submit_batch = cfg->submit_batch;
     u->may_flush = cfg->submit_batch != 0;
     loop->backend_data = u;
+    tio__uring_update_start(loop);
     u->cancel_fd_ok = probe_cancel_fd(u);
     tio__uring_fixed_init(u);
     return 0;

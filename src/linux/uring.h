@@ -23,6 +23,7 @@ typedef struct uring {
     bool may_flush;          /* inside the wait, or always under submit_batch:
                                 a full SQ may be flushed */
     unsigned submit_batch;   /* tio_loop_config.submit_batch: flush at this many staged */
+    bool general_start;      /* a start needs more than an SQE: tio__uring_update_start */
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
     unsigned nfree, nslots;
@@ -30,6 +31,10 @@ typedef struct uring {
     uring_buf *bufs;
     unsigned nbufs;
 } uring;
+
+/* Whether starts take the general path (registered buffers to look up,
+ * submit_batch to honour, faults to inject): after any of those changes. */
+void tio__uring_update_start(tio_loop *loop);
 
 /* uring_fixed.c */
 void tio__uring_fixed_init(uring *u);

@@ -76,7 +76,7 @@ static int by_base(const void *a, const void *b)
     return x->base < y->base ? -1 : x->base > y->base;
 }
 
-int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+static int replace_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
 {
     uring *u = loop->backend_data;
     if (u->nbufs > 0) {
@@ -114,6 +114,13 @@ int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned co
     u->bufs = table;
     u->nbufs = count;
     return 0;
+}
+
+int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+{
+    int rc = replace_buffers(loop, bufs, count);
+    tio__uring_update_start(loop); /* starts now look buffers up, or no longer */
+    return rc;
 }
 
 int tio__uring_buffer_index(const uring *u, const void *p, size_t len)
