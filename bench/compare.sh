@@ -33,7 +33,7 @@
 # cmake, gcc) are installed with apt-get when run as root and missing;
 # otherwise the command is printed and the peers that need them are skipped.
 # It builds tio-bench in build/bench (Release, assertions off) unless told
-# --build DIR / --no-build. Defaults finish in about 10 minutes.
+# --build DIR / --no-build. Defaults finish in about 20 minutes.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
