@@ -441,8 +441,8 @@ function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a 
 # "name r ok|MISS" for taskio IOPS a (default) and a1 (submit_batch 1) against b.
 function target(name, a, a1, b, min,   s) {
     if (a == "" || b == "" || b <= 0) return ""
-    s = sprintf("  %s %.2f %s", name, a / b, a / b >= min ? "ok  " : "MISS")
-    if (a1 != "") s = s sprintf(" (sb1 %.2f %s)", a1 / b, a1 / b >= min ? "ok" : "MISS")
+    s = sprintf("  %s %.3f %s", name, a / b, a / b >= min ? "ok  " : "MISS")
+    if (a1 != "") s = s sprintf(" (sb1 %.3f %s)", a1 / b, a1 / b >= min ? "ok" : "MISS")
     return s
 }
 FILENAME ~ /meta.tsv$/ {
