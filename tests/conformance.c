@@ -30,35 +30,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tio_check.h" /* <check.h> on every OS; MS, MSEC, SEC */
+#include "tio_check.h"    /* <check.h> on every OS; MS, MSEC, SEC */
+#include "tio_platform.h" /* clock, sleep, pipes, writes, closes */
 
-#ifdef _WIN32
-#  ifndef WIN32_LEAN_AND_MEAN
-#    define WIN32_LEAN_AND_MEAN
-#  endif
-#  include <windows.h>
-#else
+#ifndef _WIN32
 #  include <errno.h>
 #  include <fcntl.h>
 #  include <sys/resource.h>
 #  include <pthread.h>
 #  include <signal.h>
 #  include <sys/stat.h>
-#  include <time.h>
 #  include <unistd.h>
 #endif
 
 /* ================================================================ platform */
-
-/*
- * Pipes have a direction here: make_pipe gives a pipe that taskio reads
- * (fds[0], wrapped by the test) and the test writes (fds[1]); make_pipe_out
- * one that taskio writes (fds[1]) and the test reads (fds[0]). On POSIX both
- * are pipe2(); on Windows the taskio end is the overlapped server end of a
- * named pipe (CreatePipe's anonymous pipes cannot do overlapped I/O) and the
- * test's end a plain synchronous client handle.
- */
-
 
 #ifdef _WIN32
 typedef struct thread_thunk {
@@ -72,110 +57,6 @@ typedef struct thread_t {
     DWORD id;            /* what identifies the thread */
     thread_thunk *thunk; /* start_thread's, freed by join_thread */
 } thread_t;
-
-/* The library's formula (src/win32/clock.c), so that both clocks agree. */
-static int64_t now_ns(void)
-{
-    static LARGE_INTEGER freq;
-    LARGE_INTEGER now;
-    if (freq.QuadPart == 0)
-        QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&now);
-    int64_t s = now.QuadPart / freq.QuadPart, r = now.QuadPart % freq.QuadPart;
-    return s * SEC + r * SEC / freq.QuadPart;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    Sleep(ms);
-}
-
-static long proc_id(void)
-{
-    return (long)GetCurrentProcessId();
-}
-
-static void remove_path(const char *path)
-{
-    DeleteFileA(path);
-}
-
-static unsigned g_pipe_counter; /* unique pipe names within the process */
-
-/* fds[tio_end] is the overlapped server end (inbound when taskio reads it),
- * fds[1 - tio_end] the synchronous client end. */
-static void named_pipe(tio_handle fds[2], int tio_end)
-{
-    char name8[96];
-    wchar_t name[96];
-    snprintf(name8, sizeof name8, "\\\\.\\pipe\\taskio-conformance-%lu-%u",
-             (unsigned long)GetCurrentProcessId(), g_pipe_counter++);
-    for (size_t i = 0; i < sizeof name8; i++) /* ASCII */
-        if ((name[i] = (wchar_t)(unsigned char)name8[i]) == 0)
-            break;
-    int tio_reads = tio_end == 0;
-    HANDLE server = CreateNamedPipeW(
-        name,
-        (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
-            FILE_FLAG_FIRST_PIPE_INSTANCE,
-        PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536,
-        65536, 0, NULL);
-    ck_assert_msg(server != INVALID_HANDLE_VALUE, "CreateNamedPipeW(%s): Win32 error %lu", name8,
-                  (unsigned long)GetLastError());
-    HANDLE client = CreateFileW(name, tio_reads ? GENERIC_WRITE : GENERIC_READ, 0, NULL,
-                                OPEN_EXISTING, 0, NULL);
-    ck_assert_msg(client != INVALID_HANDLE_VALUE, "CreateFileW(%s): Win32 error %lu", name8,
-                  (unsigned long)GetLastError());
-    /* The client is already there: ERROR_PIPE_CONNECTED, or a pending
-     * connect that completes at once. */
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    ck_assert_ptr_nonnull(ov.hEvent);
-    BOOL ok = ConnectNamedPipe(server, &ov);
-    DWORD err = ok ? 0 : GetLastError();
-    if (!ok && err == ERROR_IO_PENDING) {
-        DWORD n = 0;
-        ok = GetOverlappedResult(server, &ov, &n, TRUE);
-        err = ok ? 0 : GetLastError();
-    }
-    CloseHandle(ov.hEvent);
-    ck_assert_msg(ok || err == ERROR_PIPE_CONNECTED, "ConnectNamedPipe(%s): Win32 error %lu",
-                  name8, (unsigned long)err);
-    fds[tio_end] = server;
-    fds[1 - tio_end] = client;
-}
-
-/* fds[0]: taskio's read end (overlapped), fds[1]: the test's write end. */
-static void make_pipe(tio_handle fds[2])
-{
-    named_pipe(fds, 0);
-}
-
-/* fds[0]: the test's read end, fds[1]: taskio's write end (overlapped). */
-static void make_pipe_out(tio_handle fds[2])
-{
-    named_pipe(fds, 1);
-}
-
-static void write_all_fd(tio_handle fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        DWORD n = 0;
-        BOOL ok = WriteFile(fd, p, (DWORD)len, &n, NULL);
-        ck_assert_msg(ok && n > 0, "WriteFile(handle %p): Win32 error %lu", fd,
-                      (unsigned long)GetLastError());
-        p += n;
-        len -= n;
-    }
-}
-
-static void close_fd(tio_handle fd)
-{
-    ck_assert_msg(CloseHandle(fd), "CloseHandle(%p): Win32 error %lu", fd,
-                  (unsigned long)GetLastError());
-}
 
 static int fd_is_open(tio_handle fd)
 {
@@ -227,59 +108,6 @@ static void ignore_sigpipe(void)
 }
 #else
 typedef pthread_t thread_t;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static long proc_id(void)
-{
-    return (long)getpid();
-}
-
-static void remove_path(const char *path)
-{
-    remove(path);
-}
-
-/* fds[0]: read end, fds[1]: write end. Blocking, close-on-exec. */
-static void make_pipe(tio_handle fds[2])
-{
-    ck_assert_msg(pipe2(fds, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-}
-
-static void make_pipe_out(tio_handle fds[2])
-{
-    make_pipe(fds);
-}
-
-static void write_all_fd(tio_handle fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ck_assert_msg(n > 0, "write(fd %d): %s", fd, strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-static void close_fd(tio_handle fd)
-{
-    ck_assert_msg(close(fd) == 0, "close(fd %d): %s", fd, strerror(errno));
-}
 
 static int fd_is_open(tio_handle fd)
 {
@@ -562,6 +390,21 @@ static void close_file(tio_file *f)
 {
     int rc = tio_file_close(f);
     ck_assert_msg(rc == 0, "tio_file_close: %s", tio_strerror(rc));
+}
+
+/* A pipe taskio reads: p[0] wrapped on loop (returned), p[1] the test's
+ * write end. */
+static tio_file *pipe_reader(tio_loop *loop, tio_handle p[2])
+{
+    make_pipe(p);
+    return wrap_handle(loop, p[0], TIO_RDONLY);
+}
+
+static void close_pipe_reader(tio_file *pr, tio_handle p[2])
+{
+    close_file(pr);
+    close_fd(p[0]);
+    close_fd(p[1]);
 }
 
 /* Run until c->calls reaches n (10 s limit). */
@@ -997,8 +840,7 @@ START_TEST(file_close_refused_while_task_pending_then_succeeds_after_drain)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -1032,8 +874,7 @@ START_TEST(wrapped_handle_is_reported_and_not_closed_by_file_close)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     ck_assert_msg(tio_file_handle(pr) == p[0], "tio_file_handle is not the wrapped handle");
     ck_assert_int_eq(tio_file_is_direct(pr), 0);
     close_file(pr);
@@ -1217,8 +1058,7 @@ START_TEST(submitting_pending_task_gives_ebusy)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_file *f = file_with_data(loop, "ebusy", 100, 21, NULL);
     tio_task t;
     tcx c;
@@ -1464,8 +1304,7 @@ START_TEST(run_drain_wait_inside_a_callback_give_ebusy)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t, o;
     tcx c, oc;
     task_init(&t, &c);
@@ -1482,9 +1321,7 @@ START_TEST(run_drain_wait_inside_a_callback_give_ebusy)
     ck_assert_int_eq(tio_cancel(loop, &o), 0);
     drain(loop);
     ck_assert_int_eq(oc.result, TIO_ECANCELED);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -1569,17 +1406,14 @@ START_TEST(pipe_read_with_data_available_returns_it)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     write_all_fd(p[1], "0123456789", 10);
     char buf[64];
     memset(buf, 0, sizeof buf);
     /* a pipe read gives what is there, not a full buffer */
     ck_assert_int_eq(read_wait(loop, pr, buf, sizeof buf, 0), 10);
     ck_assert(memcmp(buf, "0123456789", 10) == 0);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -1588,8 +1422,7 @@ START_TEST(pipe_read_whose_writer_has_closed_returns_zero)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     write_all_fd(p[1], "abc", 3);
     close_fd(p[1]);
     char buf[16];
@@ -1607,8 +1440,7 @@ START_TEST(pending_pipe_read_completes_with_zero_when_writer_closes)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -1691,9 +1523,7 @@ START_TEST(nonblocking_pipe_read_waits_for_data_and_cancels)
     /* nothing was consumed by the cancelled read */
     write_all_fd(p[1], "z", 1);
     ck_assert_int_eq(read_wait(loop, pr, buf, sizeof buf, 0), 1);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -1731,8 +1561,7 @@ START_TEST(registered_buffers_carry_io_transparently)
 
     /* refused while pending */
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -1745,9 +1574,7 @@ START_TEST(registered_buffers_carry_io_transparently)
     ck_assert(memcmp(arena, outside, 512) == 0);
     ck_assert_int_eq(tio_register_buffers(loop, NULL, 0), 0);
     ck_assert_int_eq(read_wait(loop, f, arena, 4096, 0), 4096);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     close_file(f);
     end_loop(loop);
     tio_free(arena);
@@ -1761,8 +1588,7 @@ START_TEST(cancel_pending_pipe_read_reports_canceled)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -1779,9 +1605,7 @@ START_TEST(cancel_pending_pipe_read_reports_canceled)
     write_all_fd(p[1], "xy", 2);
     ck_assert_int_eq(read_wait(loop, pr, buf, sizeof buf, 0), 2);
     ck_assert(memcmp(buf, "xy", 2) == 0);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -1870,8 +1694,7 @@ START_TEST(cancel_twice_gives_exactly_one_callback)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_file *f = file_with_data(loop, "cancel2", 100, 30, NULL);
     tio_task t, q;
     tcx c, qc;
@@ -1926,8 +1749,7 @@ START_TEST(stale_cancel_does_not_hit_resubmission_from_callback)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     reuse r;
     memset(&r, 0, sizeof r);
     r.loop = loop;
@@ -1951,9 +1773,7 @@ START_TEST(stale_cancel_does_not_hit_resubmission_from_callback)
     ck_assert_msg(c.result == 10, "second use of the task: %lld, want 10 bytes",
                   (long long)c.result);
     ck_assert(memcmp(r.buf, "second use", 10) == 0);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -1997,8 +1817,7 @@ START_TEST(stale_cancel_of_completed_task_does_not_hit_its_reuse)
     tio_loop *loop = new_loop();
     tio_file *f = file_with_data(loop, "stale", 128, 31, NULL);
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     reuse r;
     memset(&r, 0, sizeof r);
     r.loop = loop;
@@ -2043,9 +1862,7 @@ START_TEST(stale_cancel_of_completed_task_does_not_hit_its_reuse)
     ck_assert(memcmp(r.buf, "reused", 6) == 0);
     ck_assert_int_eq(c[1 - k].calls, 1);
     close_file(f);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2113,8 +1930,7 @@ START_TEST(timeout_fires_on_pending_pipe_read_not_before_deadline)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2132,9 +1948,7 @@ START_TEST(timeout_fires_on_pending_pipe_read_not_before_deadline)
     /* the pipe still works and lost nothing */
     write_all_fd(p[1], "later", 5);
     ck_assert_int_eq(read_wait(loop, pr, buf, sizeof buf, 0), 5);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2171,8 +1985,7 @@ START_TEST(stale_timeout_does_not_hit_reuse_of_the_task)
     tio_loop *loop = new_loop();
     tio_file *f = file_with_data(loop, "staletmo", 512, 34, NULL);
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2194,9 +2007,7 @@ START_TEST(stale_timeout_does_not_hit_reuse_of_the_task)
     ck_assert_int_eq(c.calls, 2);
     ck_assert_int_eq(c.result, TIO_ECANCELED);
     close_file(f);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2205,8 +2016,7 @@ START_TEST(timeout_replaces_an_earlier_deadline)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2230,9 +2040,7 @@ START_TEST(timeout_replaces_an_earlier_deadline)
     drain(loop);
     ck_assert_int_eq(c.calls, 2);
     ck_assert_int_eq(c.result, TIO_ECANCELED);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2306,8 +2114,7 @@ START_TEST(wait_expires_with_etimedout_and_task_stays_pending)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2324,9 +2131,7 @@ START_TEST(wait_expires_with_etimedout_and_task_stays_pending)
     drain(loop);
     ck_assert_int_eq(c.calls, 1);
     ck_assert_int_eq(c.result, TIO_ECANCELED);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2377,8 +2182,7 @@ START_TEST(wake_from_another_thread_returns_blocked_run)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2402,9 +2206,7 @@ START_TEST(wake_from_another_thread_returns_blocked_run)
     ck_assert_int_eq(tio_cancel(loop, &t), 0);
     drain(loop);
     ck_assert_int_eq(c.result, TIO_ECANCELED);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2413,8 +2215,7 @@ START_TEST(wake_before_run_makes_the_next_run_return)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_task t;
     tcx c;
     task_init(&t, &c);
@@ -2435,9 +2236,7 @@ START_TEST(wake_before_run_makes_the_next_run_return)
     ck_assert_int_eq(tio_cancel(loop, &t), 0);
     drain(loop);
     ck_assert_int_eq(c.result, TIO_ECANCELED);
-    close_file(pr);
-    close_fd(p[0]);
-    close_fd(p[1]);
+    close_pipe_reader(pr, p);
     end_loop(loop);
 }
 END_TEST
@@ -2448,8 +2247,7 @@ START_TEST(loop_destroy_runs_each_pending_callback_once_with_canceled)
 {
     tio_loop *loop = new_loop();
     tio_handle p[2];
-    make_pipe(p);
-    tio_file *pr = wrap_handle(loop, p[0], TIO_RDONLY);
+    tio_file *pr = pipe_reader(loop, p);
     tio_file *f = file_with_data(loop, "destroy", 4096, 36, NULL);
     enum { N = 5 };
     tio_task t[N];

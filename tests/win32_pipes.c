@@ -38,86 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tio_check.h" /* <check.h> on every OS; MS, SEC */
+#include "tio_check.h"    /* <check.h> on every OS; MS, SEC */
+#include "tio_platform.h" /* clock, named pipes, writes, closes */
 
 
 /* ================================================================ helpers */
-
-static int64_t now_ns(void)
-{
-    static LARGE_INTEGER freq;
-    LARGE_INTEGER now;
-    if (freq.QuadPart == 0)
-        QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&now);
-    int64_t s = now.QuadPart / freq.QuadPart, r = now.QuadPart % freq.QuadPart;
-    return s * SEC + r * SEC / freq.QuadPart;
-}
-
-static unsigned g_pipe_counter;
-
-enum { TIO_READS = 0, TIO_WRITES = 1 };
-
-/*
- * A connected named pipe. fds[tio_end] is the server end, overlapped, for
- * taskio; fds[1 - tio_end] the synchronous client end, for the test. With
- * tio_end TIO_READS taskio reads (PIPE_ACCESS_INBOUND), with TIO_WRITES it
- * writes (PIPE_ACCESS_OUTBOUND). message: PIPE_TYPE_MESSAGE and
- * PIPE_READMODE_MESSAGE instead of bytes.
- */
-static void named_pipe(HANDLE fds[2], int tio_end, int message)
-{
-    char name8[96];
-    wchar_t name[96];
-    snprintf(name8, sizeof name8, "\\\\.\\pipe\\taskio-win32-pipes-%lu-%u",
-             (unsigned long)GetCurrentProcessId(), g_pipe_counter++);
-    for (size_t i = 0; i < sizeof name8; i++) /* ASCII */
-        if ((name[i] = (wchar_t)(unsigned char)name8[i]) == 0)
-            break;
-    int tio_reads = tio_end == TIO_READS;
-    DWORD type = message ? PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE
-                         : PIPE_TYPE_BYTE | PIPE_READMODE_BYTE;
-    HANDLE server = CreateNamedPipeW(
-        name,
-        (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
-            FILE_FLAG_FIRST_PIPE_INSTANCE,
-        type | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536, 65536, 0, NULL);
-    ck_assert_msg(server != INVALID_HANDLE_VALUE, "CreateNamedPipeW(%s): Win32 error %lu", name8,
-                  (unsigned long)GetLastError());
-    HANDLE client = CreateFileW(name, tio_reads ? GENERIC_WRITE : GENERIC_READ, 0, NULL,
-                                OPEN_EXISTING, 0, NULL);
-    ck_assert_msg(client != INVALID_HANDLE_VALUE, "CreateFileW(%s): Win32 error %lu", name8,
-                  (unsigned long)GetLastError());
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    ck_assert_ptr_nonnull(ov.hEvent);
-    BOOL ok = ConnectNamedPipe(server, &ov);
-    DWORD err = ok ? 0 : GetLastError();
-    if (!ok && err == ERROR_IO_PENDING) {
-        DWORD n = 0;
-        ok = GetOverlappedResult(server, &ov, &n, TRUE);
-        err = ok ? 0 : GetLastError();
-    }
-    CloseHandle(ov.hEvent);
-    ck_assert_msg(ok || err == ERROR_PIPE_CONNECTED, "ConnectNamedPipe(%s): Win32 error %lu",
-                  name8, (unsigned long)err);
-    fds[tio_end] = server;
-    fds[1 - tio_end] = client;
-}
-
-static void client_write(HANDLE h, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        DWORD n = 0;
-        ck_assert_msg(WriteFile(h, p, (DWORD)len, &n, NULL) && n > 0,
-                      "WriteFile on the client end: Win32 error %lu",
-                      (unsigned long)GetLastError());
-        p += n;
-        len -= n;
-    }
-}
 
 /* Read exactly len bytes from the synchronous client end. */
 static void client_read(HANDLE h, void *buf, size_t len)
@@ -133,10 +58,6 @@ static void client_read(HANDLE h, void *buf, size_t len)
     }
 }
 
-static void close_handle(HANDLE h)
-{
-    ck_assert_msg(CloseHandle(h), "CloseHandle: Win32 error %lu", (unsigned long)GetLastError());
-}
 
 /* ---------------------------------------------------------------- tasks */
 
@@ -323,7 +244,7 @@ START_TEST(read_with_data_present_completes_synchronously_and_once)
     settle(loop);
     ck_assert_starts(loop, s0, 1, 0, 0);
 
-    client_write(p[1], "hello", 5);
+    write_all_fd(p[1], "hello", 5);
     tio_task t;
     rec r;
     char buf[64];
@@ -356,7 +277,7 @@ START_TEST(read_with_data_present_completes_synchronously_and_once)
     ck_assert_int_eq(tio_run(loop, 100 * MS), 0);
     ck_assert_starts(loop, s0, 1, 0, 0);
     ck_assert_int_eq(r.calls, 1);
-    client_write(p[1], "again", 5);
+    write_all_fd(p[1], "again", 5);
     run_until(loop, &r, 2, 5 * SEC);
     ck_assert_int_eq(r.result, 5);
     ck_assert(memcmp(buf, "again", 5) == 0);
@@ -366,10 +287,10 @@ START_TEST(read_with_data_present_completes_synchronously_and_once)
     ck_assert_int_eq(ir.result, TIO_ECANCELED);
     close_file(f);
     close_file(fi);
-    close_handle(p[0]);
-    close_handle(p[1]);
-    close_handle(idle[0]);
-    close_handle(idle[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
+    close_fd(idle[0]);
+    close_fd(idle[1]);
     end_loop(loop);
 }
 END_TEST
@@ -388,7 +309,7 @@ START_TEST(synchronous_completions_obey_the_callback_budget)
     for (int i = 0; i < N; i++) {
         named_pipe(p[i], TIO_READS, 0);
         f[i] = wrap(loop, p[i][0], TIO_RDONLY);
-        client_write(p[i][1], "x", 1);
+        write_all_fd(p[i][1], "x", 1);
         task_init(&t[i], &r[i]);
     }
     starts s0 = snap(loop);
@@ -405,8 +326,8 @@ START_TEST(synchronous_completions_obey_the_callback_budget)
     }
     for (int i = 0; i < N; i++) {
         close_file(f[i]);
-        close_handle(p[i][0]);
-        close_handle(p[i][1]);
+        close_fd(p[i][0]);
+        close_fd(p[i][1]);
     }
     end_loop(loop);
 }
@@ -420,7 +341,7 @@ START_TEST(read_after_writer_closed_completes_immediately_with_zero)
     HANDLE p[2], q[2];
     named_pipe(p, TIO_READS, 0);
     named_pipe(q, TIO_READS, 0);
-    close_handle(p[1]);
+    close_fd(p[1]);
     tio_file *f = wrap(loop, p[0], TIO_RDONLY);
     tio_task t;
     rec r;
@@ -436,8 +357,8 @@ START_TEST(read_after_writer_closed_completes_immediately_with_zero)
 
     /* What was written before the close is read first, then end of stream. */
     tio_file *g = wrap(loop, q[0], TIO_RDONLY);
-    client_write(q[1], "abc", 3);
-    close_handle(q[1]);
+    write_all_fd(q[1], "abc", 3);
+    close_fd(q[1]);
     s0 = snap(loop);
     ck_assert_int_eq(s_read(loop, &t, g, buf, sizeof buf), 0);
     ck_assert_int_eq(tio_run(loop, 0), 1);
@@ -451,8 +372,8 @@ START_TEST(read_after_writer_closed_completes_immediately_with_zero)
 
     close_file(f);
     close_file(g);
-    close_handle(p[0]);
-    close_handle(q[0]);
+    close_fd(p[0]);
+    close_fd(q[0]);
     end_loop(loop);
 }
 END_TEST
@@ -477,8 +398,8 @@ START_TEST(write_with_room_in_the_pipe_completes_synchronously)
     client_read(p[0], back, sizeof back);
     ck_assert(memcmp(back, "0123456789", 10) == 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -494,8 +415,8 @@ START_TEST(cancel_of_synchronously_completed_read_gives_its_real_result)
     named_pipe(b, TIO_READS, 0);
     tio_file *fa = wrap(loop, a[0], TIO_RDONLY);
     tio_file *fb = wrap(loop, b[0], TIO_RDONLY);
-    client_write(a[1], "first", 5);
-    client_write(b[1], "second", 6);
+    write_all_fd(a[1], "first", 5);
+    write_all_fd(b[1], "second", 6);
     tio_task ta, tb;
     rec ra, rb;
     char bufa[16], bufb[16];
@@ -526,10 +447,10 @@ START_TEST(cancel_of_synchronously_completed_read_gives_its_real_result)
 
     close_file(fa);
     close_file(fb);
-    close_handle(a[0]);
-    close_handle(a[1]);
-    close_handle(b[0]);
-    close_handle(b[1]);
+    close_fd(a[0]);
+    close_fd(a[1]);
+    close_fd(b[0]);
+    close_fd(b[1]);
     end_loop(loop);
 }
 END_TEST
@@ -544,7 +465,7 @@ START_TEST(write_after_reader_closed_fails_immediately_with_epipe)
     tio_loop *loop = new_loop();
     HANDLE p[2];
     named_pipe(p, TIO_WRITES, 0);
-    close_handle(p[0]);
+    close_fd(p[0]);
     tio_file *f = wrap(loop, p[1], TIO_WRONLY);
     tio_task t;
     rec r;
@@ -562,7 +483,7 @@ START_TEST(write_after_reader_closed_fails_immediately_with_epipe)
     printf("NOTE: write to a pipe whose reader closed: Win32 error %d\n", r.os_error);
     ck_assert(task_is_idle(loop, &t));
     close_file(f);
-    close_handle(p[1]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -595,7 +516,7 @@ START_TEST(empty_pipe_read_pends_then_cancel_gives_ecanceled)
     ck_assert_msg(r.os_error == ERROR_OPERATION_ABORTED,
                   "tio_os_error %d, want ERROR_OPERATION_ABORTED (995)", r.os_error);
     /* The cancelled read took nothing: the next one finds the data there. */
-    client_write(p[1], "xy", 2);
+    write_all_fd(p[1], "xy", 2);
     starts s0 = snap(loop);
     ck_assert_int_eq(s_read(loop, &t, f, buf, sizeof buf), 0);
     run_until(loop, &r, 2, 5 * SEC);
@@ -603,8 +524,8 @@ START_TEST(empty_pipe_read_pends_then_cancel_gives_ecanceled)
     ck_assert_int_eq(r.result, 2);
     ck_assert(memcmp(buf, "xy", 2) == 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -630,8 +551,8 @@ START_TEST(empty_pipe_read_pends_then_timeout_gives_etimedout)
     ck_assert_msg(el >= 50 * MS, "timed out after %lld ns, deadline 50 ms", (long long)el);
     ck_assert_uint_eq(tio_pending(loop), 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -651,7 +572,7 @@ START_TEST(empty_pipe_read_pends_then_a_later_write_completes_it)
     task_init(&t, &r);
     pending_read(loop, &t, f, buf, sizeof buf);
     starts s0 = snap(loop);
-    client_write(p[1], "0123456789", 10);
+    write_all_fd(p[1], "0123456789", 10);
     run_until(loop, &r, 1, 5 * SEC);
     ck_assert_starts(loop, s0, 0, 0, 0); /* the packet is not a start */
     ck_assert_int_eq(r.result, 4);
@@ -663,8 +584,8 @@ START_TEST(empty_pipe_read_pends_then_a_later_write_completes_it)
     ck_assert_int_eq(r.result, 4);
     ck_assert(memcmp(buf, "4567", 4) == 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -682,12 +603,12 @@ START_TEST(pending_read_completes_with_zero_when_writer_closes)
     char buf[16];
     task_init(&t, &r);
     pending_read(loop, &t, f, buf, sizeof buf);
-    close_handle(p[1]);
+    close_fd(p[1]);
     run_until(loop, &r, 1, 5 * SEC);
     ck_assert_int_eq(r.result, 0);
     ck_assert_int_eq(r.os_error, 0);
     close_file(f);
-    close_handle(p[0]);
+    close_fd(p[0]);
     end_loop(loop);
 }
 END_TEST
@@ -720,8 +641,8 @@ START_TEST(write_larger_than_the_pipe_buffer_pends_until_the_reader_drains)
     free(out);
     free(in);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -743,7 +664,7 @@ START_TEST(pending_write_fails_with_epipe_when_reader_closes)
     ck_assert_int_eq(s_write(loop, &t, f, out, BIG), 0);
     settle(loop);
     ck_assert_starts(loop, s0, 1, 0, 0);
-    close_handle(p[0]);
+    close_fd(p[0]);
     run_until(loop, &r, 1, 5 * SEC);
     ck_assert_int_eq(r.result, TIO_EPIPE);
     ck_assert_msg(r.os_error == ERROR_NO_DATA || r.os_error == ERROR_BROKEN_PIPE,
@@ -752,7 +673,7 @@ START_TEST(pending_write_fails_with_epipe_when_reader_closes)
     ck_assert_starts(loop, s0, 1, 0, 0);
     free(out);
     close_file(f);
-    close_handle(p[1]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -787,14 +708,14 @@ START_TEST(cancel_file_counts_three_pending_reads_on_one_pipe)
     ck_assert_uint_eq(tio_pending(loop), 0);
     ck_assert_int_eq(tio_cancel_file(loop, f), 0);
     /* Nothing was consumed by the cancelled reads. */
-    client_write(p[1], "xyz", 3);
+    write_all_fd(p[1], "xyz", 3);
     ck_assert_int_eq(s_read(loop, &t[0], f, buf[0], sizeof buf[0]), 0);
     run_until(loop, &r[0], 2, 5 * SEC);
     ck_assert_int_eq(r[0].result, 3);
     ck_assert(memcmp(buf[0], "xyz", 3) == 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -819,7 +740,7 @@ START_TEST(cancel_file_with_one_read_already_finished_at_the_os_gives_its_bytes)
         ck_assert_int_eq(s_read(loop, &t[i], f, buf[i], sizeof buf[i]), 0);
     }
     settle(loop);
-    client_write(p[1], "ab", 2);
+    write_all_fd(p[1], "ab", 2);
     Sleep(20);
     ck_assert_int_eq(tio_cancel_file(loop, f), 3);
     for (int i = 0; i < 3; i++)
@@ -840,8 +761,8 @@ START_TEST(cancel_file_with_one_read_already_finished_at_the_os_gives_its_bytes)
     ck_assert_msg(got >= 0, "the 2 written bytes were lost to the cancel");
     printf("NOTE: three pending reads, 2 bytes written: read %d took them\n", got);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -862,7 +783,7 @@ START_TEST(message_mode_pending_read_returns_part_of_a_longer_message)
     char buf[4];
     task_init(&t, &r);
     pending_read(loop, &t, f, buf, sizeof buf);
-    client_write(p[1], "abcdefgh", 8);
+    write_all_fd(p[1], "abcdefgh", 8);
     run_until(loop, &r, 1, 5 * SEC);
     ck_assert_int_eq(r.result, 4);
     ck_assert(memcmp(buf, "abcd", 4) == 0);
@@ -874,8 +795,8 @@ START_TEST(message_mode_pending_read_returns_part_of_a_longer_message)
     ck_assert_int_eq(r.result, 4);
     ck_assert(memcmp(buf, "efgh", 4) == 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -892,7 +813,7 @@ START_TEST(message_mode_read_of_a_longer_waiting_message_completes_with_the_part
     HANDLE p[2];
     named_pipe(p, TIO_READS, 1);
     tio_file *f = wrap(loop, p[0], TIO_RDONLY);
-    client_write(p[1], "0123456789", 10);
+    write_all_fd(p[1], "0123456789", 10);
     tio_task t;
     rec r;
     char buf[4];
@@ -918,8 +839,8 @@ START_TEST(message_mode_read_of_a_longer_waiting_message_completes_with_the_part
     ck_assert_starts(loop, s0, 0, 3, 0);
     ck_assert_int_eq(tio_run(loop, 0), 0);
     close_file(f);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -942,8 +863,8 @@ START_TEST(wrap_of_non_overlapped_handle_fails_with_einval)
     ck_assert_int_eq(rc, TIO_EINVAL);
     ck_assert_ptr_null(f);
     ck_assert_msg(tio_last_error(loop)[0] != '\0', "no tio_last_error after a refused wrap");
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     end_loop(loop);
 }
 END_TEST
@@ -966,7 +887,7 @@ START_TEST(wrap_of_handle_bound_to_another_loops_port_fails_with_einval)
     ck_assert_msg(strstr(tio_last_error(other), "CreateIoCompletionPort") != NULL,
                   "tio_last_error does not say what refused: \"%s\"", tio_last_error(other));
     /* the first loop still owns it and it works there */
-    client_write(p[1], "still", 5);
+    write_all_fd(p[1], "still", 5);
     tio_task t;
     rec r;
     char buf[16];
@@ -984,8 +905,8 @@ START_TEST(wrap_of_handle_bound_to_another_loops_port_fails_with_einval)
            tio_strerror(rc));
     if (rc == 0)
         close_file(g);
-    close_handle(p[0]);
-    close_handle(p[1]);
+    close_fd(p[0]);
+    close_fd(p[1]);
     tio_loop_destroy(other);
     end_loop(loop);
 }

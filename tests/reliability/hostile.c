@@ -49,14 +49,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tio_check.h" /* <check.h> on every OS; MS, SEC */
+#include "../tio_check.h"    /* <check.h> on every OS; MS, SEC */
+#include "../tio_platform.h" /* process id, removal, pipes, closes */
 
-#ifdef _WIN32
-#  ifndef WIN32_LEAN_AND_MEAN
-#    define WIN32_LEAN_AND_MEAN
-#  endif
-#  include <windows.h>
-#else
+#ifndef _WIN32
 #  include <errno.h>
 #  include <fcntl.h>
 #  include <signal.h>
@@ -69,67 +65,6 @@
 
 #ifdef _WIN32
 #  define INVALID_H ((tio_handle)INVALID_HANDLE_VALUE)
-
-static long proc_id(void)
-{
-    return (long)GetCurrentProcessId();
-}
-
-static void remove_path(const char *path)
-{
-    DeleteFileA(path);
-}
-
-static unsigned g_pipe_counter;
-
-/* fds[tio_end]: the overlapped server end of a named pipe (what taskio
- * uses), fds[1 - tio_end]: a synchronous client end (the test's). */
-static void named_pipe(tio_handle fds[2], int tio_end)
-{
-    char name8[96];
-    wchar_t name[96];
-    snprintf(name8, sizeof name8, "\\\\.\\pipe\\taskio-hostile-%lu-%u",
-             (unsigned long)GetCurrentProcessId(), g_pipe_counter++);
-    for (size_t i = 0; i < sizeof name8; i++)
-        if ((name[i] = (wchar_t)(unsigned char)name8[i]) == 0)
-            break;
-    int tio_reads = tio_end == 0;
-    HANDLE server = CreateNamedPipeW(
-        name,
-        (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
-            FILE_FLAG_FIRST_PIPE_INSTANCE,
-        PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536,
-        65536, 0, NULL);
-    ck_assert_msg(server != INVALID_HANDLE_VALUE, "CreateNamedPipeW: Win32 error %lu",
-                  (unsigned long)GetLastError());
-    HANDLE client = CreateFileW(name, tio_reads ? GENERIC_WRITE : GENERIC_READ, 0, NULL,
-                                OPEN_EXISTING, 0, NULL);
-    ck_assert_msg(client != INVALID_HANDLE_VALUE, "CreateFileW(pipe): Win32 error %lu",
-                  (unsigned long)GetLastError());
-    OVERLAPPED ov;
-    memset(&ov, 0, sizeof ov);
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    BOOL ok = ConnectNamedPipe(server, &ov);
-    DWORD err = ok ? 0 : GetLastError();
-    if (!ok && err == ERROR_IO_PENDING) {
-        DWORD n = 0;
-        ok = GetOverlappedResult(server, &ov, &n, TRUE);
-        err = ok ? 0 : GetLastError();
-    }
-    CloseHandle(ov.hEvent);
-    ck_assert_msg(ok || err == ERROR_PIPE_CONNECTED, "ConnectNamedPipe: Win32 error %lu",
-                  (unsigned long)err);
-    fds[tio_end] = server;
-    fds[1 - tio_end] = client;
-}
-
-static void make_pipe(tio_handle fds[2]) { named_pipe(fds, 0); }     /* taskio reads fds[0] */
-static void make_pipe_out(tio_handle fds[2]) { named_pipe(fds, 1); } /* taskio writes fds[1] */
-
-static void close_fd(tio_handle h)
-{
-    CloseHandle(h);
-}
 
 /* A handle value that was valid and is closed now. */
 static tio_handle closed_handle(void)
@@ -150,31 +85,6 @@ static void install_crash_report(void)
 }
 #else /* POSIX */
 #  define INVALID_H (-1)
-
-static long proc_id(void)
-{
-    return (long)getpid();
-}
-
-static void remove_path(const char *path)
-{
-    remove(path);
-}
-
-static void make_pipe(tio_handle fds[2])
-{
-    ck_assert_msg(pipe2(fds, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-}
-
-static void make_pipe_out(tio_handle fds[2])
-{
-    make_pipe(fds);
-}
-
-static void close_fd(tio_handle fd)
-{
-    close(fd);
-}
 
 /* A descriptor number that was open and is closed now (nothing else in
  * this process opens descriptors meanwhile: the test is single-threaded
