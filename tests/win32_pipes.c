@@ -38,8 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tio_check.h"    /* <check.h> on every OS; MS, SEC */
-#include "tio_platform.h" /* clock, named pipes, writes, closes */
+#include "tio_check.h" /* <check.h>, MS, SEC, clock, named pipes, writes, closes */
 
 
 /* ================================================================ helpers */

@@ -49,8 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tio_check.h"    /* <check.h> on every OS; MS, SEC */
-#include "../tio_platform.h" /* process id, removal, pipes, closes */
+#include "../tio_check.h" /* <check.h>; MS, SEC; scratch paths, probes, pipes, closes */
 
 #ifndef _WIN32
 #  include <errno.h>
@@ -132,26 +131,17 @@ static void install_crash_report(void)
 
 static const char *g_backend;
 static const char *g_dir = ".";
-static unsigned g_counter;
-
-#define MAX_PATHS 32
-static char g_paths[MAX_PATHS][512];
-static int g_npaths;
+static scratch_paths g_scratch;
 
 static void remove_scratch(void)
 {
-    for (int i = 0; i < g_npaths; i++)
-        remove_path(g_paths[i]);
-    g_npaths = 0;
+    scratch_remove_all(&g_scratch);
 }
 
 static const char *scratch(const char *tag)
 {
-    ck_assert_int_lt(g_npaths, MAX_PATHS);
-    char *p = g_paths[g_npaths++];
-    snprintf(p, sizeof g_paths[0], "%s/tio-hostile-%ld-%u-%s.tmp", g_dir, proc_id(),
-             g_counter++, tag);
-    remove_path(p);
+    const char *p = scratch_path(&g_scratch, g_dir, "tio-hostile", tag);
+    ck_assert_msg(p != NULL, "more than %d scratch paths", SCRATCH_MAX);
     return p;
 }
 
@@ -1388,32 +1378,13 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     g_backend = argv[1];
-    /* A copy: on Windows _putenv_s (the TIO_BACKEND rows) moves the
-     * environment and leaves earlier getenv() pointers dangling. */
-    static char dir_copy[1024];
-    const char *dir = getenv("TIO_TEST_DIR");
-    if (dir && dir[0]) {
-        snprintf(dir_copy, sizeof dir_copy, "%s", dir);
-        g_dir = dir_copy;
-    }
+    g_dir = test_dir(); /* a copy: the TIO_BACKEND rows' _putenv_s moves the environment */
     install_crash_report();
     atexit(remove_scratch);
 
-    tio_loop_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.backend = g_backend;
-    tio_loop *loop = NULL;
-    int rc = tio_loop_create(&loop, &cfg);
-    if (rc == TIO_ENOTSUP) {
-        printf("SKIP: backend %s unavailable: %s\n", g_backend, tio_last_error(NULL));
-        return 77;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "hostile: tio_loop_create(%s): %s: %s\n", g_backend, tio_strerror(rc),
-                tio_last_error(NULL));
-        return EXIT_FAILURE;
-    }
-    tio_loop_destroy(loop);
+    int rc = probe_backend(g_backend, "hostile");
+    if (rc != 0)
+        return rc == 77 ? 77 : EXIT_FAILURE;
     printf("hostile: backend %s, scratch dir %s, %zu + %zu rows\n", g_backend, g_dir, NROWS,
            NCLOSED);
     fflush(stdout);
