@@ -209,7 +209,9 @@ typedef struct fx {
     tcx tc;
     bgtask a_sleep, a_read;            /* pending on a all along */
     bgtask b_sleep, b_read, b_queued;  /* pending on b all along; b_queued never started */
+    bgtask q;                          /* on_queued_task's: queued on a for one call */
     unsigned char *buf;                /* 3 * 4096 bytes, 4096-aligned */
+    unsigned char *big;                /* TIO_MAX_IO bytes, or NULL (no address space) */
     tio_buf reg_ok, reg_empty, reg_null_base, reg_huge, reg_wrap; /* tio_register_buffers rows */
     char missing[512], missing_parent[512], newpath[512], dirpath[512];
 #ifndef _WIN32
@@ -264,6 +266,7 @@ static void fx_init(fx *F)
     F->b = make_loop();
     F->buf = tio_alloc(3 * 4096, 4096);
     ck_assert_ptr_nonnull(F->buf);
+    F->big = malloc(TIO_MAX_IO); /* untouched but for 4096 bytes: address space only */
     memset(F->buf, 0x5A, 3 * 4096);
     F->reg_ok.base = F->buf;
     F->reg_ok.len = 4096;
@@ -388,6 +391,7 @@ static void fx_fini(fx *F)
     close(F->dir_fd);
 #endif
     tio_free(F->buf);
+    free(F->big);
     remove_scratch();
 }
 
@@ -397,13 +401,15 @@ static void fx_fini(fx *F)
 
 /* tio_loop_create with a config; checks *out is NULL on failure and a loop
  * on success (destroyed at once). */
-static int64_t create_cfg(unsigned qd, unsigned threads, const char *backend)
+static int64_t create_cfg_batch(unsigned qd, unsigned threads, const char *backend,
+                                unsigned submit_batch)
 {
     tio_loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.queue_depth = qd;
     cfg.threads = threads;
     cfg.backend = backend;
+    cfg.submit_batch = submit_batch;
     tio_loop *loop = (tio_loop *)(uintptr_t)0x1; /* must be overwritten */
     int rc = tio_loop_create(&loop, &cfg);
     if (rc == 0) {
@@ -414,6 +420,11 @@ static int64_t create_cfg(unsigned qd, unsigned threads, const char *backend)
         return 1001; /* "refused but *out not set to NULL" */
     }
     return rc;
+}
+
+static int64_t create_cfg(unsigned qd, unsigned threads, const char *backend)
+{
+    return create_cfg_batch(qd, threads, backend, 0);
 }
 
 static int64_t create_env(const char *env, const char *backend, unsigned threads)
@@ -571,10 +582,80 @@ static int64_t sleep_then_wait(struct fx *F, int64_t timeout_ns)
     return tio_wait(F->a, &F->t, timeout_ns);
 }
 
+/* Read `len` bytes at offset 0 of `f` (which holds fx_init's 0x5A bytes)
+ * into buf with the row task and wait: tio_wait's result, or 4001 when the
+ * bytes read are not the file's. For RUNS rows. */
+static int64_t read_and_check(struct fx *F, tio_file *f, unsigned char *buf, size_t len)
+{
+    memset(buf, 0, 4096);
+    int rc = tio_read(F->a, &F->t, f, buf, len, 0, row_cb);
+    if (rc != 0)
+        return 2000 + rc;
+    int64_t r = tio_wait(F->a, &F->t, 10 * SEC);
+    if (r > 0 && !all_bytes(buf, (size_t)r, 0x5A))
+        return 4001;
+    return r;
+}
+
+/* Refused calls leave the task idle and usable as it is (no reset): after
+ * every kind of refusal with it, a read with it gives the file's bytes.
+ * 3001 when a refusal was not TIO_EINVAL; else read_and_check's result. */
+static int64_t read_after_refusals(struct fx *F)
+{
+    tio_loop *la = F->a;
+    tio_task *t = &F->t;
+    unsigned char *b = F->buf + 4096;
+    int64_t refused[] = {
+        tio_read(NULL, t, F->fa, b, 16, 0, row_cb),
+        tio_read(la, t, NULL, b, 16, 0, row_cb),
+        tio_read(la, t, F->fa, NULL, 16, 0, row_cb),
+        tio_read(la, t, F->fa, b, 16, 0, NULL),
+        tio_write(NULL, t, F->fa, b, 16, 0, row_cb),
+        tio_write(la, t, NULL, b, 16, 0, row_cb),
+        tio_write(la, t, F->fa, NULL, 16, 0, row_cb),
+        tio_write(la, t, F->fa, b, 16, 0, NULL),
+        tio_fsync(NULL, t, F->fa, 0, row_cb),
+        tio_fsync(la, t, NULL, 0, row_cb),
+        tio_fsync(la, t, F->fa, 0, NULL),
+        tio_sleep(NULL, t, MS, row_cb),
+        tio_sleep(la, t, MS, NULL),
+        tio_cancel(NULL, t),
+        tio_timeout(NULL, t, MS),
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (refused[i] != TIO_EINVAL)
+            return 3001;
+    if (tio_cancel(F->a, t) != TIO_ENOENT)
+        return 3001;
+    return read_and_check(F, F->fa, b, 64);
+}
+
+/* The call `op` (0 read, 1 write, 2 fsync, 3 sleep) with a task started on
+ * this loop and not yet run (a read of the idle pipe pa2, queued until the
+ * next run): its result. The task is then cancelled and its one callback
+ * run (setup_cb: not the row's); 3002 if that does not hold. */
+static int64_t on_queued_task(struct fx *F, int op)
+{
+    memset(&F->q, 0, sizeof F->q);
+    F->q.t.data = &F->q.c;
+    tio_task *q = &F->q.t;
+    int rc = tio_read(F->a, q, F->pa2, F->buf + 8192 + 256, 16, 0, setup_cb);
+    if (rc != 0)
+        return 2000 + rc;
+    int64_t r = op == 0   ? tio_read(F->a, q, F->fa, F->buf, 16, 0, row_cb)
+                : op == 1 ? tio_write(F->a, q, F->fa, F->buf, 16, 0, row_cb)
+                : op == 2 ? tio_fsync(F->a, q, F->fa, 0, row_cb)
+                          : tio_sleep(F->a, q, MS, row_cb);
+    if (tio_cancel(F->a, q) != 0 || tio_wait(F->a, q, 10 * SEC) != TIO_ECANCELED ||
+        F->q.c.calls != 1)
+        return 3002;
+    return r;
+}
+
 /* ================================================================ the table */
 
 enum { CALL, ACC, ACC_CNL, ACC_ERR, RUNS };
-enum { ANY = 0, NEED_DIRECT = 1, NOT_UNDER_ASAN = 2 };
+enum { ANY = 0, NEED_DIRECT = 1, NOT_UNDER_ASAN = 2, NEED_BIG = 3 };
 
 #if defined(__SANITIZE_ADDRESS__)
 #  define HOSTILE_ASAN 1
@@ -621,6 +702,10 @@ const char *__asan_default_options(void)
     X(create_queue_depth_uint_max, CALL, ANY, TIO_EINVAL, NOALT,                              \
       create_cfg(UINT_MAX, 0, g_backend))                                                     \
     X(create_queue_depth_32768_accepted, CALL, ANY, 0, NOALT, create_cfg(32768, 0, g_backend)) \
+    X(create_submit_batch_over_queue_depth, CALL, ANY, TIO_EINVAL, NOALT,                     \
+      create_cfg_batch(8, 0, g_backend, 9))                                                   \
+    X(create_submit_batch_equal_to_queue_depth, CALL, ANY, 0, NOALT,                          \
+      create_cfg_batch(8, 0, g_backend, 8))                                                   \
     X(create_threads_1025, CALL, ANY, TIO_EINVAL, NOALT, create_cfg(0, 1025, g_backend))      \
     X(create_threads_uint_max, CALL, ANY, TIO_EINVAL, NOALT, create_cfg(0, UINT_MAX, g_backend)) \
     X(create_threads_1025_default_backend, CALL, ANY, TIO_EINVAL, NOALT,                      \
@@ -737,12 +822,21 @@ const char *__asan_default_options(void)
       tio_write(LA, B_READ, F->fa, BUF, 16, 0, CB))                                           \
     X(write_task_pending_other_loop_queued, CALL, ANY, TIO_EBUSY, NOALT,                      \
       tio_write(LA, B_QUEUED, F->fa, BUF, 16, 0, CB))                                         \
+    X(write_task_pending_this_loop_at_os, CALL, ANY, TIO_EBUSY, NOALT,                        \
+      tio_write(LA, A_READ, F->fa, BUF, 16, 0, CB))                                           \
+    X(read_task_queued_this_loop, CALL, ANY, TIO_EBUSY, NOALT, on_queued_task(F, 0))          \
+    X(write_task_queued_this_loop, CALL, ANY, TIO_EBUSY, NOALT, on_queued_task(F, 1))         \
+    X(fsync_task_queued_this_loop, CALL, ANY, TIO_EBUSY, NOALT, on_queued_task(F, 2))         \
+    X(sleep_task_queued_this_loop, CALL, ANY, TIO_EBUSY, NOALT, on_queued_task(F, 3))         \
+    X(read_after_refusals_with_the_same_task, RUNS, ANY, 64, NOALT, read_after_refusals(F))   \
     X(write_task_pending_this_loop_timer, CALL, ANY, TIO_EBUSY, NOALT,                        \
       tio_write(LA, A_SLEEP, F->fa, BUF, 16, 0, CB))                                          \
     /* ---- lengths */                                                                        \
     X(read_len_max_io_plus_1, CALL, ANY, TIO_EINVAL, NOALT,                                   \
       tio_read(LA, TK, F->fa, BUF, TIO_MAX_IO + 1, 0, CB))                                    \
     X(read_len_size_max, CALL, ANY, TIO_EINVAL, NOALT, tio_read(LA, TK, F->fa, BUF, SIZE_MAX, 0, CB)) \
+    X(read_len_max_io_accepted, RUNS, NEED_BIG, 4096, NOALT,                                  \
+      read_and_check(F, F->fa, F->big, TIO_MAX_IO))                                           \
     X(read_len_size_max_offset_max, CALL, ANY, TIO_EINVAL, NOALT,                             \
       tio_read(LA, TK, F->fa, BUF, SIZE_MAX, UINT64_MAX, CB))                                 \
     X(write_len_max_io_plus_1, CALL, ANY, TIO_EINVAL, NOALT,                                  \
@@ -784,6 +878,8 @@ const char *__asan_default_options(void)
     /* ---- access mode */                                                                   \
     X(read_write_only_file, CALL, ANY, TIO_EBADF, NOALT, tio_read(LA, TK, F->wo, BUF, 16, 0, CB)) \
     X(write_read_only_file, CALL, ANY, TIO_EBADF, NOALT, tio_write(LA, TK, F->ro, BUF, 16, 0, CB)) \
+    X(read_read_only_file_still_reads, RUNS, ANY, 64, NOALT,                                  \
+      read_and_check(F, F->ro, F->buf + 4096, 64))                                            \
     X(read_write_end_of_pipe, CALL, ANY, TIO_EBADF, NOALT,                                    \
       tio_read(LA, TK, F->pwa, BUF, 16, 0, CB))                                               \
     X(write_read_end_of_pipe, CALL, ANY, TIO_EBADF, NOALT,                                    \
@@ -820,6 +916,8 @@ const char *__asan_default_options(void)
     X(fsync_file_of_other_loop, CALL, ANY, TIO_EINVAL, NOALT, tio_fsync(LA, TK, F->fb, 0, CB)) \
     X(fsync_on_other_loop_with_this_file, CALL, ANY, TIO_EINVAL, NOALT,                       \
       tio_fsync(LB, TK, F->fa, 0, CB))                                                        \
+    X(fsync_task_pending_this_loop_at_os, CALL, ANY, TIO_EBUSY, NOALT,                        \
+      tio_fsync(LA, A_READ, F->fa, 0, CB))                                                    \
     X(fsync_task_pending_other_loop, CALL, ANY, TIO_EBUSY, NOALT,                             \
       tio_fsync(LA, B_READ, F->fa, 0, CB))                                                    \
     X(fsync_task_pending_other_loop_queued, CALL, ANY, TIO_EBUSY, NOALT,                      \
@@ -870,6 +968,7 @@ const char *__asan_default_options(void)
     X(timeout_task_of_other_loop_queued, CALL, ANY, TIO_EINVAL, NOALT,                        \
       tio_timeout(LA, B_QUEUED, 0))                                                           \
     X(timeout_sleep_task, CALL, ANY, TIO_EINVAL, NOALT, tio_timeout(LA, A_SLEEP, 0))          \
+    X(timeout_sleep_task_ms, CALL, ANY, TIO_EINVAL, NOALT, tio_timeout(LA, A_SLEEP, MS))      \
     X(timeout_uint64_max_then_cancel, ACC_CNL, ANY, TIO_ECANCELED, NOALT,                     \
       pipe_read_then_timeout(F, UINT64_MAX))                                                  \
     X(timeout_0_fires, ACC, ANY, TIO_ETIMEDOUT, NOALT, pipe_read_then_timeout(F, 0))          \
@@ -1054,6 +1153,12 @@ static const char *code_name(int64_t v)
         snprintf(b, 64, "error but *out not NULL");
     } else if (v > 2000 - 20 && v <= 2000) {
         snprintf(b, 64, "setup submit refused (%s)", code_name(v - 2000));
+    } else if (v == 3001) {
+        snprintf(b, 64, "a refused call was not TIO_EINVAL");
+    } else if (v == 3002) {
+        snprintf(b, 64, "the queued task did not end cancelled, once");
+    } else if (v == 4001) {
+        snprintf(b, 64, "read the wrong bytes");
     } else {
         snprintf(b, 64, "%lld", (long long)v);
     }
@@ -1105,6 +1210,8 @@ static void run_row(fx *F, const row *r)
     if (r->need == NEED_DIRECT && F->dfile == NULL)
         return;
     if (r->need == NOT_UNDER_ASAN && HOSTILE_ASAN)
+        return;
+    if (r->need == NEED_BIG && F->big == NULL)
         return;
     unsigned pa0 = tio_pending(F->a), pb0 = tio_pending(F->b);
     long cbs0 = g_row_cbs, bg0 = g_bg_cbs, incall0 = g_cb_in_call;
@@ -1171,6 +1278,8 @@ static void run_row(fx *F, const row *r)
         poll_a(F);
         if (F->tc.calls != 1)
             row_fail(r, "%d callbacks, expected exactly 1", F->tc.calls);
+        else if (tio_cancel(F->a, &F->t) != TIO_ENOENT || tio_timeout(F->a, &F->t, MS) != TIO_ENOENT)
+            row_fail(r, "the task is not idle after its callback (tio_cancel/tio_timeout)");
         if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
             row_fail(r, "tio_pending after the callback: a %u (was %u), b %u (was %u)",
                      tio_pending(F->a), pa0, tio_pending(F->b), pb0);
@@ -1181,6 +1290,8 @@ static void run_row(fx *F, const row *r)
         poll_a(F);
         if (F->tc.calls != 1)
             row_fail(r, "%d callbacks, expected exactly 1", F->tc.calls);
+        else if (tio_cancel(F->a, &F->t) != TIO_ENOENT || tio_timeout(F->a, &F->t, MS) != TIO_ENOENT)
+            row_fail(r, "the task is not idle after its callback (tio_cancel/tio_timeout)");
         if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
             row_fail(r, "tio_pending after the call: a %u (was %u), b %u (was %u)",
                      tio_pending(F->a), pa0, tio_pending(F->b), pb0);
@@ -1217,6 +1328,11 @@ static void run_table(fx *F, const row *rows, size_t n, const char *what)
         }
         if (rows[i].need == NEED_DIRECT && F->dfile == NULL)
             skipped++;
+        if (rows[i].need == NEED_BIG && F->big == NULL) {
+            printf("hostile[%s]: row %s skipped: no TIO_MAX_IO bytes of address space\n",
+                   g_backend, rows[i].name);
+            skipped++;
+        }
         if (rows[i].need == NOT_UNDER_ASAN && HOSTILE_ASAN) {
             printf("hostile[%s]: row %s skipped under ASan\n", g_backend, rows[i].name);
             skipped++;
@@ -1317,13 +1433,16 @@ START_TEST(create_errors_explained)
         const char *name;
         unsigned qd, threads;
         const char *backend;
+        unsigned submit_batch;
+        const char *says; /* the reason must name it (NULL: any reason) */
     } cases[] = {
-        {"queue_depth 32769", 32769, 0, NULL},
-        {"queue_depth UINT_MAX", UINT_MAX, 0, NULL},
-        {"threads 1025", 0, 1025, NULL},
-        {"threads UINT_MAX", 0, UINT_MAX, NULL},
-        {"backend \"bogus\"", 0, 0, "bogus"},
-        {"backend \"\"", 0, 0, ""},
+        {"queue_depth 32769", 32769, 0, NULL, 0, NULL},
+        {"queue_depth UINT_MAX", UINT_MAX, 0, NULL, 0, NULL},
+        {"threads 1025", 0, 1025, NULL, 0, NULL},
+        {"threads UINT_MAX", 0, UINT_MAX, NULL, 0, NULL},
+        {"backend \"bogus\"", 0, 0, "bogus", 0, NULL},
+        {"backend \"\"", 0, 0, "", 0, NULL},
+        {"submit_batch 9 over queue_depth 8", 8, 0, NULL, 9, "submit_batch"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1332,8 +1451,9 @@ START_TEST(create_errors_explained)
         ck_assert_msg(strstr(tio_last_error(NULL), "sentinel-backend-name") != NULL,
                       "unknown backend name not in tio_last_error(NULL): \"%s\"",
                       tio_last_error(NULL));
-        int64_t rc = create_cfg(cases[i].qd, cases[i].threads,
-                                cases[i].backend ? cases[i].backend : g_backend);
+        int64_t rc = create_cfg_batch(cases[i].qd, cases[i].threads,
+                                      cases[i].backend ? cases[i].backend : g_backend,
+                                      cases[i].submit_batch);
         const char *why = tio_last_error(NULL);
         if (rc >= 0) {
             fprintf(stderr, "  FAIL create %s: accepted (%lld), expected a refusal\n",
@@ -1343,6 +1463,11 @@ START_TEST(create_errors_explained)
             fprintf(stderr, "  FAIL create %s: refused with %s but tio_last_error(NULL) is "
                             "\"%s\" (empty or the previous refusal's)\n",
                     cases[i].name, code_name(rc), why ? why : "(null)");
+            bad++;
+        } else if (cases[i].says && !strstr(why, cases[i].says)) {
+            fprintf(stderr, "  FAIL create %s: refused with %s but tio_last_error(NULL) \"%s\" "
+                            "does not name %s\n",
+                    cases[i].name, code_name(rc), why, cases[i].says);
             bad++;
         } else {
             printf("create %s: %s: \"%s\"\n", cases[i].name, code_name(rc), why);
