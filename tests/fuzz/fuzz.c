@@ -116,6 +116,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tio_util.h" /* MS, now_ns, fnv64 */
+
 #define NTASKS 8u
 #define NFILES 2u
 #define NPIPES 2u
@@ -124,7 +126,6 @@
 #define PIPE_WINDOW 256u               /* unread in-pipe bytes at most: a byte locates itself */
 #define OUT_SEGS 1024u                 /* reported out-pipe writes not yet read */
 #define MAX_OPS 400u
-#define MS 1000000LL
 #define LIVENESS_NS (10000 * MS)
 
 enum op_kind { K_NONE = 0, K_READ, K_WRITE, K_FSYNC, K_SLEEP };
@@ -271,13 +272,6 @@ static const char *err_name(int64_t r)
 static const char *fid_name(int fid) { return fid >= 0 && fid < NFIDS ? fid_names[fid] : "timer"; }
 
 /* ----------------------------------------------------------------- helpers */
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static bool is_file(int fid) { return fid == FID_A || fid == FID_B; }
 static bool is_in(int fid) { return fid == FID_IN0 || fid == FID_IN1; }
@@ -1556,9 +1550,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!G.ready)
         LLVMFuzzerInitialize(NULL, NULL);
-    uint64_t seed = UINT64_C(14695981039346656037); /* FNV-1a of the input: the fault seed */
-    for (size_t i = 0; i < size; i++)
-        seed = (seed ^ data[i]) * UINT64_C(1099511628211);
+    uint64_t seed = fnv64(data, size); /* FNV-1a of the input: the fault seed */
     G.opno = 0;
     setup(size > 0 ? data[0] : 0, size > 1 ? data[1] : 0, seed);
     size_t pos = 2;

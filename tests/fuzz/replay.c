@@ -31,18 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tio_util.h" /* now_ns */
+
 #define HANG_NS (60LL * 1000000000LL)
 #define MAX_INPUT_BYTES 4096u
 
 static _Atomic long long g_started_ns; /* 0: between inputs */
 static char g_current[512];
-
-static long long mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void *watchdog(void *arg)
 {
@@ -50,7 +45,7 @@ static void *watchdog(void *arg)
     for (;;) {
         sleep(1);
         long long s = atomic_load(&g_started_ns);
-        if (s != 0 && mono_ns() - s > HANG_NS) {
+        if (s != 0 && now_ns() - s > HANG_NS) {
             fprintf(stderr, "tio-fuzz-replay: input %s still running after %lld s: hang\n",
                     g_current, HANG_NS / 1000000000LL);
             abort();
@@ -76,7 +71,7 @@ static void run_one(const char *name, const uint8_t *data, size_t size)
     const char *batch = getenv("TIO_FUZZ_SUBMIT_BATCH");
     snprintf(g_current, sizeof g_current, "%s%s%s", name,
              batch ? " with TIO_FUZZ_SUBMIT_BATCH=" : "", batch ? batch : "");
-    atomic_store(&g_started_ns, mono_ns());
+    atomic_store(&g_started_ns, now_ns());
     LLVMFuzzerTestOneInput(data, size);
     atomic_store(&g_started_ns, 0);
 }
@@ -184,7 +179,7 @@ int main(int argc, char **argv)
     if (pthread_create(&wd, NULL, watchdog, NULL) == 0)
         pthread_detach(wd);
 
-    long long t0 = mono_ns();
+    long long t0 = now_ns();
     long corpus = 0;
     for (int i = first; i < argc; i++) {
         long n = run_path(argv[i]);
@@ -194,7 +189,7 @@ int main(int argc, char **argv)
     }
     unsigned long long done = 0;
     static uint8_t buf[MAX_INPUT_BYTES];
-    while (done < seeds && (double)(mono_ns() - t0) < seconds * 1e9) {
+    while (done < seeds && (double)(now_ns() - t0) < seconds * 1e9) {
         size_t size;
         char name[64];
         random_input(base + done + 1, buf, &size);
@@ -204,6 +199,6 @@ int main(int argc, char **argv)
     }
     printf("tio-fuzz-replay: %ld corpus inputs, %llu random inputs (seeds %llu..%llu), %.1f s, "
            "no divergence\n", corpus, done, base + 1, base + done,
-           (double)(mono_ns() - t0) / 1e9);
+           (double)(now_ns() - t0) / 1e9);
     return 0;
 }

@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tio_util.h" /* now_ns, xorshift, fnv64, all_bytes, test_dir, probes */
+
 #define IN_FLIGHT 16
 #define MAX_RECORDS 65536u /* 256 MiB of 4 KiB records: far more than 200 ms writes */
 #define REC_MAGIC UINT64_C(0x6b696c6c76657269) /* "killveri" */
@@ -71,26 +73,6 @@ typedef struct rec_hdr {
     uint64_t payload_sum; /* fnv64 of the payload */
     uint64_t hdr_sum;     /* fnv64 of the fields above */
 } rec_hdr;
-
-static uint64_t fnv64(const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s ? *s : UINT64_C(0x9E3779B97F4A7C15);
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
 
 static void fill_payload(unsigned char *p, size_t len, uint64_t round, uint64_t seq)
 {
@@ -121,21 +103,13 @@ enum rec_class {
     REC_MISPLACED, /* valid header, another sequence or round: never allowed */
 };
 
-static int all_zero(const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
 static enum rec_class rec_classify(const unsigned char *b, size_t rec, uint64_t round,
                                    uint64_t slot, unsigned char *scratch)
 {
     rec_hdr h;
     memcpy(&h, b, sizeof h);
     if (h.magic != REC_MAGIC || h.hdr_sum != fnv64(&h, offsetof(rec_hdr, hdr_sum)))
-        return all_zero(b, rec) ? REC_ZERO : REC_NOT_A_REC;
+        return all_bytes(b, rec, 0) ? REC_ZERO : REC_NOT_A_REC;
     if (h.seq != slot || h.round != round)
         return REC_MISPLACED;
     fill_payload(scratch, rec - sizeof h, round, slot);
@@ -146,13 +120,6 @@ static enum rec_class rec_classify(const unsigned char *b, size_t rec, uint64_t 
 }
 
 /* ---------------------------------------------------------------- helpers */
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -432,43 +399,22 @@ static int verify(const char *path, size_t rec, uint64_t round, const unsigned c
     return bad;
 }
 
+/* 0: the backend runs and g_dir takes TIO_DIRECT|TIO_DSYNC, *rec_out the
+ * record size (the alignment, at least 4 KiB); 77: skip; 1: failure. */
 static int probe(size_t *rec_out)
 {
     tio_loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.backend = g_backend;
     tio_loop *loop = NULL;
-    int rc = tio_loop_create(&loop, &cfg);
-    if (rc == TIO_ENOTSUP) {
-        printf("SKIP: backend %s unavailable: %s\n", g_backend, tio_last_error(NULL));
-        return 77;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "killverify: tio_loop_create(%s): %s: %s\n", g_backend, tio_strerror(rc),
-                tio_last_error(NULL));
-        return 1;
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tio-kv-%ld-probe.dat", g_dir, (long)getpid());
-    tio_file *f = NULL;
-    rc = tio_file_open(loop, &f, path, TIO_DIRECT | TIO_DSYNC | TIO_CREATE | TIO_RDWR, 0644);
-    unlink(path);
-    if (rc == TIO_ENOTSUP) {
-        printf("SKIP: %s refuses O_DIRECT: %s\n", g_dir, tio_last_error(loop));
-        tio_loop_destroy(loop);
-        return 77;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "killverify: open %s: %s: %s\n", path, tio_strerror(rc),
-                tio_last_error(loop));
-        tio_loop_destroy(loop);
-        return 1;
-    }
-    size_t a = tio_file_align(f);
-    *rec_out = a > 4096 ? a : 4096;
-    tio_file_close(f);
+    int rc = create_loop_or_skip(&loop, &cfg, "killverify");
+    if (rc != 0)
+        return rc;
+    size_t a = 0;
+    rc = probe_direct(loop, g_dir, TIO_DSYNC, &a, "tio-kv");
     tio_loop_destroy(loop);
-    return 0;
+    *rec_out = a > 4096 ? a : 4096;
+    return rc;
 }
 
 /* Prove the checker sees what it must: corrupt a verified file three ways
@@ -558,9 +504,7 @@ int main(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    const char *dir = getenv("TIO_TEST_DIR");
-    if (dir && dir[0])
-        g_dir = dir;
+    g_dir = test_dir();
     if (!have_seed)
         seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
     signal(SIGPIPE, SIG_IGN);

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tio_util.h" /* now_ns, xorshift, fnv64, test_dir, create_loop_or_skip */
+
 #define QD 256
 #define NBLOCKS 1024 /* per file: 4 MiB of 4 KiB blocks */
 #define NPIPES 8
@@ -76,22 +78,6 @@ static const char *const op_names[OP_COUNT] = {"read", "write", "fsync", "sleep"
 
 /* ---------------------------------------------------------------- helpers */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s ? *s : UINT64_C(0x9E3779B97F4A7C15);
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static long rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -102,20 +88,6 @@ static long rss_bytes(void)
         resident = -1;
     fclose(f);
     return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
-}
-
-/* A 64-bit-word hash (the payload is a multiple of 8 bytes). */
-static uint64_t hash64(const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
-        h ^= h >> 29;
-    }
-    return h;
 }
 
 static unsigned char stream_byte(unsigned pipe, uint64_t i)
@@ -130,7 +102,7 @@ typedef struct blkhdr {
     uint64_t file;
     uint64_t block;
     uint64_t ver;
-    uint64_t sum; /* hash64 of the payload */
+    uint64_t sum; /* fnv64 of the payload */
 } blkhdr;
 
 typedef struct block {
@@ -213,7 +185,7 @@ static void build_block(soak *s, unsigned char *b, int file, uint32_t blk, uint6
     h.file = (uint64_t)file;
     h.block = blk;
     h.ver = ver;
-    h.sum = hash64(b + sizeof h, s->rec - sizeof h);
+    h.sum = fnv64(b + sizeof h, s->rec - sizeof h);
     memcpy(b, &h, sizeof h);
 }
 
@@ -229,7 +201,7 @@ static void check_block(soak *s, const unsigned char *b, int file, uint32_t blk,
              when, file, blk, h.magic, h.file, h.block);
         return;
     }
-    if (h.sum != hash64(b + sizeof h, s->rec - sizeof h)) {
+    if (h.sum != fnv64(b + sizeof h, s->rec - sizeof h)) {
         fail(s, "%s: file %d block %u version %" PRIu64 ": payload checksum mismatch (torn)", when,
              file, blk, h.ver);
         return;
@@ -557,17 +529,10 @@ static int run_backend(const char *backend, long ops, uint64_t seed, unsigned th
     cfg.backend = backend;
     cfg.queue_depth = QD;
     cfg.threads = threads;
-    int rc = tio_loop_create(&s->loop, &cfg);
-    if (rc == TIO_ENOTSUP) {
-        printf("soak[%s]: SKIP: backend unavailable: %s\n", backend, tio_last_error(NULL));
-        free(s);
-        return 77;
-    }
+    int rc = create_loop_or_skip(&s->loop, &cfg, "soak");
     if (rc != 0) {
-        fprintf(stderr, "soak[%s]: tio_loop_create: %s: %s\n", backend, tio_strerror(rc),
-                tio_last_error(NULL));
         free(s);
-        return 1;
+        return rc;
     }
     size_t align = 1;
     for (int f = 0; f < NFILES; f++) {
@@ -741,9 +706,7 @@ int main(int argc, char **argv)
     }
     if (!have_seed)
         seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-    const char *dir = getenv("TIO_TEST_DIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = ".";
+    const char *dir = test_dir();
     signal(SIGPIPE, SIG_IGN);
     printf("soak: %ld operations per backend, seed %" PRIu64 ", threads backend with %u workers, "
            "scratch dir %s\n",
