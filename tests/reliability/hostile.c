@@ -1203,6 +1203,20 @@ static const char *row_error(fx *F)
     return strcmp(now, g_err_before) != 0 ? now : "(unchanged)";
 }
 
+/* After an accepted row's callback: exactly one ran, the task is idle again
+ * (tio_cancel and tio_timeout give TIO_ENOENT), tio_pending is back. */
+static void check_one_callback(fx *F, const row *r, unsigned pa0, unsigned pb0)
+{
+    poll_a(F);
+    if (F->tc.calls != 1)
+        row_fail(r, "%d callbacks, expected exactly 1", F->tc.calls);
+    else if (tio_cancel(F->a, &F->t) != TIO_ENOENT || tio_timeout(F->a, &F->t, MS) != TIO_ENOENT)
+        row_fail(r, "the task is not idle after its callback (tio_cancel/tio_timeout)");
+    if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
+        row_fail(r, "tio_pending after the callback: a %u (was %u), b %u (was %u)",
+                 tio_pending(F->a), pa0, tio_pending(F->b), pb0);
+}
+
 static void run_row(fx *F, const row *r)
 {
     reset_row_task(F);
@@ -1275,26 +1289,12 @@ static void run_row(fx *F, const row *r)
             row_fail(r, "callback result %s (os error %d), expected %s%s%s",
                      code_name(F->tc.result), tio_os_error(&F->t), code_name(r->expect),
                      r->alt == NOALT ? "" : " or ", r->alt == NOALT ? "" : code_name(r->alt));
-        poll_a(F);
-        if (F->tc.calls != 1)
-            row_fail(r, "%d callbacks, expected exactly 1", F->tc.calls);
-        else if (tio_cancel(F->a, &F->t) != TIO_ENOENT || tio_timeout(F->a, &F->t, MS) != TIO_ENOENT)
-            row_fail(r, "the task is not idle after its callback (tio_cancel/tio_timeout)");
-        if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
-            row_fail(r, "tio_pending after the callback: a %u (was %u), b %u (was %u)",
-                     tio_pending(F->a), pa0, tio_pending(F->b), pb0);
+        check_one_callback(F, r, pa0, pb0);
         break;
     case RUNS:
         if (rc != r->expect)
             row_fail(r, "returned %s, expected %s", code_name(rc), code_name(r->expect));
-        poll_a(F);
-        if (F->tc.calls != 1)
-            row_fail(r, "%d callbacks, expected exactly 1", F->tc.calls);
-        else if (tio_cancel(F->a, &F->t) != TIO_ENOENT || tio_timeout(F->a, &F->t, MS) != TIO_ENOENT)
-            row_fail(r, "the task is not idle after its callback (tio_cancel/tio_timeout)");
-        if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
-            row_fail(r, "tio_pending after the call: a %u (was %u), b %u (was %u)",
-                     tio_pending(F->a), pa0, tio_pending(F->b), pb0);
+        check_one_callback(F, r, pa0, pb0);
         break;
     }
     if (g_bg_cbs != bg0)
