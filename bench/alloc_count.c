@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Heap-call counting for tio-bench: the executable defines malloc, calloc,
  * realloc, free, posix_memalign, aligned_alloc, memalign, valloc and pvalloc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The tio-bench harness, shared by every engine (taskio, liburing, libuv,
  * pread): options, the offset generator, the latency histogram, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/compare.sh: taskio against its peers, on one file, interleaved, one table.
 #
 #   bench/compare.sh [--rounds N] [--seconds S] [--threads N] [--file PATH] ...

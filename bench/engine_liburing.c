@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The liburing engine: the floor. What a careful hand-written io_uring
  * engine does, and nothing it would not: one ring sized to the queue depth,

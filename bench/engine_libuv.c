@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The libuv engine: what Node.js and many engines use for file I/O.
  * uv_fs_read/uv_fs_write with a callback on the default loop, so each

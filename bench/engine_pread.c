@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The pread engine: blocking pread/pwrite from one thread, one operation at
  * a time (queue depth 1): what a storage engine without an asynchronous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The taskio engine: one loop on the chosen backend, qd tasks each
  * resubmitted from its own callback, tio_run(TIO_FOREVER) until nothing is

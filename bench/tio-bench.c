@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tio-bench: direct-I/O benchmark of taskio and of its peers, driven by one
  * harness (bench.h) so that every engine runs the same workload on the same

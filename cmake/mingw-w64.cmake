@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CMake toolchain file: cross-compile for 64-bit Windows with Debian's mingw-w64
 # (apt-get install gcc-mingw-w64-x86-64 wine) and run the results under Wine.
 #

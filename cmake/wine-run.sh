@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run a Windows executable under Wine, quietly, with its exit code preserved.
 # Used as CMAKE_CROSSCOMPILING_EMULATOR by cmake/mingw-w64.cmake:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Write a block durably, read it back, and put a deadline on a read that
  * never completes (a pipe nobody writes to).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Cross-build the Check unit-test library for x86_64-w64-mingw32 from Debian's
 # source package (bookworm: Check 0.15.2, the version the Linux build uses) and
 # install it into a prefix for the Windows build of taskio to link against.

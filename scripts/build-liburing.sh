@@ -29,7 +29,9 @@ die() {
     exit 1
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 PREFIX [CACHE_DIR]"
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    die "usage: $0 PREFIX [CACHE_DIR]"
+fi
 prefix=$1
 case $prefix in
 /*) ;;
@@ -77,8 +79,9 @@ log=$cache/build.log
     make -C src -j"$jobs"
     make install
 ) >"$log" 2>&1 || die "building liburing $version failed; see $log"
-[ -f "$prefix/lib/pkgconfig/liburing.pc" ] && [ -f "$prefix/include/liburing.h" ] ||
+if [ ! -f "$prefix/lib/pkgconfig/liburing.pc" ] || [ ! -f "$prefix/include/liburing.h" ]; then
     die "install did not produce $prefix/lib/pkgconfig/liburing.pc and include/liburing.h"
+fi
 echo "$version" >"$stamp"
 say "built and installed in $prefix in $(($(date +%s) - t0)) s"
 echo "$version"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Fetch and unpack a Debian source package through a PRIVATE apt sources
 # list and lists directory (/etc/apt is never touched). Used by
 # scripts/build-check-mingw.sh (Check) and contrib/fio/fio-source.sh (fio).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install what taskio needs to build and test on Debian/Ubuntu, if missing.
 #
 #   scripts/deps.sh [threads-only | windows]

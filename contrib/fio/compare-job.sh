@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # compare-job.sh: run ONE fio job on several ioengines, interleaved, on the
 # same file with the same offsets, and print their IOPS side by side.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Prepare the fio source tree that matches the INSTALLED fio, so an external
 # ioengine built against it has the installed binary's FIO_IOOPS_VERSION and
 # struct layouts.

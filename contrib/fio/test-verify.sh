@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fio data-integrity checks through libtio-fio.so (registered with add_test in
 # CMakeLists.txt; ctest runs them as fio.verify*).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libtio-fio.so: an fio external ioengine on the taskio API.
  *
