@@ -35,11 +35,9 @@ endif()
 if(UNIX)
   set(TIO_PC_LIBS_PRIVATE "-lpthread")
 endif()
-set(TIO_PC_CFLAGS "")
-if(WIN32)
-  # taskio.pc describes the DLL (import library libtaskio.dll.a).
-  set(TIO_PC_CFLAGS " -DTIO_SHARED=1")
-endif()
+# No -DTIO_SHARED (dllimport) on Windows: the header exports functions only,
+# which link through the import library without it, and the same flags then
+# serve the static library too. The CMake target taskio::taskio has it.
 foreach(_dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${_dir}}")
     set(TIO_PC_${_dir} "${CMAKE_INSTALL_${_dir}}")
