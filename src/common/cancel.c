@@ -42,8 +42,12 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
 {
     switch (t->state) {
     case TIO__QUEUED:
+        /* Never reached the OS, or only its earlier legs did. */
         t->timed_out = timed_out;
-        tio__task_finish(t, TIO_ECANCELED, 0);
+        if (t->done > 0)
+            tio__task_finish(t, t->done, 0);
+        else
+            tio__task_finish(t, timed_out ? TIO_ETIMEDOUT : TIO_ECANCELED, 0);
         break;
     case TIO__INFLIGHT:
         if (t->op == TIO__OP_SLEEP) {
@@ -137,37 +141,19 @@ int tio_cancel_file(tio_loop *loop, tio_file *file)
     if (file->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "tio_cancel_file: the file belongs to another loop");
     int count = (int)file->pending;
-    /* Queued tasks never reach the OS. */
-    for (tio__link *l = loop->queued.head.next, *next; l != &loop->queued.head; l = next) {
-        next = l->next;
-        tio__task *t = tio__task_of(l);
-        if (t->file == file)
-            tio__task_cancel(loop, t, false);
-    }
-    if (loop->backend->cancel_file == NULL) {
-        for (tio__link *l = loop->inflight.head.next, *next; l != &loop->inflight.head; l = next) {
+    /* Task by task, never by descriptor: another tio_file may wrap the same
+     * descriptor (or a dup of it), and its tasks are not this call's.
+     * Queued tasks never reach the OS. A backend may finish a cancelled
+     * task at once, moving it off the list: keep the next link. */
+    tio__list *lists[2] = {&loop->queued, &loop->inflight};
+    for (int i = 0; i < 2; i++) {
+        for (tio__link *l = lists[i]->head.next, *next; l != &lists[i]->head; l = next) {
             next = l->next;
             tio__task *t = tio__task_of(l);
             if (t->file == file)
                 tio__task_cancel(loop, t, false);
         }
-        return count;
     }
-    /* One OS request for the whole file; mark first so every completion
-     * is attributed to this cancel. */
-    bool any = false;
-    for (tio__link *l = loop->inflight.head.next; l != &loop->inflight.head; l = l->next) {
-        tio__task *t = tio__task_of(l);
-        if (t->file != file || t->cancel_requested)
-            continue;
-        t->cancel_requested = 1;
-        t->timed_out = 0;
-        if (t->has_deadline)
-            tio__deadline_clear(loop, t);
-        any = true;
-    }
-    if (any)
-        loop->backend->cancel_file(loop, file);
     return count;
 }
 
@@ -201,6 +187,8 @@ int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
     t->len = 0;
     t->offset = 0;
     t->op = TIO__OP_SLEEP;
+    t->is_stream = 0;
+    t->done = 0;
     tio__task_begin(loop, t, TIO__INFLIGHT); /* a timer: in the heap, on no list */
     loop->sleeping++;
     tio__deadline_set(loop, t, tio__deadline_after(tio__now_ns(), ns));

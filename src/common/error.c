@@ -88,6 +88,25 @@ int tio__errno_map(int err)
     }
 }
 
+#ifndef _WIN32
+/* What the normalising code needs to know of an errno (outcome.c). */
+int tio__os_error_kind(int err)
+{
+    switch (err) {
+    case ECANCELED: return TIO__ERR_CANCELED;
+    /* io-wq interrupts a blocked worker to cancel it (-EINTR); a signal
+     * interrupts a blocking call */
+    case EINTR: return TIO__ERR_INTR;
+    /* XFS and some drivers return -EAGAIN for a read that would block on a
+     * lock even without RWF_NOWAIT; a nonblocking stream that is not ready */
+    case EAGAIN: return TIO__ERR_AGAIN;
+    default: return TIO__ERR_FAIL;
+    }
+}
+
+int tio__os_error_map(int err) { return tio__errno_map(err); }
+#endif
+
 int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
 {
     va_list ap;

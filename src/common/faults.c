@@ -1,14 +1,17 @@
 /*
- * Fault injection at the backend boundary, compiled only into the test
- * variant of the library (CMake target taskio_faults, TIO_FAULTS=1).
+ * Fault injection at the backend seam, compiled only into the test variant
+ * of the library (CMake target taskio_faults, TIO_FAULTS=1).
  *
- * With a seeded schedule, a start reports FAILED with a chosen OS error
- * without reaching the OS, reports BUSY (a full SQ, ENOMEM on submit), or
- * reaches the OS with a shortened length (a short transfer); a backend wait
- * returns at once as if interrupted; and backends consult tio__fault() at
- * their own transient points (io_uring: EINTR/EAGAIN/EBUSY from enter,
- * -EAGAIN/-EINTR CQEs). The invariants a test then checks are DESIGN's:
- * exactly one callback, acknowledged data intact, transients invisible.
+ * The loop's backend table is wrapped: with a seeded schedule, a start
+ * reports FAILED with an OS error without reaching the OS, or BUSY; reaches
+ * the OS with a shortened length (a short transfer, which the common code
+ * must continue); or is finished by the OS before submit returns (the
+ * synchronous COMPLETED/FAILED path, which Wine never takes for files). A
+ * wait is interrupted or fails at once. A completion reads EAGAIN/EINTR (the
+ * transfer is simply done again: same bytes, same offset). Raw completions
+ * reach the wrapper through the one hook in tio__task_complete. The
+ * invariants a test then checks are DESIGN's: exactly one callback,
+ * acknowledged data intact, transients invisible.
  */
 #include "common/faults.h"
 
@@ -17,12 +20,25 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* A start whose length was cut, or that runs synchronously. */
+typedef struct marked {
+    tio__task *t;
+    uint32_t len;       /* the length before the cut */
+    bool sync, arrived; /* a synchronous start, and its outcome is in */
+    bool fake;          /* never given to the OS: completes with EAGAIN/EINTR */
+    int64_t bytes;
+    int os_error;
+} marked;
+
 typedef struct tio__faults {
     const tio__backend *real;
     tio__backend wrapper;
     uint64_t rng;
     unsigned permille[TIO__FAULT_KINDS];
     uint64_t hits[TIO__FAULT_KINDS];
+    marked *marks;
+    unsigned nmarks, cap;
+    bool woken;          /* a wake consumed while waiting for a synchronous start */
 } tio__faults;
 
 static uint64_t next_random(tio__faults *f)
@@ -34,49 +50,208 @@ static uint64_t next_random(tio__faults *f)
     return f->rng * UINT64_C(2685821657736338717);
 }
 
-bool tio__fault(tio_loop *loop, int kind)
+static bool roll(tio__faults *f, int kind)
 {
-    tio__faults *f = loop->faults;
-    if (f == NULL || f->permille[kind] == 0)
-        return false;
-    if (next_random(f) % 1000 >= f->permille[kind])
+    if (f->permille[kind] == 0 || next_random(f) % 1000 >= f->permille[kind])
         return false;
     f->hits[kind]++;
     return true;
 }
 
-/* OS errors an injected immediate failure reports, as the OS would. */
+/* OS errors an injected failure reports, as each OS spells them. */
+#ifdef _WIN32
+/* ERROR_IO_DEVICE, ERROR_DISK_FULL, ERROR_FILE_TOO_LARGE; ERROR_INVALID_USER_BUFFER */
+static const int injected_errors[] = {1117, 112, 1117, 223};
+static const int transient_errors[] = {1784, 1784};
+#define RAW_CANCELED 995 /* ERROR_OPERATION_ABORTED */
+#else
 static const int injected_errors[] = {EIO, ENOSPC, EIO, EFBIG};
+static const int transient_errors[] = {EAGAIN, EINTR};
+#define RAW_CANCELED ECANCELED
+#endif
 
-static int faulty_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+static marked *find_mark(tio__faults *f, const tio__task *t)
+{
+    for (unsigned i = 0; i < f->nmarks; i++)
+        if (f->marks[i].t == t)
+            return &f->marks[i];
+    return NULL;
+}
+
+static marked *add_mark(tio__faults *f, tio__task *t)
+{
+    if (f->nmarks == f->cap) {
+        unsigned cap = f->cap ? 2 * f->cap : 64;
+        marked *m = realloc(f->marks, cap * sizeof *m);
+        if (m == NULL)
+            return NULL;
+        f->marks = m;
+        f->cap = cap;
+    }
+    marked *m = &f->marks[f->nmarks++];
+    *m = (marked){t, t->len, false, false, false, 0, 0};
+    return m;
+}
+
+static void drop_mark(tio__faults *f, marked *m)
+{
+    *m = f->marks[--f->nmarks];
+}
+
+/* The hook in tio__task_complete. False when the wrapper keeps the outcome
+ * (a synchronous start reports it from submit). */
+bool tio__faults_complete(tio__task *t, int64_t *bytes, int *os_error)
+{
+    tio__faults *f = t->loop->faults;
+    marked *m = find_mark(f, t);
+    if (m != NULL) {
+        t->len = m->len; /* a cut transfer: the rest is the common code's to continue */
+        if (m->sync) {
+            m->arrived = true;
+            m->bytes = *bytes;
+            m->os_error = *os_error;
+            return false;
+        }
+        drop_mark(f, m);
+    }
+    return true;
+}
+
+/* The fake completions (TIO__FAULT_CQE_AGAIN): the OS did nothing, and
+ * says so with a transient error, as XFS (EAGAIN) or a signal (EINTR) can. */
+static unsigned complete_fakes(tio__faults *f)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < f->nmarks;) {
+        if (!f->marks[i].fake) {
+            i++;
+            continue;
+        }
+        tio__task *t = f->marks[i].t;
+        drop_mark(f, &f->marks[i]);
+        tio__task_complete(t, 0, transient_errors[t->gen & 1]);
+        n++;
+    }
+    return n;
+}
+
+static void faulty_cancel(tio_loop *loop, tio__task *t)
 {
     tio__faults *f = loop->faults;
-    if (tio__fault(loop, TIO__FAULT_START_BUSY))
+    marked *m = find_mark(f, t);
+    if (m != NULL && m->fake) {
+        drop_mark(f, m);
+        tio__task_complete(t, 0, RAW_CANCELED);
+        return;
+    }
+    f->real->cancel(loop, t);
+}
+
+/* Start t on the real backend and wait until the OS has finished it. */
+static uint8_t run_sync(tio_loop *loop, tio__faults *f, tio__task *t, tio__sync *s)
+{
+    marked *m = add_mark(f, t);
+    uint8_t out;
+    if (m != NULL)
+        m->sync = true;
+    if (m == NULL || f->real->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, s) == 0) {
+        if (m != NULL)
+            drop_mark(f, find_mark(f, t));
         return TIO__BUSY;
-    if (tio__fault(loop, TIO__FAULT_START_FAILED)) {
-        int err = injected_errors[next_random(f) % (sizeof injected_errors / sizeof injected_errors[0])];
-        *os_error = err;
-        *result = tio__errno_map(err);
-        return TIO__FAILED;
     }
-    /* A short transfer on a regular file: the OS moves a prefix, aligned
-     * as the file requires, and the result says how much. */
-    if (t->op != TIO__OP_FSYNC && !t->file->is_stream && t->len > t->file->align_bytes &&
-        tio__fault(loop, TIO__FAULT_SHORT)) {
-        uint32_t a = (uint32_t)t->file->align_bytes;
-        uint32_t units = t->len / a;
-        t->len = (uint32_t)(1 + next_random(f) % (units - 1)) * a;
+    if (out != TIO__PENDING) {
+        drop_mark(f, find_mark(f, t));
+        return out;
     }
-    return f->real->start(loop, t, result, os_error);
+    while (!(m = find_mark(f, t))->arrived)
+        if (f->real->wait(loop, TIO_FOREVER) == TIO__WOKEN)
+            f->woken = true;
+    s->bytes = m->bytes;
+    s->os_error = m->os_error;
+    drop_mark(f, m);
+    return s->os_error ? TIO__FAILED : TIO__COMPLETED;
+}
+
+static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
+                              unsigned flags, uint8_t *out, tio__sync *sync)
+{
+    tio__faults *f = loop->faults;
+    unsigned i = 0;
+    while (i < n) {
+        tio__task *t = tasks[i];
+        bool file_io = !t->is_stream && t->op != TIO__OP_FSYNC;
+        if (roll(f, TIO__FAULT_START_BUSY))
+            return i;
+        if (roll(f, TIO__FAULT_START_FAILED)) {
+            out[i] = TIO__FAILED;
+            sync[i].os_error = injected_errors[next_random(f) % 4];
+            i++;
+            continue;
+        }
+        if (file_io && t->len > t->file->align_bytes && roll(f, TIO__FAULT_SHORT)) {
+            /* The OS moves an aligned prefix; the hook restores the length. */
+            marked *m = add_mark(f, t);
+            if (m == NULL)
+                return i;
+            uint32_t a = (uint32_t)t->file->align_bytes;
+            t->len = (uint32_t)(1 + next_random(f) % (t->len / a - 1)) * a;
+        }
+        if (file_io && find_mark(f, t) == NULL && roll(f, TIO__FAULT_CQE_AGAIN)) {
+            marked *m = add_mark(f, t);
+            if (m == NULL)
+                return i;
+            m->fake = true;
+            out[i++] = TIO__PENDING;
+            continue;
+        }
+        if (file_io && find_mark(f, t) == NULL && roll(f, TIO__FAULT_SYNC)) {
+            out[i] = run_sync(loop, f, t, &sync[i]);
+            if (out[i] == TIO__BUSY)
+                return i;
+            i++;
+            continue;
+        }
+        /* The run of unfaulted tasks from here goes to the OS as one batch. */
+        unsigned j = i + 1;
+        while (j < n && f->permille[TIO__FAULT_START_BUSY] == 0 &&
+               f->permille[TIO__FAULT_START_FAILED] == 0 && f->permille[TIO__FAULT_SHORT] == 0 &&
+               f->permille[TIO__FAULT_SYNC] == 0)
+            j++;
+        unsigned want = j - i;
+        unsigned taken = f->real->submit(loop, tasks + i, want, flags, out + i, sync + i);
+        for (unsigned k = i + taken; k < j; k++) { /* BUSY: uncut, as they were */
+            marked *m = find_mark(f, tasks[k]);
+            if (m != NULL) {
+                tasks[k]->len = m->len;
+                drop_mark(f, m);
+            }
+        }
+        i += taken;
+        if (taken < want)
+            return i;
+    }
+    return n;
 }
 
 static int faulty_wait(tio_loop *loop, int64_t timeout_ns)
 {
     tio__faults *f = loop->faults;
-    /* An interrupted wait: back at once, with whatever is ready. */
-    if (timeout_ns != 0 && tio__fault(loop, TIO__FAULT_WAIT_EINTR))
+    if (f->woken) {
+        f->woken = false;
+        return TIO__WOKEN;
+    }
+    bool fakes = false;
+    for (unsigned i = 0; i < f->nmarks && !fakes; i++)
+        fakes = f->marks[i].fake;
+    if (fakes)
+        timeout_ns = 0; /* their completions are due now */
+    if (timeout_ns != 0 && roll(f, TIO__FAULT_ENTER))
+        return 0; /* as if the system call said EINTR at once */
+    if (timeout_ns != 0 && roll(f, TIO__FAULT_WAIT_EINTR))
         timeout_ns = 0;
-    return f->real->wait(loop, timeout_ns);
+    int rc = f->real->wait(loop, timeout_ns);
+    complete_fakes(f);
+    return rc;
 }
 
 int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TIO__FAULT_KINDS])
@@ -88,8 +263,9 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
             return TIO_ENOMEM;
         f->real = loop->backend;
         f->wrapper = *loop->backend;
-        f->wrapper.start = faulty_start;
+        f->wrapper.submit = faulty_submit;
         f->wrapper.wait = faulty_wait;
+        f->wrapper.cancel = faulty_cancel;
         loop->faults = f;
         loop->backend = &f->wrapper;
     }
@@ -111,6 +287,7 @@ void tio__faults_free(tio_loop *loop)
     if (loop->faults == NULL)
         return;
     loop->backend = loop->faults->real;
+    free(loop->faults->marks);
     free(loop->faults);
     loop->faults = NULL;
 }

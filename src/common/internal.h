@@ -30,12 +30,13 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 
 /*
  * IDLE      not pending: may be submitted, freed, reused.
- * QUEUED    accepted, on loop->queued, not yet handed to the backend.
+ * QUEUED    accepted, on loop->queued, not yet handed to the OS (or handed
+ *           back to continue a short transfer or retry a transient failure).
  * INFLIGHT  handed to the backend (the OS owns the buffer), or a sleep
  *           waiting in the timer heap.
  * DONE      result known, on loop->done; its callback runs on a later run.
- * Every transition is in task.c and task.h; backends only call
- * tio__task_finish and tio__task_requeue.
+ * Every transition is in task.c, task.h and outcome.c; backends report raw
+ * outcomes through tio__task_complete and nothing else.
  */
 enum tio__state { TIO__IDLE = 0, TIO__QUEUED, TIO__INFLIGHT, TIO__DONE };
 enum tio__op { TIO__OP_NONE = 0, TIO__OP_READ, TIO__OP_WRITE, TIO__OP_FSYNC, TIO__OP_SLEEP };
@@ -43,6 +44,17 @@ enum tio__op { TIO__OP_NONE = 0, TIO__OP_READ, TIO__OP_WRITE, TIO__OP_FSYNC, TIO
 /* The three-way submission result (DESIGN semantic 2) plus back-pressure:
  * BUSY means "no room right now, keep it queued and try on the next run". */
 enum tio__start { TIO__PENDING = 0, TIO__COMPLETED, TIO__FAILED, TIO__BUSY };
+
+/* How a raw OS error reads, decided per OS (tio__os_error_kind) so that the
+ * one normalising function can apply the semantics without knowing errno
+ * from GetLastError. */
+enum tio__error_kind {
+    TIO__ERR_FAIL = 0,  /* a real failure: mapped to TIO_E*, os_error kept */
+    TIO__ERR_CANCELED,  /* the OS stopped it on our request */
+    TIO__ERR_INTR,      /* interrupted: cancelled if one was asked, else retried */
+    TIO__ERR_AGAIN,     /* transient, nothing done: retried */
+    TIO__ERR_END,       /* end of data on a read (Windows' EOF and broken pipe) */
+};
 
 typedef struct tio__task tio__task;
 
@@ -68,7 +80,8 @@ struct tio__task {
     struct tio__list *on;    /* that list, or NULL */
     tio__heap_node timer;    /* in loop->timers iff has_deadline */
     int64_t deadline_ns;     /* monotonic; valid iff has_deadline */
-    uint32_t len;            /* <= TIO_MAX_IO */
+    uint32_t len;            /* <= TIO_MAX_IO: what is left to transfer */
+    uint32_t done;           /* bytes transferred by earlier legs of a continued transfer */
     uint32_t gen;            /* +1 on every completion: keys stale cancels out */
     uint32_t timer_seq;      /* tie-break: equal deadlines fire in arming order */
     int32_t os_error;        /* raw errno / GetLastError of the last failure */
@@ -77,7 +90,8 @@ struct tio__task {
     uint8_t has_deadline : 1;
     uint8_t cancel_requested : 1;
     uint8_t timed_out : 1;   /* the cancel came from a deadline */
-    uint16_t op_flags;       /* TIO_FSYNC_DATA */
+    uint8_t is_stream : 1;   /* a copy of file->is_stream, for the flush policy */
+    uint8_t op_flags;        /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
 };
 
@@ -166,45 +180,60 @@ tio__heap_node *tio__heap_min(const tio__heap *h);
 /* ----------------------------------------------------------------- backend */
 
 /*
- * What a backend implements. Every function runs on the loop's thread
- * except wake. Validation, task states, deadlines and cancellation rules
- * are the common code's; a backend only speaks to its OS.
+ * What a backend implements: OS calls only. Every function runs on the
+ * loop's thread except wake. Validation, task states, the list of work not
+ * yet handed over, when to hand it over, deadlines, and what a raw outcome
+ * means are the common code's (task.c, outcome.c, cancel.c).
  */
+#define TIO__BATCH 64u /* tasks per submit call */
+
+/* A synchronous outcome of one start: see submit. */
+typedef struct tio__sync {
+    int64_t bytes;   /* COMPLETED: bytes transferred */
+    int os_error;    /* FAILED: the raw OS error (errno, GetLastError) */
+} tio__sync;
+
+/* submit's flags */
+#define TIO__SUBMIT_NOW 1u /* the OS must hold every PENDING task on return */
+
 typedef struct tio__backend {
     const char *name;
     /* Set loop->backend_data; 0, TIO_ENOTSUP (refused: try the next one), TIO_ENOMEM. */
     int (*create)(tio_loop *loop, const tio_loop_config *cfg);
     /* Every task has completed when this runs. */
     void (*destroy)(tio_loop *loop);
-    /* Start a read/write/fsync. Returns enum tio__start; on COMPLETED
-     * *result is the byte count, on FAILED *result is a TIO_E* code and
-     * *os_error the raw code. PENDING means tio__task_finish will follow. */
-    int (*start)(tio_loop *loop, tio__task *t, int64_t *result, int *os_error);
-    /* Ask the OS to stop an INFLIGHT task; its completion still arrives
-     * through tio__task_finish (maybe with its real result). */
+    /* Start tasks[0..n) in order (reads, writes, fsyncs; never zero-length).
+     * For each, out[i] is PENDING (a raw completion follows through
+     * tio__task_complete), COMPLETED or FAILED (done now: sync[i] holds the
+     * raw outcome, nothing follows) or BUSY (no room: this and every later
+     * task stay queued). Returns the number of tasks not BUSY. Without
+     * TIO__SUBMIT_NOW the backend may leave the OS call to the wait that the
+     * common code makes next, before any user code runs. */
+    unsigned (*submit)(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                       uint8_t *out, tio__sync *sync);
+    /* Ask the OS to stop an INFLIGHT task. Its one raw completion still
+     * comes (cancelled, or its real result); never from inside this call
+     * unless the OS stopped it here, before doing anything. */
     void (*cancel)(tio_loop *loop, tio__task *t);
-    /* Optional: cancel every INFLIGHT task of file at once (their
-     * cancel_requested is already set). NULL: cancel is called per task. */
-    void (*cancel_file)(tio_loop *loop, tio_file *file);
-    /* True when start only stages the operation (an SQE not yet submitted)
-     * and cancel can still take it back: the common code may then start a
-     * task inside the submitting call instead of queueing it first. Under
-     * tio_loop_config.submit_batch every backend's tasks start there. */
-    bool start_in_submit;
-    /* Hand started work to the OS and wait up to timeout_ns (0: poll,
-     * TIO_FOREVER) for completions or a wake; report each completion with
-     * tio__task_finish. Returns 0 or a TIO_E* code for a fatal failure. */
+    /* Wait up to timeout_ns (0: poll, TIO_FOREVER) for completions or a
+     * wake and report each with tio__task_complete. May return early (a
+     * signal): the common code waits again. Returns 0, TIO__WOKEN when
+     * tio_wake ended it, or a TIO_E* code for a fatal failure. */
     int (*wait)(tio_loop *loop, int64_t timeout_ns);
-    /* Thread-safe: make a concurrent or the next wait return. */
+    /* Thread-safe: make a concurrent or the next wait return TIO__WOKEN. */
     void (*wake)(tio_loop *loop);
     /* Optional: bind a newly opened or wrapped file to the loop (IOCP
      * associates the handle with its port). 0 or a TIO_E* code. */
     int (*attach)(tio_loop *loop, tio_file *file);
     /* Optional: undo attach before the file closes (no task is pending). */
     void (*detach)(tio_loop *loop, tio_file *file);
-    /* Optional: register buffers (count 0: unregister); nothing pending. */
-    int (*register_buffers)(tio_loop *loop, const tio_buf *bufs, unsigned count);
+    /* Optional: register buffers (count 0: unregister); nothing pending.
+     * Registration is an optimisation: where the OS refuses it, I/O runs
+     * on unregistered buffers and this still succeeds. */
+    void (*register_buffers)(tio_loop *loop, const tio_buf *bufs, unsigned count);
 } tio__backend;
+
+#define TIO__WOKEN 1
 
 /* --------------------------------------------------------------- the loop */
 
@@ -219,9 +248,13 @@ struct tio_loop {
     tio__heap timers;        /* tasks with a deadline (sleeps and timeouts) */
     unsigned pending;        /* tasks not IDLE */
     unsigned sleeping;       /* INFLIGHT sleep tasks (in timers, on no list) */
-    unsigned queue_depth;
+    unsigned queue_depth;    /* at most this many file operations in flight */
     unsigned budget;         /* callbacks per run */
-    bool start_in_submit;    /* the backend's, or any backend under submit_batch */
+    unsigned submit_batch;   /* tio_loop_config.submit_batch: flush from the starting
+                                call at this many queued (0: only runs flush) */
+    unsigned inflight_files; /* INFLIGHT operations on files that are not streams */
+    unsigned queued_streams; /* QUEUED operations on streams (uncapped) */
+    unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
     tio_file *file_list;     /* open tio_files */
     tio_file *closed_files;  /* closed ones, kept for reuse until destroy (via next) */
     int64_t now_ns;          /* monotonic clock, refreshed per run */
@@ -255,6 +288,7 @@ struct tio_file {
     bool owned;              /* close the handle on tio_file_close */
     bool can_read, can_write;
     bool is_stream;          /* pipe/socket/tty: no offsets, reads may block for ever */
+    bool writing;            /* a stream write is INFLIGHT: later ones wait (order) */
     int backend_index;       /* backend's own per-file slot (registered fd), -1 */
     unsigned backend_flags;  /* backend's own per-file bits */
     tio_file *next, *prev;   /* loop->file_list, closed by tio_loop_destroy */
@@ -264,11 +298,20 @@ static inline bool tio__file_is_open(const tio_file *f) { return f->magic == TIO
 
 /* ---------------------------------------------------------- common calls */
 
-/* task.c: the state machine. */
-void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED */
-void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED (transient) */
-int tio__start_queued(tio_loop *loop);
+/* task.c: the state machine and the flush policy. */
+void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED (maybe flushed) */
+void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED: continue/retry */
+void tio__flush(tio_loop *loop, unsigned flags);           /* hand queued work to the backend */
 unsigned tio__run_callbacks(tio_loop *loop);
+
+/* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
+ * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */
+void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
+int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
+
+/* error.c (POSIX) / win32/error.c: raw OS error -> kind and TIO_E* code. */
+int tio__os_error_kind(int os_error);
+int tio__os_error_map(int os_error);
 
 /* cancel.c */
 void tio__timers_expire(tio_loop *loop);

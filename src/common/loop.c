@@ -55,6 +55,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     tio__list_init(&loop->done);
     loop->queue_depth = c.queue_depth;
     loop->budget = c.queue_depth;
+    loop->submit_batch = c.submit_batch;
     loop->now_ns = tio__now_ns();
     loop->owner = tio__thread_id();
     int rc;
@@ -72,10 +73,6 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
         return rc;
     }
     loop->errmsg[0] = '\0'; /* selection notes are not failures of this loop */
-    /* Under submit_batch a task may reach the OS before the next run (the
-     * contract that lets a cancel then report the real result), so any
-     * backend may start it in the submitting call. */
-    loop->start_in_submit = loop->backend->start_in_submit || c.submit_batch > 0;
     *out = loop;
     return 0;
 }
@@ -103,6 +100,36 @@ int tio_wake(tio_loop *loop)
     return 0;
 }
 
+/* Deadlines that have passed fire before anything queued reaches the OS
+ * (semantic 16): a task whose deadline is gone never starts. */
+static void expire_due(tio_loop *loop)
+{
+    if (loop->timers.count > 0) {
+        loop->now_ns = tio__now_ns();
+        tio__timers_expire(loop);
+    }
+}
+
+/* How long one backend wait may last: 0 when callbacks are already due,
+ * else up to the caller's time left and the next deadline. Work the
+ * backend had no room for with nothing in flight to free some: no
+ * completion will end the wait, so only nap before trying again. */
+static int64_t wait_budget(tio_loop *loop, int64_t left_ns)
+{
+    if (!tio__list_empty(&loop->done))
+        return 0;
+    int64_t ns = loop->timers.count > 0 ? tio__timers_next_ns(loop, left_ns) : left_ns;
+    if (!tio__list_empty(&loop->queued) && tio__list_empty(&loop->inflight) &&
+        (ns < 0 || ns > TIO_RETRY_NS))
+        ns = TIO_RETRY_NS;
+    return ns;
+}
+
+/* One run: fire due deadlines, hand queued work over, wait until a
+ * callback is due, the caller's time is up or tio_wake, then run
+ * callbacks. A wait that ends early for any other reason (a signal, a
+ * stream that became ready, work continued) is resumed for the time left
+ * (semantic 11): tio_run(loop, 3 s) with nothing completing takes 3 s. */
 int tio_run(tio_loop *loop, int64_t timeout_ns)
 {
     if (loop == NULL)
@@ -112,28 +139,23 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
         return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
     if (loop->pending == 0)
         return 0;
-    /* The clock matters only to deadlines: without any, skip reading it. */
-    bool timers = loop->timers.count > 0;
-    if (timers)
-        loop->now_ns = tio__now_ns();
-    if (!tio__list_empty(&loop->queued))
-        tio__start_queued(loop);
-    /* Callbacks already due: poll. Else up to the caller's timeout, and to
-     * the next deadline if there is one. */
-    int64_t wait_ns = !tio__list_empty(&loop->done) ? 0
-                      : timers                      ? tio__timers_next_ns(loop, timeout_ns)
-                                                    : timeout_ns;
-    /* Work the backend had no room for, and nothing in flight to free some:
-     * no completion will end the wait, so only nap before trying again. */
-    if (!tio__list_empty(&loop->queued) && tio__list_empty(&loop->inflight) &&
-        (wait_ns < 0 || wait_ns > TIO_RETRY_NS))
-        wait_ns = TIO_RETRY_NS;
-    int rc = loop->backend->wait(loop, wait_ns);
-    if (rc < 0)
-        return rc;
-    if (loop->timers.count > 0) {
-        loop->now_ns = tio__now_ns();
-        tio__timers_expire(loop);
+    /* The clock matters only to deadlines and bounded waits: without
+     * either, it is never read. */
+    int64_t until = timeout_ns > 0 ? tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns) : 0;
+    int64_t left = timeout_ns;
+    for (;;) {
+        expire_due(loop);
+        if (!tio__list_empty(&loop->queued))
+            tio__flush(loop, 0);
+        int rc = loop->backend->wait(loop, wait_budget(loop, left));
+        if (rc < 0)
+            return rc;
+        expire_due(loop);
+        if (rc == TIO__WOKEN || !tio__list_empty(&loop->done) || timeout_ns == 0 ||
+            loop->pending == 0)
+            break;
+        if (timeout_ns > 0 && (left = until - tio__now_ns()) <= 0)
+            break;
     }
     return (int)tio__run_callbacks(loop);
 }
@@ -251,7 +273,7 @@ int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
     if (loop->pending > 0)
         return tio__fail(loop, TIO_EBUSY, "tio_register_buffers: %u tasks pending",
                          loop->pending);
-    if (loop->backend->register_buffers == NULL)
-        return 0; /* nothing to gain on this backend */
-    return loop->backend->register_buffers(loop, bufs, count);
+    if (loop->backend->register_buffers != NULL)
+        loop->backend->register_buffers(loop, bufs, count);
+    return 0;
 }

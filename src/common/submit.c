@@ -135,6 +135,10 @@ int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, ti
         return rc;
     if ((flags & ~(unsigned)TIO_FSYNC_DATA) != 0)
         return tio__fail(loop, TIO_EINVAL, "tio_fsync: unknown flags 0x%x", flags);
+    /* Nothing to make durable, and Windows' FlushFileBuffers on a pipe
+     * blocks until the peer has read everything: refused on every OS. */
+    if (file->is_stream)
+        return tio__fail(loop, TIO_EINVAL, "tio_fsync: the file is a pipe or socket");
     tio__task *t = tio__priv(task);
     t->file = file;
     t->cb = cb;
@@ -142,7 +146,7 @@ int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, ti
     t->len = 0;
     t->offset = 0;
     t->op = TIO__OP_FSYNC;
-    t->op_flags = (uint16_t)flags;
+    t->op_flags = (uint8_t)flags;
     tio__task_enqueue(loop, t);
     return 0;
 }

@@ -1,10 +1,25 @@
 /*
- * The task state machine (DESIGN semantics 1 and 2).
+ * The task state machine and the flush policy (DESIGN semantics 1, 2, 15
+ * and "One pipeline, thin backends").
  *
- *   IDLE --submit--> QUEUED --backend start--> INFLIGHT --finish--> DONE --callback--> IDLE
- *                      |  start COMPLETED/FAILED --------------------^
- *                      +--cancel-------------------------------------^
+ *   IDLE --submit--> QUEUED --flush--> INFLIGHT --complete--> DONE --callback--> IDLE
+ *                     ^  |   start COMPLETED/FAILED -------------^
+ *                     |  +--cancel / deadline--------------------^
+ *                     +---- short transfer continued, transient retried
  *
+ * Work not yet handed to the OS lives on loop->queued, in submission order,
+ * and only here: a cancel or a deadline there never reaches the OS. The
+ * flush decides what goes to the backend and when:
+ *  - by default, once per run, just before the run waits, so that a run's
+ *    work reaches the OS in the system call that also waits;
+ *  - under tio_loop_config.submit_batch N, also from the starting call as
+ *    soon as N tasks are queued (fio's iodepth_batch_submit);
+ *  - at most queue_depth file operations in flight (more would only queue
+ *    inside the OS and flood its completion queue), while operations on
+ *    streams are not capped: they may wait for ever on a peer, and must not
+ *    hold back file I/O (semantic 15);
+ *  - one write in flight per stream, so that writes land in submission
+ *    order even when the OS takes part of one (semantic 13).
  * A synchronous outcome of a start (COMPLETED or FAILED) is queued on
  * loop->done exactly like a completion from the OS, so the user sees one
  * path and one callback budget. Callbacks run only from run_callbacks,
@@ -12,57 +27,19 @@
  */
 #include "common/internal.h"
 
-/* ------------------------------------------------------------ transitions */
-
-/* Hand one task to the backend: false if the backend has no room (BUSY)
- * and the task must stay queued. The three-way outcome becomes a state:
- * PENDING is INFLIGHT until the OS reports; COMPLETED and FAILED are DONE
- * now, delivered by the next run like any completion. */
-static bool start_one(tio_loop *loop, tio__task *t)
-{
-    int64_t result = 0;
-    int os_error = 0;
-    TIO_ASSERT(t->state == TIO__QUEUED);
-    /* A zero-length transfer moves nothing, and on a pipe the OS would
-     * wait for data first (ppoll, Windows' 0-byte ReadFile): done. */
-    int outcome = t->len == 0 && t->op != TIO__OP_FSYNC
-                      ? TIO__COMPLETED
-                      : loop->backend->start(loop, t, &result, &os_error);
-    TIO_ASSERT(outcome >= TIO__PENDING && outcome <= TIO__BUSY);
-    loop->starts[(unsigned)outcome & 3u]++;
-    if (outcome == TIO__BUSY)
-        return false;
-    t->state = TIO__INFLIGHT;
-    tio__move_to(t, &loop->inflight, false);
-    if (outcome == TIO__COMPLETED) {
-        TIO_ASSERT(result >= 0);
-        tio__task_finish(t, result, 0);
-    } else if (outcome == TIO__FAILED) {
-        TIO_ASSERT(result < 0);
-        tio__task_finish(t, result, os_error);
-    }
-    return true;
-}
-
 void tio__task_enqueue(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
     tio__task_begin(loop, t, TIO__QUEUED);
+    t->done = 0;
+    t->is_stream = t->file->is_stream;
     t->file->pending++;
-    /* Where starting only stages the work (io_uring: an SQE, submitted by
-     * the next run's enter, and taken back if cancelled before), or under
-     * submit_batch, skip the queue unless older tasks wait there: order is
-     * kept either way. Not for zero-length transfers, which start_one
-     * completes at once: until the next run they must stay cancellable like
-     * any queued task. */
-    if (loop->start_in_submit && tio__list_empty(&loop->queued) &&
-        (t->len != 0 || t->op == TIO__OP_FSYNC) && start_one(loop, t))
-        return;
+    loop->queued_streams += t->is_stream;
     tio__move_to(t, &loop->queued, false);
+    if (loop->submit_batch != 0 && ++loop->queued_since_flush >= loop->submit_batch)
+        tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
-/* Record the outcome and queue the callback. Called for OS completions,
- * synchronous start outcomes, cancels of queued tasks and expired sleeps. */
 /* Timer bookkeeping of a finishing task (task.h keeps the common case, an
  * I/O without a deadline, free of it). */
 void tio__finish_timers(tio_loop *loop, tio__task *t)
@@ -75,28 +52,126 @@ void tio__finish_timers(tio_loop *loop, tio__task *t)
     }
 }
 
-/* A transient condition (io_uring -EAGAIN CQE, EINTR): start it again on the
- * next run, unless the user asked to cancel meanwhile. */
+/* Back to the queue, ahead of newer work: the rest of a short transfer, a
+ * retry after a transient condition, or a start the backend had no room
+ * for. A stream write gives up its file's write slot, and takes it again
+ * first: no later write on the stream is ahead of it in the queue. */
 void tio__task_requeue(tio__task *t)
 {
-    TIO_ASSERT(t->state == TIO__INFLIGHT && t->on == &t->loop->inflight);
-    if (t->cancel_requested) {
-        tio__task_finish(t, TIO_ECANCELED, 0);
-        return;
+    tio_loop *loop = t->loop;
+    TIO_ASSERT(t->state == TIO__INFLIGHT && t->on == &loop->inflight);
+    if (!t->is_stream) {
+        TIO_ASSERT(loop->inflight_files > 0);
+        loop->inflight_files--;
+    } else if (t->op == TIO__OP_WRITE) {
+        t->file->writing = false;
     }
+    loop->queued_streams += t->is_stream;
     t->state = TIO__QUEUED;
-    tio__move_to(t, &t->loop->queued, true);
+    tio__move_to(t, &loop->queued, true);
 }
 
-/* Hand queued tasks to the backend in submission order until it reports
- * BUSY (no submission slot: the rest stay queued for the next run). */
-int tio__start_queued(tio_loop *loop)
+/* May t go to the OS now? File operations wait for room under the cap; a
+ * stream write waits for the one before it on the same stream. */
+static inline bool may_start(const tio_loop *loop, const tio__task *t)
 {
-    int started = 0;
-    while (!tio__list_empty(&loop->queued) &&
-           start_one(loop, tio__task_of(loop->queued.head.next)))
-        started++;
-    return started;
+    if (!t->is_stream)
+        return loop->inflight_files < loop->queue_depth;
+    return t->op != TIO__OP_WRITE || !t->file->writing;
+}
+
+/* One synchronous outcome of a start. */
+static void start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
+{
+    if (outcome == TIO__COMPLETED) {
+        TIO_ASSERT(s->bytes >= 0);
+        tio__task_complete(t, s->bytes, 0);
+    } else {
+        TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
+        if (tio__start_failed(loop, t, s->os_error) == TIO__BUSY)
+            tio__task_requeue(t);
+    }
+}
+
+/* Move the tasks the backend did not take back to the head of the queue,
+ * in order (they were taken from there). */
+static void put_back(tio_loop *loop, tio__task *const *batch, unsigned from, unsigned n)
+{
+    for (unsigned i = n; i-- > from;)
+        tio__task_requeue(batch[i]);
+    (void)loop;
+}
+
+/* Hand one batch to the backend; false when it had no room for all. */
+static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
+{
+    uint8_t out[TIO__BATCH];
+    tio__sync sync[TIO__BATCH];
+    unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
+    TIO_ASSERT(taken <= n);
+    for (unsigned i = 0; i < taken; i++) {
+        TIO_ASSERT(out[i] <= TIO__FAILED);
+        loop->starts[out[i]]++;
+        if (out[i] != TIO__PENDING)
+            start_done(loop, batch[i], out[i], &sync[i]);
+    }
+    if (taken < n) {
+        loop->starts[TIO__BUSY]++;
+        put_back(loop, batch, taken, n);
+        return false;
+    }
+    return true;
+}
+
+/* Take t off the queue for a start: INFLIGHT from here on, unless it
+ * needs no OS at all (a zero-length transfer: on a pipe the OS would wait
+ * for data first, ppoll or Windows' 0-byte ReadFile). */
+static bool take(tio_loop *loop, tio__task *t)
+{
+    if (t->len == 0 && t->op != TIO__OP_FSYNC) {
+        tio__task_finish(t, t->done, 0);
+        return false;
+    }
+    loop->queued_streams -= t->is_stream;
+    t->state = TIO__INFLIGHT;
+    tio__move_to(t, &loop->inflight, false);
+    if (!t->is_stream)
+        loop->inflight_files++;
+    else if (t->op == TIO__OP_WRITE)
+        t->file->writing = true;
+    return true;
+}
+
+/* Hand queued tasks to the backend, in submission order, in batches, as
+ * far as the policy allows; stop at the first BUSY (the rest stay queued
+ * for the next run). */
+void tio__flush(tio_loop *loop, unsigned flags)
+{
+    tio__task *batch[TIO__BATCH];
+    unsigned n = 0;
+    loop->queued_since_flush = 0;
+    tio__link *l = loop->queued.head.next;
+    while (l != &loop->queued.head) {
+        tio__task *t = tio__task_of(l);
+        l = l->next;
+        if (!may_start(loop, t)) {
+            /* At the cap only streams can still go: skip files if any. */
+            if (!t->is_stream && loop->queued_streams == 0)
+                break;
+            continue;
+        }
+        if (!take(loop, t))
+            continue;
+        batch[n++] = t;
+        if (n == TIO__BATCH) {
+            if (!submit_batch(loop, batch, n, flags))
+                return;
+            n = 0;
+            l = loop->queued.head.next; /* completions may have requeued work */
+        }
+    }
+    if (n > 0)
+        submit_batch(loop, batch, n, flags);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */

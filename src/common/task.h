@@ -36,22 +36,57 @@ static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state)
     loop->pending++;
 }
 
-/* Record the outcome and queue the callback. Called for OS completions,
- * synchronous start outcomes, cancels of queued tasks and expired sleeps. */
+/* Record the result and queue the callback: the end of every pending task
+ * (normalised OS outcomes, cancels of queued tasks, expired sleeps). A
+ * cancelled or timed-out result carries no OS error: the library decided it
+ * (DESIGN 12), whether or not the OS saw the task. */
 static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
 {
     tio_loop *loop = t->loop;
     TIO_ASSERT(t->state == TIO__QUEUED || t->state == TIO__INFLIGHT);
     TIO_ASSERT(result >= 0 || (result >= TIO_EOTHER && result <= TIO_EINVAL));
-    /* A cancel that the OS honoured reports why it was asked for. */
-    if (result == TIO_ECANCELED && t->timed_out)
-        result = TIO_ETIMEDOUT;
     if (t->has_deadline | (t->op == TIO__OP_SLEEP))
         tio__finish_timers(loop, t);
-    t->os_error = result < 0 ? os_error : 0;
+    if (t->state == TIO__INFLIGHT && t->op != TIO__OP_SLEEP) {
+        if (!t->is_stream) {
+            TIO_ASSERT(loop->inflight_files > 0);
+            loop->inflight_files--;
+        } else if (t->op == TIO__OP_WRITE) {
+            t->file->writing = false;
+        }
+    }
+    if (t->state == TIO__QUEUED && t->is_stream) {
+        TIO_ASSERT(loop->queued_streams > 0);
+        loop->queued_streams--;
+    }
+    t->os_error = result < 0 && result != TIO_ECANCELED && result != TIO_ETIMEDOUT ? os_error : 0;
     tio__pub(t)->result = result;
     t->state = TIO__DONE;
     tio__move_to(t, &loop->done, false);
+}
+
+/* What a backend calls for each completion of a PENDING task: bytes when
+ * os_error is 0, else the raw OS error. The common case, the whole transfer
+ * done in one go, is finished here; anything else (short transfers, errors,
+ * cancels, retries) goes through outcome.c. */
+#if defined(TIO_FAULTS) && TIO_FAULTS
+bool tio__faults_complete(tio__task *t, int64_t *bytes, int *os_error);
+#endif
+
+static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
+{
+    TIO_ASSERT(t->state == TIO__INFLIGHT);
+#if defined(TIO_FAULTS) && TIO_FAULTS
+    if (t->loop->faults != NULL && !tio__faults_complete(t, &bytes, &os_error))
+        return;
+#endif
+    if (os_error == 0 && bytes == (int64_t)t->len && t->done == 0 && !t->is_stream &&
+        !t->cancel_requested) {
+        TIO_ASSERT(!t->file->is_stream);
+        tio__task_finish(t, bytes, 0);
+        return;
+    }
+    tio__task_complete_slow(t, bytes, os_error);
 }
 
 #endif

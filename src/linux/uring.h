@@ -16,14 +16,9 @@ typedef struct uring {
     int wake_fd;             /* eventfd: the only thing other threads touch */
     uint64_t wake_buf;       /* target of the armed eventfd read */
     bool wake_armed;
-    bool cancel_fd_ok;       /* IORING_ASYNC_CANCEL_FD (Linux 5.19) */
     unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
-    unsigned cap;            /* at most this many in flight: CQ stays unflooded */
-    unsigned deferred;       /* tasks with F_CANCEL_DEFERRED */
-    bool may_flush;          /* inside the wait, or always under submit_batch:
-                                a full SQ may be flushed */
-    unsigned submit_batch;   /* tio_loop_config.submit_batch: flush at this many staged */
-    bool general_start;      /* a start needs more than an SQE: tio__uring_update_start */
+    unsigned writes;         /* of those, writes: SIGPIPE/SIGXFSZ are possible */
+    unsigned deferred;       /* tasks whose cancel waits for an SQE */
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
     unsigned nfree, nslots;
@@ -32,16 +27,12 @@ typedef struct uring {
     unsigned nbufs;
 } uring;
 
-/* Whether starts take the general path (registered buffers to look up,
- * submit_batch to honour, faults to inject): after any of those changes. */
-void tio__uring_update_start(tio_loop *loop);
-
 /* uring_fixed.c */
 void tio__uring_fixed_init(uring *u);
 void tio__uring_fixed_free(uring *u);
 int tio__uring_attach(tio_loop *loop, tio_file *f);
 void tio__uring_detach(tio_loop *loop, tio_file *f);
-int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
+void tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
 /* The registered buffer holding [p, p+len), or -1. */
 int tio__uring_buffer_index(const uring *u, const void *p, size_t len);
 

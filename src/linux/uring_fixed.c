@@ -76,7 +76,12 @@ static int by_base(const void *a, const void *b)
     return x->base < y->base ? -1 : x->base > y->base;
 }
 
-static int replace_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+/* Pinning is an optimisation: where the kernel refuses it (ENOMEM under
+ * RLIMIT_MEMLOCK, whose limit pinned pages count against; EFAULT for
+ * read-only or unmapped memory, which io_uring pins for writing; EOVERFLOW),
+ * the buffers simply stay unregistered and I/O on them works as on any
+ * other memory, as on every other backend. */
+void tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
 {
     uring *u = loop->backend_data;
     if (u->nbufs > 0) {
@@ -86,13 +91,13 @@ static int replace_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
         u->nbufs = 0;
     }
     if (count == 0)
-        return 0;
+        return;
     struct iovec *iov = malloc(count * sizeof *iov);
     uring_buf *table = malloc(count * sizeof *table);
     if (iov == NULL || table == NULL) {
         free(iov);
         free(table);
-        return tio__fail(loop, TIO_ENOMEM, "tio_register_buffers: out of memory");
+        return;
     }
     for (unsigned i = 0; i < count; i++) {
         iov[i].iov_base = bufs[i].base;
@@ -105,22 +110,11 @@ static int replace_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
     free(iov);
     if (rc < 0) {
         free(table);
-        /* ENOMEM: RLIMIT_MEMLOCK (pinned pages are accounted to it);
-         * EFAULT: a range is not mapped; EOVERFLOW/EINVAL: over 1 GiB. */
-        return tio__fail(loop, tio__errno_map(-rc), "tio_register_buffers: "
-                         "io_uring_register_buffers: %s", strerror(-rc));
+        return;
     }
     qsort(table, count, sizeof *table, by_base);
     u->bufs = table;
     u->nbufs = count;
-    return 0;
-}
-
-int tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
-{
-    int rc = replace_buffers(loop, bufs, count);
-    tio__uring_update_start(loop); /* starts now look buffers up, or no longer */
-    return rc;
 }
 
 int tio__uring_buffer_index(const uring *u, const void *p, size_t len)

@@ -1,74 +1,76 @@
 /*
- * The threads backend: a fixed pool of workers running blocking
- * pread/pwrite/fdatasync/fsync, for any POSIX system (and for Linux hosts
- * that refuse io_uring). Work goes to the pool through one queue; results
- * come back through another, and the loop thread alone runs callbacks.
+ * The threads backend, for any POSIX system (and Linux hosts that refuse
+ * io_uring). File operations run as blocking pread/pwrite/fsync on a fixed
+ * pool of workers. Operations on streams (pipes, sockets, ttys), which may
+ * wait for ever on a peer, never hold a worker: one poller thread waits for
+ * their readiness with poll(2) and then moves what can be moved without
+ * blocking. So a thousand reads waiting on pipes do not delay a disk read.
+ * Results come back through one queue, raw, and the loop thread alone
+ * reports them to the common code.
  *
- * Cancellation. Work still in the queue is taken out and reported
- * TIO_ECANCELED without the OS seeing it. Work a worker is running on a
- * stream (pipe, socket) is interrupted with a signal, the POSIX analogue of
- * CancelSynchronousIo, sent again until the worker lets go (see do_read). A
- * regular-file pread does not block indefinitely, and device I/O cannot be
- * stopped: those report their real result.
+ * Cancellation: work no worker has picked up, and stream operations waiting
+ * for readiness, are taken back (the OS never saw them). A file operation a
+ * worker runs cannot be stopped; it reports its real result. No signal is
+ * needed or sent: nothing here blocks on a stream.
  */
-#include "common/faults.h"
 #include "common/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_WORKERS 4u
 #define MAX_WORKERS 1024u /* also checked for every backend by tio_loop_create */
 
-/* Where a task is, as seen by the pool (guarded by pool->mu). */
-enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_DONE };
+/* Where a task is, as the pool sees it (guarded by pool->mu). */
+enum { AT_NONE = 0, AT_WORK, AT_RUNNING, AT_WAITING, AT_MOVING, AT_DONE };
 
 /* The task's backend words. */
 typedef struct job {
-    tio__task *next, *prev; /* pool->work or pool->done */
-    int64_t result;
+    tio__task *next, *prev; /* pool->work, ->waiting or ->done */
+    int64_t bytes;
     int32_t os_error;
     uint8_t where;
-    _Atomic uint8_t cancel; /* set by the loop, read by the worker */
-    uint16_t worker;        /* index of the running worker */
-    bool staged;            /* on pool->staged; the loop thread's alone, unlike `where` */
 } job;
 
 _Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
 
 typedef struct queue {
     tio__task *head, *tail;
+    unsigned count;
 } queue;
 
-typedef struct pool pool;
-typedef struct worker {
-    pthread_t tid;
-    pool *pool;
-    unsigned index;
-    tio__task *current; /* the task it runs (guarded by pool->mu) */
-} worker;
+typedef struct poll_set {
+    struct pollfd *fds;
+    tio__task **tasks;
+    unsigned cap;
+} poll_set;
 
-struct pool {
+typedef struct pool {
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* workers wait for work */
     pthread_cond_t done_cv; /* the loop waits for results (CLOCK_MONOTONIC) */
-    queue staged;           /* started this run, not yet handed over (loop thread only) */
-    unsigned nstaged;       /* tasks on staged */
-    unsigned submit_batch;  /* tio_loop_config.submit_batch: hand over at this many staged */
-    queue work, done;
+    queue work, waiting, done;
     unsigned idle;          /* workers waiting for work */
     bool loop_waiting;      /* the loop sleeps on done_cv: the next result signals it */
     bool woken, stopping;
     unsigned nworkers;
-    worker *workers;
-};
+    pthread_t *workers;
+    pthread_t poller;
+    bool poller_started;
+    struct poll_set *ps;    /* the poller's pollfds (allocated with the pool) */
+    int poke[2];            /* self-pipe: the waiting set changed */
+    bool poked;             /* a byte is in poke[] and not yet read */
+} pool;
 
 static job *J(tio__task *t) { return (job *)(void *)t->backend; }
 
@@ -81,6 +83,7 @@ static void q_push(queue *q, tio__task *t)
     else
         q->head = t;
     q->tail = t;
+    q->count++;
 }
 
 static void q_remove(queue *q, tio__task *t)
@@ -95,130 +98,43 @@ static void q_remove(queue *q, tio__task *t)
     else
         q->tail = j->prev;
     j->next = j->prev = NULL;
+    q->count--;
 }
 
-/* ------------------------------------------------------- the cancel signal */
-
-static int cancel_signal(void)
+/* A result for the loop (under p->mu). The loop is signalled after the
+ * unlock: woken while this thread still held the mutex, it would only
+ * block again on it. Returns whether to signal. */
+static bool post(pool *p, tio__task *t, int64_t bytes, int os_error)
 {
-    /* A real-time signal: never sent by the kernel on its own. */
-    return SIGRTMIN + 4;
+    J(t)->bytes = bytes;
+    J(t)->os_error = os_error;
+    J(t)->where = AT_DONE;
+    q_push(&p->done, t);
+    bool signal = p->loop_waiting;
+    p->loop_waiting = false;
+    return signal;
 }
 
-static void on_cancel_signal(int sig)
-{
-    (void)sig; /* interrupting the blocked syscall is the whole point */
-}
+/* ------------------------------------------------------------- workers */
 
-static pthread_once_t signal_once = PTHREAD_ONCE_INIT;
-
-static void install_signal(void)
-{
-    struct sigaction old, sa;
-    if (sigaction(cancel_signal(), NULL, &old) != 0)
-        return;
-    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-        return; /* the program's own handler interrupts syscalls just as well */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_cancel_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked read must return EINTR */
-    sigaction(cancel_signal(), &sa, NULL);
-}
-
-/* ------------------------------------------------------------ the worker */
-
-/* Cancelling a blocked stream operation. Workers run with the cancel signal
- * unblocked and its handler installed without SA_RESTART, so a read, write
- * or poll blocked on a pipe or socket returns EINTR (or a short count) when
- * signalled, and the worker then looks at the task's cancel flag. A signal
- * that lands between that look and the syscall is lost, so the loop sends
- * it again on every wait, at least every millisecond, until the worker has
- * let go of the task (threads_wait). Regular files need none of this: their
- * I/O does not block indefinitely and is not interrupted by signals. */
-
-static int64_t do_read(tio__task *t, job *j)
+/* One attempt, raw: the common code continues short transfers and
+ * retries EINTR. */
+static void run_file_op(tio__task *t, int64_t *bytes, int *os_error)
 {
     int fd = t->file->handle;
-    for (;;) {
-        if (t->file->is_stream && atomic_load(&j->cancel))
-            return -ECANCELED;
-        ssize_t n = t->file->is_stream ? read(fd, t->buf, t->len)
-                                       : pread(fd, t->buf, t->len, (off_t)t->offset);
-        if (n >= 0)
-            return n;
-        if (errno == EAGAIN && t->file->is_stream) {
-            /* O_NONBLOCK stream: wait for data here (interruptible). */
-            struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                return -errno;
-            continue;
-        }
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-/* A write completes in full or reports the bytes written before the error
- * or the cancel: a short write (signal, quota edge) is continued, never
- * dropped. */
-static int64_t do_write(tio__task *t, job *j)
-{
-    int fd = t->file->handle;
-    size_t done = 0;
-    do {
-        if (t->file->is_stream && atomic_load(&j->cancel))
-            return done ? (int64_t)done : -ECANCELED;
-        const char *p = (const char *)t->buf + done;
-        ssize_t n = t->file->is_stream ? write(fd, p, t->len - done)
-                                       : pwrite(fd, p, t->len - done, (off_t)(t->offset + done));
-        if (n < 0 && errno == EAGAIN && t->file->is_stream) {
-            struct pollfd q = {fd, POLLOUT, 0};
-            if (poll(&q, 1, -1) < 0 && errno != EINTR)
-                return done ? (int64_t)done : -errno;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return done ? (int64_t)done : -errno;
-        if (n == 0 && t->len > 0)
-            return (int64_t)done; /* no progress possible: report what is in */
-        done += (size_t)n;
-    } while (done < t->len);
-    return (int64_t)done;
-}
-
-static int64_t do_fsync(tio__task *t)
-{
-    int fd = t->file->handle;
-    int rc;
-    do
-        rc = (t->op_flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd);
-    while (rc != 0 && errno == EINTR);
-    return rc == 0 ? 0 : -errno;
-}
-
-static int64_t run_job(tio__task *t)
-{
+    ssize_t n;
     switch (t->op) {
-    case TIO__OP_READ: return do_read(t, J(t));
-    case TIO__OP_WRITE: return do_write(t, J(t));
-    case TIO__OP_FSYNC: return do_fsync(t);
-    default: TIO_ASSERT(!"threads: unexpected op"); return -EINVAL;
+    case TIO__OP_READ: n = pread(fd, t->buf, t->len, (off_t)t->offset); break;
+    case TIO__OP_WRITE: n = pwrite(fd, t->buf, t->len, (off_t)t->offset); break;
+    default: n = (t->op_flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd); break;
     }
+    *bytes = n < 0 ? 0 : n;
+    *os_error = n < 0 ? errno : 0;
 }
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
-    pool *p = w->pool;
-    /* Every signal stays blocked (the program's go to its own threads)
-     * except ours, which interrupts blocked stream I/O. */
-    sigset_t ours;
-    sigemptyset(&ours);
-    sigaddset(&ours, cancel_signal());
-    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
+    pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->work.head == NULL && !p->stopping) {
@@ -231,21 +147,14 @@ static void *worker_main(void *arg)
         tio__task *t = p->work.head;
         q_remove(&p->work, t);
         J(t)->where = AT_RUNNING;
-        J(t)->worker = (uint16_t)w->index;
-        w->current = t;
         pthread_mutex_unlock(&p->mu);
 
-        int64_t r = run_job(t);
+        int64_t bytes;
+        int err;
+        run_file_op(t, &bytes, &err);
 
         pthread_mutex_lock(&p->mu);
-        J(t)->result = r;
-        J(t)->where = AT_DONE;
-        w->current = NULL;
-        q_push(&p->done, t);
-        if (p->loop_waiting) {
-            /* Signalled after the unlock: a loop woken while this thread
-             * still held the mutex would only block again on it. */
-            p->loop_waiting = false;
+        if (post(p, t, bytes, err)) {
             pthread_mutex_unlock(&p->mu);
             pthread_cond_signal(&p->done_cv);
             pthread_mutex_lock(&p->mu);
@@ -255,129 +164,235 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* -------------------------------------------------------------- streams */
+
+/* What can be read now without blocking. recv(MSG_DONTWAIT) on a socket;
+ * on a pipe, FIONREAD says how much is there (a read of at most that much
+ * cannot block; 0 after readiness means end of stream or an error, which
+ * read reports at once). EAGAIN: not ready after all (another reader). */
+static bool ready_now(int fd, short events)
+{
+    struct pollfd q = {fd, events, 0};
+    return poll(&q, 1, 0) == 1 && q.revents != 0;
+}
+
+static ssize_t read_ready(int fd, void *buf, size_t len)
+{
+    ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+    if (n >= 0 || errno != ENOTSOCK || (fcntl(fd, F_GETFL) & O_NONBLOCK))
+        return n >= 0 || errno != ENOTSOCK ? n : read(fd, buf, len);
+    int avail = 0;
+    if (ioctl(fd, FIONREAD, &avail) == 0 && avail > 0) {
+        if ((size_t)avail < len)
+            len = (size_t)avail;
+    } else if (!ready_now(fd, POLLIN)) {
+        /* Another reader took the data since poll said so. */
+        errno = EAGAIN;
+        return -1;
+    }
+    return read(fd, buf, len);
+}
+
+/* What can be written now without blocking: send(MSG_DONTWAIT) on a
+ * socket; on a pipe, PIPE_BUF bytes at a time while poll says there is room
+ * (POSIX: a pipe that polls writable takes PIPE_BUF bytes without
+ * blocking). The signal a gone reader raises stays pending in this thread,
+ * which blocks every signal; the write reports EPIPE. */
+static ssize_t write_ready(int fd, const char *buf, size_t len)
+{
+#ifdef MSG_NOSIGNAL
+    ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+#else
+    ssize_t n = send(fd, buf, len, MSG_DONTWAIT);
+#endif
+    if (n >= 0 || errno != ENOTSOCK)
+        return n;
+    if (fcntl(fd, F_GETFL) & O_NONBLOCK)
+        return write(fd, buf, len);
+    size_t done = 0;
+    while (done < len && ready_now(fd, POLLOUT)) {
+        size_t chunk = len - done < PIPE_BUF ? len - done : PIPE_BUF;
+        n = write(fd, buf + done, chunk);
+        if (n < 0)
+            return done > 0 ? (ssize_t)done : -1;
+        done += (size_t)n;
+    }
+    if (done == 0) {
+        errno = EAGAIN; /* another writer filled it since poll said so */
+        return -1;
+    }
+    return (ssize_t)done;
+}
+
+/* Move what can be moved for a ready stream task; false if it must wait on. */
+static bool move_stream(tio__task *t, int64_t *bytes, int *os_error)
+{
+    int fd = t->file->handle;
+    ssize_t n = t->op == TIO__OP_READ ? read_ready(fd, t->buf, t->len)
+                                      : write_ready(fd, t->buf, t->len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return false;
+    *bytes = n < 0 ? 0 : n;
+    *os_error = n < 0 ? errno : 0;
+    return true;
+}
+
+
+static bool poll_set_fit(poll_set *s, unsigned n)
+{
+    if (n <= s->cap)
+        return true;
+    unsigned cap = s->cap ? s->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    struct pollfd *fds = realloc(s->fds, cap * sizeof *fds);
+    if (fds != NULL)
+        s->fds = fds;
+    tio__task **tasks = realloc(s->tasks, cap * sizeof *tasks);
+    if (tasks != NULL)
+        s->tasks = tasks;
+    if (fds == NULL || tasks == NULL)
+        return false;
+    s->cap = cap;
+    return true;
+}
+
+/* The waiting set, as pollfds (under p->mu); slot 0 is the self-pipe. */
+static unsigned poll_set_build(pool *p, poll_set *s)
+{
+    unsigned n = 1;
+    s->fds[0] = (struct pollfd){p->poke[0], POLLIN, 0};
+    if (!poll_set_fit(s, p->waiting.count + 1))
+        return 1; /* out of memory: poll the self-pipe only, and retry */
+    for (tio__task *t = p->waiting.head; t != NULL; t = J(t)->next, n++) {
+        s->fds[n] = (struct pollfd){t->file->handle,
+                                    (short)(t->op == TIO__OP_READ ? POLLIN : POLLOUT), 0};
+        s->tasks[n] = t;
+    }
+    return n;
+}
+
+static void *poller_main(void *arg)
+{
+    pool *p = arg;
+    poll_set s = *p->ps;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stopping) {
+        unsigned n = poll_set_build(p, &s);
+        bool partial = n < p->waiting.count + 1; /* out of memory: retry soon */
+        pthread_mutex_unlock(&p->mu);
+        int ready = poll(s.fds, n, partial ? 10 : -1);
+        pthread_mutex_lock(&p->mu);
+        if (ready > 0 && (s.fds[0].revents & POLLIN)) {
+            char drain[64];
+            while (read(p->poke[0], drain, sizeof drain) == (ssize_t)sizeof drain) {
+            }
+            p->poked = false;
+        }
+        bool signal = false;
+        for (unsigned i = 1; ready > 0 && i < n; i++) {
+            tio__task *t = s.tasks[i];
+            /* Cancelled since the set was built, or reused: only a task
+             * that still waits here is ours to move. */
+            if (s.fds[i].revents == 0 || J(t)->where != AT_WAITING ||
+                t->file->handle != s.fds[i].fd)
+                continue;
+            J(t)->where = AT_MOVING;
+            pthread_mutex_unlock(&p->mu);
+            int64_t bytes = 0;
+            int err = 0;
+            bool moved = move_stream(t, &bytes, &err);
+            pthread_mutex_lock(&p->mu);
+            if (!moved) {
+                J(t)->where = AT_WAITING;
+                continue;
+            }
+            q_remove(&p->waiting, t);
+            signal |= post(p, t, bytes, err);
+        }
+        if (signal)
+            pthread_cond_signal(&p->done_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    *p->ps = s;
+    return NULL;
+}
+
+/* Make the poller rebuild its set (under p->mu). */
+static void poke(pool *p)
+{
+    if (p->poked)
+        return;
+    char b = 0;
+    if (write(p->poke[1], &b, 1) == 1)
+        p->poked = true;
+}
+
 /* ------------------------------------------------------- the loop side */
 
-static void hand_over(pool *p);
-
-static int threads_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+static unsigned threads_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
+                               unsigned flags, uint8_t *out, tio__sync *sync)
 {
     pool *p = loop->backend_data;
-    job *j = J(t);
-    memset(j, 0, sizeof *j);
-    /* Injected (test builds): run it here and report it done, to drive the
-     * common synchronous-completion path. Streams could block: not those. */
-    if (!t->file->is_stream && tio__fault(loop, TIO__FAULT_SYNC)) {
-        int64_t r = run_job(t);
-        *result = r >= 0 ? r : tio__errno_map((int)-r);
-        *os_error = r >= 0 ? 0 : (int)-r;
-        return r >= 0 ? TIO__COMPLETED : TIO__FAILED;
+    unsigned files = 0;
+    bool streams = false;
+    (void)flags; /* the workers see the work when the lock drops: always now */
+    (void)sync;
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < n; i++) {
+        tio__task *t = tasks[i];
+        memset(J(t), 0, sizeof(job));
+        if (t->file->is_stream) {
+            J(t)->where = AT_WAITING;
+            q_push(&p->waiting, t);
+            streams = true;
+        } else {
+            J(t)->where = AT_WORK;
+            q_push(&p->work, t);
+            files++;
+        }
+        out[i] = TIO__PENDING;
     }
-    /* Staged: the whole run's starts reach the workers under one lock, in
-     * the wait (hand_over), or every submit_batch of them from here. */
-    j->staged = true;
-    q_push(&p->staged, t);
-    if (++p->nstaged == p->submit_batch) {
-        pthread_mutex_lock(&p->mu);
-        hand_over(p);
-        pthread_mutex_unlock(&p->mu);
-    }
-    return TIO__PENDING;
+    if (streams)
+        poke(p);
+    /* Wake as many idle workers as there is new work, no more, under the
+     * lock: the loop releases it at once (a signal after an unlock, then a
+     * relock, measured slower at QD 1: the woken worker takes the mutex
+     * first). */
+    if (files >= p->idle)
+        pthread_cond_broadcast(&p->work_cv);
+    else
+        while (files-- > 0)
+            pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 static void threads_cancel(tio_loop *loop, tio__task *t)
 {
     pool *p = loop->backend_data;
-    job *j = J(t);
-    bool unqueued = false;
-    if (j->staged) { /* never seen by a worker */
-        q_remove(&p->staged, t);
-        p->nstaged--;
-        j->staged = false;
-        j->where = AT_NONE;
-        tio__task_finish(t, TIO_ECANCELED, 0);
-        return;
-    }
+    bool taken = false;
     pthread_mutex_lock(&p->mu);
-    if (j->where == AT_WORK) {
+    if (J(t)->where == AT_WORK) {
         q_remove(&p->work, t);
-        j->where = AT_NONE;
-        unqueued = true;
-    } else if (j->where == AT_RUNNING) {
-        atomic_store(&j->cancel, 1);
-        /* Under the lock: the worker cannot move on to other work. A late
-         * signal only makes some later syscall retry (EINTR, flag clear). */
-        pthread_kill(p->workers[j->worker].tid, cancel_signal());
+        taken = true;
+    } else if (J(t)->where == AT_WAITING) {
+        q_remove(&p->waiting, t);
+        poke(p);
+        taken = true;
     }
+    if (taken)
+        J(t)->where = AT_NONE;
     pthread_mutex_unlock(&p->mu);
-    if (unqueued)
-        tio__task_finish(t, TIO_ECANCELED, 0);
-}
-
-static void deliver(tio__task *t)
-{
-    job *j = J(t);
-    int64_t r = j->result;
-    j->where = AT_NONE;
-    if (r >= 0)
-        tio__task_finish(t, r, 0);
-    else if (r == -ECANCELED && t->cancel_requested)
-        tio__task_finish(t, TIO_ECANCELED, ECANCELED);
-    else
-        tio__task_finish(t, tio__errno_map((int)-r), (int)-r);
-}
-
-/* Signal again every worker still running a cancelled task: the first
- * signal may have landed just before its syscall. True if any is. */
-static bool resend_cancels(pool *p)
-{
-    bool any = false;
-    for (unsigned i = 0; i < p->nworkers; i++) {
-        tio__task *t = p->workers[i].current;
-        if (t != NULL && atomic_load(&J(t)->cancel)) {
-            pthread_kill(p->workers[i].tid, cancel_signal());
-            any = true;
-        }
-    }
-    return any;
-}
-
-#define RESEND_NS 1000000 /* 1 ms */
-
-/* Move the staged tasks to the work queue (under p->mu) and wake as many
- * idle workers as there is new work, no more. Under the lock: the wait
- * releases it at once (a signal after an unlock, then a relock, measured
- * slower at QD 1: the woken worker takes the mutex first). */
-static void hand_over(pool *p)
-{
-    unsigned n = 0;
-    for (tio__task *t = p->staged.head; t != NULL; t = J(t)->next, n++) {
-        J(t)->where = AT_WORK;
-        J(t)->staged = false;
-    }
-    if (p->work.tail)
-        J(p->work.tail)->next = p->staged.head;
-    else
-        p->work.head = p->staged.head;
-    J(p->staged.head)->prev = p->work.tail;
-    p->work.tail = p->staged.tail;
-    p->staged.head = p->staged.tail = NULL;
-    TIO_ASSERT(n == p->nstaged);
-    p->nstaged = 0;
-    if (n >= p->idle)
-        pthread_cond_broadcast(&p->work_cv);
-    else
-        while (n-- > 0)
-            pthread_cond_signal(&p->work_cv);
+    /* Running on a worker or being moved: its real result follows. */
+    if (taken)
+        tio__task_complete(t, 0, ECANCELED);
 }
 
 static int threads_wait(tio_loop *loop, int64_t timeout_ns)
 {
     pool *p = loop->backend_data;
     pthread_mutex_lock(&p->mu);
-    if (p->staged.head != NULL)
-        hand_over(p);
-    if (resend_cancels(p) && (timeout_ns < 0 || timeout_ns > RESEND_NS))
-        timeout_ns = RESEND_NS;
     if (timeout_ns != 0) {
         struct timespec until;
         if (timeout_ns > 0) {
@@ -387,7 +402,7 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
             until.tv_nsec = (long)(ns % 1000000000);
         }
         while (p->done.head == NULL && !p->woken) {
-            p->loop_waiting = true; /* cleared by the worker that signals */
+            p->loop_waiting = true; /* cleared by the thread that signals */
             if (timeout_ns < 0)
                 pthread_cond_wait(&p->done_cv, &p->mu);
             else if (pthread_cond_timedwait(&p->done_cv, &p->mu, &until) == ETIMEDOUT)
@@ -395,16 +410,19 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
         }
         p->loop_waiting = false;
     }
+    bool woken = p->woken;
     p->woken = false;
     tio__task *t = p->done.head;
     p->done.head = p->done.tail = NULL;
+    p->done.count = 0;
     pthread_mutex_unlock(&p->mu);
     while (t != NULL) {
         tio__task *next = J(t)->next;
-        deliver(t);
+        J(t)->where = AT_NONE;
+        tio__task_complete(t, J(t)->bytes, J(t)->os_error);
         t = next;
     }
-    return 0;
+    return woken ? TIO__WOKEN : 0;
 }
 
 static void threads_wake(tio_loop *loop)
@@ -418,14 +436,17 @@ static void threads_wake(tio_loop *loop)
 
 /* ------------------------------------------------------ create / destroy */
 
-static void stop_workers(pool *p, unsigned started)
+static void stop_threads(pool *p, unsigned started)
 {
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
     pthread_cond_broadcast(&p->work_cv);
+    poke(p);
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < started; i++)
-        pthread_join(p->workers[i].tid, NULL);
+        pthread_join(p->workers[i], NULL);
+    if (p->poller_started)
+        pthread_join(p->poller, NULL);
 }
 
 static void pool_free(pool *p)
@@ -433,8 +454,51 @@ static void pool_free(pool *p)
     pthread_cond_destroy(&p->done_cv);
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->mu);
+    if (p->poke[0] >= 0) {
+        close(p->poke[0]);
+        close(p->poke[1]);
+    }
+    if (p->ps != NULL) {
+        free(p->ps->fds);
+        free(p->ps->tasks);
+        free(p->ps);
+    }
     free(p->workers);
     free(p);
+}
+
+static bool self_pipe(int fds[2])
+{
+    if (pipe(fds) != 0)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    return true;
+}
+
+/* Workers and the poller block every signal: the program's signals go to
+ * its own threads, and a SIGPIPE raised by a write here stays pending
+ * harmlessly (the write reports EPIPE). */
+static int start_threads(pool *p, unsigned n)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    unsigned started = 0;
+    int err = 0;
+    for (; started < n && err == 0; started++)
+        if ((err = pthread_create(&p->workers[started], NULL, worker_main, p)) != 0)
+            break;
+    if (err == 0) {
+        err = pthread_create(&p->poller, NULL, poller_main, p);
+        p->poller_started = err == 0;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        stop_threads(p, started);
+    return err;
 }
 
 static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
@@ -444,41 +508,34 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
         return tio__fail(loop, TIO_EINVAL, "threads: %u workers requested, at most %u", n,
                          MAX_WORKERS);
     pool *p = calloc(1, sizeof *p);
-    worker *ws = calloc(n, sizeof *ws);
-    pthread_condattr_t ca;
+    pthread_t *ws = calloc(n, sizeof *ws);
     if (p == NULL || ws == NULL) {
         free(p);
         free(ws);
         return tio__fail(loop, TIO_ENOMEM, "threads: out of memory");
     }
-    pthread_once(&signal_once, install_signal);
+    p->workers = ws;
+    p->nworkers = n;
+    p->poke[0] = p->poke[1] = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
+    pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->done_cv, &ca);
     pthread_condattr_destroy(&ca);
-    p->workers = ws;
-    p->nworkers = n;
-    p->submit_batch = cfg->submit_batch;
-
-    /* Workers start with every signal blocked (the program's signals go to
-     * its own threads); each then unblocks ours. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    unsigned started = 0;
-    int err = 0;
-    for (; started < n; started++) {
-        ws[started].pool = p;
-        ws[started].index = started;
-        err = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
-        if (err != 0)
-            break;
+    if ((p->ps = calloc(1, sizeof *p->ps)) == NULL || !poll_set_fit(p->ps, 64)) {
+        pool_free(p);
+        return tio__fail(loop, TIO_ENOMEM, "threads: out of memory");
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!self_pipe(p->poke)) {
+        int err = errno;
+        p->poke[0] = p->poke[1] = -1;
+        pool_free(p);
+        return tio__fail(loop, tio__errno_map(err), "threads: pipe: %s", strerror(err));
+    }
+    int err = start_threads(p, n);
     if (err != 0) {
-        stop_workers(p, started);
         pool_free(p);
         return tio__fail(loop, tio__errno_map(err) == TIO_EOTHER ? TIO_ENOMEM : tio__errno_map(err),
                          "threads: pthread_create: %s", strerror(err));
@@ -490,8 +547,8 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
 static void threads_destroy(tio_loop *loop)
 {
     pool *p = loop->backend_data;
-    TIO_ASSERT(p->staged.head == NULL && p->work.head == NULL && p->done.head == NULL);
-    stop_workers(p, p->nworkers);
+    TIO_ASSERT(p->work.head == NULL && p->waiting.head == NULL && p->done.head == NULL);
+    stop_threads(p, p->nworkers);
     pool_free(p);
 }
 
@@ -499,9 +556,8 @@ const tio__backend tio__backend_threads = {
     .name = "threads",
     .create = threads_create,
     .destroy = threads_destroy,
-    .start = threads_start,
+    .submit = threads_submit,
     .cancel = threads_cancel,
-    .cancel_file = NULL,
     .wait = threads_wait,
     .wake = threads_wake,
 };

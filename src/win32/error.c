@@ -2,7 +2,8 @@
  * Win32 error codes -> TIO_E*. Every code the IOCP backend and the file
  * layer can meet is listed; the raw code is always kept (tio_os_error).
  * End of data (ERROR_HANDLE_EOF, and ERROR_BROKEN_PIPE on a read) is not an
- * error at all: the backend turns it into a 0-byte result before mapping.
+ * error at all: tio__os_error_kind says so, and the common code turns it
+ * into a 0-byte result.
  */
 #include "win32/win32.h"
 
@@ -84,4 +85,32 @@ int tio__win_error_map(unsigned long err)
     default:
         return TIO_EOTHER;
     }
+}
+
+/* What the normalising code needs to know of a Win32 error (outcome.c). */
+int tio__os_error_kind(int os_error)
+{
+    switch ((DWORD)os_error) {
+    case ERROR_OPERATION_ABORTED: /* CancelIoEx, CancelSynchronousIo */
+        return TIO__ERR_CANCELED;
+    case ERROR_HANDLE_EOF:  /* a read at or past end of file */
+    case ERROR_BROKEN_PIPE: /* a read whose writer has closed: end of stream */
+        return TIO__ERR_END;
+    /* ReadFile/WriteFile: "too many outstanding asynchronous I/O requests"
+     * (ERROR_INVALID_USER_BUFFER, ERROR_NOT_ENOUGH_MEMORY); the working set
+     * and nonpaged pool limits that lock the buffer's pages. Retried while
+     * other I/O is in flight to release them. */
+    case ERROR_INVALID_USER_BUFFER:
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_WORKING_SET_QUOTA:
+    case ERROR_NO_SYSTEM_RESOURCES:
+        return TIO__ERR_AGAIN;
+    default:
+        return TIO__ERR_FAIL;
+    }
+}
+
+int tio__os_error_map(int os_error)
+{
+    return tio__win_error_map((unsigned long)(DWORD)os_error);
 }

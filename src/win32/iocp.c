@@ -8,12 +8,13 @@
  *   FALSE + anything else        FAILED:    done now, no packet follows
  * (Where the skip mode could not be set, TRUE also queues a packet and is
  * treated as PENDING.) A packet's status is the OVERLAPPED's NTSTATUS
- * (Internal), not GetQueuedCompletionStatusEx's return value.
+ * (Internal), not GetQueuedCompletionStatusEx's return value. Outcomes go
+ * to the common code raw (bytes, or the Win32 error); what they mean (end
+ * of data, a cancel, a transient shortage) is decided there.
  *
  * Durability: FlushFileBuffers blocks and has no overlapped form, so fsync
  * runs on a helper thread which posts its result to the port.
  */
-#include "common/faults.h"
 #include "win32/win32.h"
 
 #include <stdlib.h>
@@ -41,7 +42,6 @@ typedef struct iocp {
     CONDITION_VARIABLE cv;
     tio__task *flush_head, *flush_tail, *flushing;
     bool stopping;
-    HANDLE sync_event; /* fault injection: waits for a forced-synchronous I/O */
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
@@ -50,23 +50,6 @@ static iocp_op *OP(tio__task *t) { return (iocp_op *)(void *)t->backend; }
 static tio__task *task_of_ov(OVERLAPPED *ov)
 {
     return TIO_CONTAINER_OF((uint64_t *)(void *)ov, tio__task, backend[0]);
-}
-
-/* ----------------------------------------------------------- the result */
-
-/* A read that meets end of file, or a pipe whose writer has closed, has
- * simply reached the end of its data: 0 bytes, as POSIX read(2) says. */
-static bool end_of_data(const tio__task *t, DWORD err)
-{
-    return t->op == TIO__OP_READ && (err == ERROR_HANDLE_EOF || err == ERROR_BROKEN_PIPE);
-}
-
-static void finish_error(tio__task *t, DWORD err)
-{
-    if (end_of_data(t, err))
-        tio__task_finish(t, 0, 0);
-    else
-        tio__task_finish(t, tio__win_error_map(err), (int)err);
 }
 
 /* -------------------------------------------------------------- fsync */
@@ -140,49 +123,26 @@ static BOOL issue(const tio__task *t, OVERLAPPED *ov)
                                  : WriteFile(t->file->handle, t->buf, t->len, NULL, ov);
 }
 
-static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_error)
+/* One start: its three-way outcome, raw. */
+static uint8_t start_one(iocp *p, tio__task *t, tio__sync *sync)
 {
-    iocp *p = P(loop);
     iocp_op *op = OP(t);
     memset(op, 0, sizeof *op);
     if (t->op == TIO__OP_FSYNC) {
         queue_flush(p, t);
         return TIO__PENDING;
     }
-    HANDLE h = t->file->handle;
     if (!t->file->is_stream) { /* pipes require a zero offset */
         op->ov.Offset = (DWORD)t->offset;
         op->ov.OffsetHigh = (DWORD)(t->offset >> 32);
     }
-    /* Injected (test builds): make the OS finish a file I/O before we
-     * return, as NTFS does for cached or extending I/O; Wine always pends
-     * file I/O, so this is how its tests reach the synchronous path. An
-     * event whose low bit is set keeps the completion off the port
-     * (GetQueuedCompletionStatus docs). */
-    if (!t->file->is_stream && p->sync_event && tio__fault(loop, TIO__FAULT_SYNC)) {
-        op->ov.hEvent = (HANDLE)((uintptr_t)p->sync_event | 1);
-        BOOL done = issue(t, &op->ov);
-        DWORD n = 0, err = 0;
-        if (!done && GetLastError() != ERROR_IO_PENDING)
-            err = GetLastError();
-        else if (!GetOverlappedResult(h, &op->ov, &n, TRUE))
-            err = GetLastError();
-        op->ov.hEvent = NULL;
-        if (err == 0 || end_of_data(t, err)) {
-            *result = err ? 0 : n;
-            return TIO__COMPLETED;
-        }
-        *result = tio__win_error_map(err);
-        *os_error = (int)err;
-        return TIO__FAILED;
-    }
-    BOOL ok = issue(t, &op->ov);
-    if (ok) {
-        if (!(t->file->backend_flags & TIO__WIN_SKIP_ON_SUCCESS))
+    bool skip = (t->file->backend_flags & TIO__WIN_SKIP_ON_SUCCESS) != 0;
+    if (issue(t, &op->ov)) {
+        if (!skip)
             return TIO__PENDING; /* a packet is queued all the same */
         DWORD n = 0;
-        GetOverlappedResult(h, &op->ov, &n, FALSE);
-        *result = n;
+        GetOverlappedResult(t->file->handle, &op->ov, &n, FALSE);
+        sync->bytes = n;
         return TIO__COMPLETED;
     }
     DWORD err = GetLastError();
@@ -192,20 +152,29 @@ static int iocp_start(tio_loop *loop, tio__task *t, int64_t *result, int *os_err
      * rest of the message for the next read. STATUS_BUFFER_OVERFLOW is a
      * warning, not an error, and FO_SKIP_COMPLETION_PORT skips the packet for
      * any synchronous non-error status (FILE_OBJECT reference, wdm.h; Wine
-     * does the same in server/async.c), so the read is complete now. */
-    if (err == ERROR_MORE_DATA) {
-        if (!(t->file->backend_flags & TIO__WIN_SKIP_ON_SUCCESS))
+     * does the same in server/async.c), so the read is complete now; without
+     * the skip mode the packet follows. A warning is told by the NTSTATUS
+     * the I/O manager stored (severity 2, NT_WARNING); an immediate error
+     * leaves Internal at STATUS_PENDING, as ReadFile set it. */
+    ULONG status = (ULONG)op->ov.Internal;
+    if (err == ERROR_MORE_DATA || (status != 0x103 /* STATUS_PENDING */ && status >> 30 == 2)) {
+        if (!skip)
             return TIO__PENDING;
-        *result = (int64_t)op->ov.InternalHigh;
+        sync->bytes = (int64_t)op->ov.InternalHigh;
         return TIO__COMPLETED;
     }
-    if (end_of_data(t, err)) {
-        *result = 0;
-        return TIO__COMPLETED;
-    }
-    *result = tio__win_error_map(err);
-    *os_error = (int)err;
+    sync->os_error = (int)err;
     return TIO__FAILED;
+}
+
+static unsigned iocp_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                            uint8_t *out, tio__sync *sync)
+{
+    iocp *p = P(loop);
+    (void)flags; /* every ReadFile/WriteFile is its own system call: always now */
+    for (unsigned i = 0; i < n; i++)
+        out[i] = start_one(p, tasks[i], &sync[i]);
+    return n;
 }
 
 /* ------------------------------------------------------------- cancel */
@@ -217,7 +186,7 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
         /* Not started: it never will. Started: a flush at the device cannot
          * be stopped; its real result arrives. */
         if (unqueue_flush(p, t))
-            tio__task_finish(t, TIO_ECANCELED, 0);
+            tio__task_complete(t, 0, ERROR_OPERATION_ABORTED);
         return;
     }
     /* ERROR_NOT_FOUND: already completed, its packet is on the way. */
@@ -247,19 +216,15 @@ static void complete_entry(const OVERLAPPED_ENTRY *e)
     tio__task *t = task_of_ov(e->lpOverlapped);
     TIO_ASSERT(t->state == TIO__INFLIGHT);
     if (e->lpCompletionKey == KEY_FSYNC) {
-        DWORD err = (DWORD)OP(t)->ov.Internal;
-        if (err == ERROR_SUCCESS)
-            tio__task_finish(t, 0, 0);
-        else
-            finish_error(t, err);
+        tio__task_complete(t, 0, (int)OP(t)->ov.Internal);
         return;
     }
     LONG status = (LONG)e->lpOverlapped->Internal;
     DWORD err = status >= 0 ? ERROR_SUCCESS : status_to_error(status); /* NT_SUCCESS */
-    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA) /* see iocp_start */
-        tio__task_finish(t, e->dwNumberOfBytesTransferred, 0);
+    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA) /* see start_one */
+        tio__task_complete(t, e->dwNumberOfBytesTransferred, 0);
     else
-        finish_error(t, err);
+        tio__task_complete(t, 0, (int)err);
 }
 
 static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
@@ -278,12 +243,14 @@ static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
         return tio__fail(loop, tio__win_error_map(err),
                          "GetQueuedCompletionStatusEx failed (Win32 error %lu)", (unsigned long)err);
     }
+    bool woken = false;
     for (ULONG i = 0; i < n; i++) {
         if (p->entries[i].lpCompletionKey == KEY_WAKE)
-            continue;
-        complete_entry(&p->entries[i]);
+            woken = true;
+        else
+            complete_entry(&p->entries[i]);
     }
-    return 0;
+    return woken ? TIO__WOKEN : 0;
 }
 
 static void iocp_wake(tio_loop *loop)
@@ -329,9 +296,6 @@ static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
     }
     InitializeCriticalSection(&p->mu);
     InitializeConditionVariable(&p->cv);
-#if defined(TIO_FAULTS) && TIO_FAULTS
-    p->sync_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-#endif
     loop->backend_data = p;
     p->flusher = CreateThread(NULL, 0, flusher_main, loop, 0, NULL);
     if (p->flusher == NULL) {
@@ -357,8 +321,6 @@ static void iocp_destroy(tio_loop *loop)
     WaitForSingleObject(p->flusher, INFINITE);
     CloseHandle(p->flusher);
     DeleteCriticalSection(&p->mu);
-    if (p->sync_event)
-        CloseHandle(p->sync_event);
     CloseHandle(p->port);
     free(p);
 }
@@ -367,9 +329,8 @@ const tio__backend tio__backend_iocp = {
     .name = "iocp",
     .create = iocp_create,
     .destroy = iocp_destroy,
-    .start = iocp_start,
-    .cancel = iocp_cancel,
-    .cancel_file = NULL, /* per task: Wine's CancelIoEx(h, NULL) reports TRUE with nothing pending */
+    .submit = iocp_submit,
+    .cancel = iocp_cancel, /* per task: Wine's CancelIoEx(h, NULL) reports TRUE with nothing pending */
     .wait = iocp_wait,
     .wake = iocp_wake,
     .attach = iocp_attach,

@@ -1030,7 +1030,7 @@ const char *__asan_default_options(void)
       wrap_rc(LA, 0, F->pipe_a2[0], TIO_WRONLY))                                              \
     X(wrap_pipe_write_end_for_read, CALL, ANY, TIO_EBADF, NOALT,                              \
       wrap_rc(LA, 0, F->pipe_a2[1], TIO_RDONLY))                                              \
-    X(fsync_pipe, ACC, ANY, TIO_EINVAL, NOALT, tio_fsync(LA, TK, F->pa2, 0, CB))              \
+    X(fsync_pipe, CALL, ANY, TIO_EINVAL, NOALT, tio_fsync(LA, TK, F->pa2, 0, CB))             \
     X(fsync_read_only_file, ACC, ANY, 0, NOALT, tio_fsync(LA, TK, F->ro, 0, CB))
 #else
 #  define ROWS_OS(X)                                                                          \
