@@ -53,6 +53,7 @@ void add_loop_tests(Suite *s, conf_suite which);
 void add_shutdown_tests(Suite *s, conf_suite which);
 void add_durability_tests(Suite *s, conf_suite which);
 void add_errors_tests(Suite *s, conf_suite which);
+void add_pipeline_tests(Suite *s, conf_suite which);
 
 /* A TCase with the harness's fixture (setup/teardown) and a timeout. */
 TCase *new_tcase(const char *name, double timeout_s);

@@ -20,23 +20,13 @@
  */
 #include "harness.h"
 
-#ifndef _WIN32
-#  include <signal.h>
-#endif
-
-static void ignore_sigpipe(void)
-{
-#ifndef _WIN32
-    signal(SIGPIPE, SIG_IGN);
-#endif
-    /* Windows has no SIGPIPE: a write to a closed pipe fails with ERROR_NO_DATA */
-}
 
 static Suite *conformance_suite(conf_suite which)
 {
     Suite *s = suite_create(which == CONF_CORE ? "core" : "direct");
     add_io_eof_tests(s, which);
     add_errors_tests(s, which);
+    add_pipeline_tests(s, which);
     add_durability_tests(s, which);
     add_shutdown_tests(s, which);
     add_loop_tests(s, which);
@@ -75,7 +65,6 @@ int main(int argc, char **argv)
     g_submit_batch = argc == 4 ? (unsigned)strtoul(argv[3], NULL, 10) : 0;
     const char *group = argv[2];
     g_dir = test_dir();
-    ignore_sigpipe();
     atexit(remove_scratch);
 
     int rc = probe(group);
