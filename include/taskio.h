@@ -98,7 +98,9 @@ enum {
 TIO_API const char *tio_strerror(int code);
 
 /* The raw OS error (errno or GetLastError()) behind the task's last failed
- * result, 0 if its last result was not an OS failure. */
+ * result, 0 if its last result was not an OS failure. Cancelled and timed-out
+ * results (TIO_ECANCELED, TIO_ETIMEDOUT) are the library's outcome and give 0
+ * on every backend, whether or not the OS saw the task. */
 TIO_API int tio_os_error(const tio_task *task);
 
 /* A human-readable account of the last call on this loop that failed
@@ -128,8 +130,8 @@ typedef struct tio_loop_config {
           iodepth_batch_submit=1. One more system call per N operations,
           less time between start and device; a cancel of a task already
           handed over reports TIO_ECANCELED or its real result. Still no
-          callback runs inside the starting call. iocp has no batches: any
-          N starts each operation (its ReadFile/WriteFile) in its call. */
+          callback runs inside the starting call. The policy is the same on
+          every backend. */
 } tio_loop_config;
 
 /* Create a loop owned by the calling thread. cfg may be NULL.
@@ -236,15 +238,22 @@ TIO_API tio_handle tio_file_handle(const tio_file *file);
  *
  * Results in the callback: bytes transferred. A read at or past end of file
  * gives 0, across it the bytes that exist; a read on a pipe whose writer has
- * closed gives 0. A write reports the bytes written (the library retries
- * transient conditions and never drops a short write silently). */
+ * closed gives 0; otherwise a read on a file or device is whole (a short
+ * transfer from the OS is continued) and a read on a stream returns what is
+ * there. A write is whole: all len bytes, or an error; if an error stops it
+ * after some bytes, the result is those bytes (the next write meets the
+ * error). Writes on one stream land in submission order. Transient OS
+ * conditions are retried and never reported. No operation raises a signal:
+ * a write to a pipe whose reader is gone gives TIO_EPIPE, past RLIMIT_FSIZE
+ * TIO_EFBIG. Operations waiting on streams never delay file operations. */
 TIO_API int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf,
                      size_t len, uint64_t offset, tio_cb cb);
 TIO_API int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf,
                       size_t len, uint64_t offset, tio_cb cb);
 
 /* Make the file's written data durable: with TIO_FSYNC_DATA only what is
- * needed to read the data back (fdatasync), else also metadata (fsync). */
+ * needed to read the data back (fdatasync), else also metadata (fsync).
+ * TIO_EINVAL at submission on a pipe or socket (nothing to make durable). */
 enum { TIO_FSYNC_DATA = 1 };
 TIO_API int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags,
                       tio_cb cb);
@@ -266,8 +275,10 @@ TIO_API int tio_cancel(tio_loop *loop, tio_task *task);
 TIO_API int tio_cancel_file(tio_loop *loop, tio_file *file);
 
 /* Give a pending task a deadline ns nanoseconds from now (replacing any
- * earlier one): if it is still pending then, it is cancelled and its callback
- * reports TIO_ETIMEDOUT (or its real result if it finished first). Returns 0,
+ * earlier one; 0: already expired): if it is still pending then, it is
+ * cancelled and its callback reports TIO_ETIMEDOUT (or its real result if it
+ * finished first). A task whose deadline passed before it reached the OS
+ * never reaches it. Returns 0,
  * TIO_ENOENT if the task is not pending, TIO_EINVAL for a sleep task (it is
  * a timer already) or NULL arguments. */
 TIO_API int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns);
@@ -284,10 +295,11 @@ typedef struct tio_buf {
  * buffer lies inside a registered one uses it automatically. count 0
  * unregisters; a new call replaces the previous set. Returns 0, TIO_EBUSY
  * while tasks are pending, TIO_EINVAL for NULL bufs with count > 0, an
- * empty buffer, one over 1 GiB or one wrapping the address space,
- * TIO_ENOMEM (e.g. RLIMIT_MEMLOCK). A no-op success on
- * backends without registration (threads, iocp). Buffers must stay mapped
- * until unregistered or the loop is destroyed. */
+ * empty buffer, one over 1 GiB or one wrapping the address space.
+ * Registration is an optimisation: where the OS cannot pin the memory
+ * (RLIMIT_MEMLOCK, read-only pages) or has no registration (threads, iocp),
+ * the call still succeeds and I/O uses the buffers as any other memory.
+ * Buffers must stay mapped until unregistered or the loop is destroyed. */
 TIO_API int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
 
 /* ---------------------------------------------------------------- memory */
