@@ -40,6 +40,7 @@ typedef struct job {
     int64_t bytes;
     int32_t os_error;
     uint8_t where;
+    bool cancel;            /* asked while being moved: do not wait on afterwards */
 } job;
 
 _Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
@@ -303,12 +304,12 @@ static void *poller_main(void *arg)
             int err = 0;
             bool moved = move_stream(t, &bytes, &err);
             pthread_mutex_lock(&p->mu);
-            if (!moved) {
+            if (!moved && !J(t)->cancel) {
                 J(t)->where = AT_WAITING;
                 continue;
             }
             q_remove(&p->waiting, t);
-            signal |= post(p, t, bytes, err);
+            signal |= moved ? post(p, t, bytes, err) : post(p, t, 0, ECANCELED);
         }
         if (signal)
             pthread_cond_signal(&p->done_cv);
@@ -383,6 +384,8 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
     }
     if (taken)
         J(t)->where = AT_NONE;
+    else if (J(t)->where == AT_MOVING)
+        J(t)->cancel = true; /* if nothing could be moved, the poller reports the cancel */
     pthread_mutex_unlock(&p->mu);
     /* Running on a worker or being moved: its real result follows. */
     if (taken)

@@ -42,6 +42,7 @@ typedef struct iocp {
     CONDITION_VARIABLE cv;
     tio__task *flush_head, *flush_tail, *flushing;
     bool stopping;
+    volatile LONG wake_posted; /* a wake packet is on the port: tio_wake posts no other */
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
@@ -50,6 +51,62 @@ static iocp_op *OP(tio__task *t) { return (iocp_op *)(void *)t->backend; }
 static tio__task *task_of_ov(OVERLAPPED *ov)
 {
     return TIO_CONTAINER_OF((uint64_t *)(void *)ov, tio__task, backend[0]);
+}
+
+/* ---------------------------------------------------------------- ntdll */
+
+/* ntdll entry points, resolved once per process (loops on several threads
+ * may be created at once). NtFlushBuffersFileEx (Windows 10 1709+; absent
+ * from Wine 8) flushes only what reading the data back needs with
+ * FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, fdatasync's analogue; where it is missing,
+ * TIO_FSYNC_DATA is a full FlushFileBuffers. */
+typedef struct io_status {
+    union { LONG status; void *pointer; } u;
+    ULONG_PTR information;
+} io_status;
+typedef ULONG(WINAPI *rtl_status_fn)(LONG);
+typedef LONG(WINAPI *flush_ex_fn)(HANDLE, ULONG, void *, ULONG, io_status *);
+#define FLUSH_FLAGS_FILE_DATA_SYNC_ONLY 0x4
+
+static struct {
+    rtl_status_fn status_to_error;
+    flush_ex_fn flush_ex;
+} nt;
+static INIT_ONCE nt_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK resolve_ntdll(INIT_ONCE *once, void *param, void **ctx)
+{
+    (void)once;
+    (void)param;
+    (void)ctx;
+    HMODULE m = GetModuleHandleW(L"ntdll.dll");
+    if (m != NULL) {
+        nt.status_to_error =
+            (rtl_status_fn)(void (*)(void))GetProcAddress(m, "RtlNtStatusToDosError");
+        nt.flush_ex = (flush_ex_fn)(void (*)(void))GetProcAddress(m, "NtFlushBuffersFileEx");
+    }
+    return TRUE;
+}
+
+/* NTSTATUS -> Win32 error, as GetOverlappedResult does internally. */
+static DWORD status_to_error(LONG status)
+{
+    return nt.status_to_error ? nt.status_to_error(status) : ERROR_GEN_FAILURE;
+}
+
+/* FlushFileBuffers, or its data-only form: a Win32 error (0: done). */
+static DWORD flush(const tio__task *t)
+{
+    if ((t->op_flags & TIO_FSYNC_DATA) && nt.flush_ex != NULL) {
+        io_status iosb;
+        LONG st = nt.flush_ex(t->file->handle, FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, NULL, 0, &iosb);
+        if (st >= 0)
+            return ERROR_SUCCESS;
+        if (st != (LONG)0xC0000002 /* STATUS_NOT_IMPLEMENTED */ &&
+            st != (LONG)0xC00000BB /* STATUS_NOT_SUPPORTED */)
+            return status_to_error(st);
+    }
+    return FlushFileBuffers(t->file->handle) ? ERROR_SUCCESS : GetLastError();
 }
 
 /* -------------------------------------------------------------- fsync */
@@ -71,7 +128,7 @@ static DWORD WINAPI flusher_main(void *arg)
         OP(t)->next = NULL;
         p->flushing = t;
         LeaveCriticalSection(&p->mu);
-        DWORD err = FlushFileBuffers(t->file->handle) ? ERROR_SUCCESS : GetLastError();
+        DWORD err = flush(t);
         OP(t)->ov.Internal = err; /* ours while queued: the OS never saw this OVERLAPPED */
         EnterCriticalSection(&p->mu);
         p->flushing = NULL;
@@ -111,6 +168,19 @@ static bool unqueue_flush(iocp *p, tio__task *t)
     }
     LeaveCriticalSection(&p->mu);
     return taken;
+}
+
+/* A flush the helper runs now: CancelSynchronousIo interrupts it where the
+ * device allows (a flush at the disk usually runs to the end, and reports
+ * its real result). Under the lock, the helper cannot move on to another
+ * task's flush, so the cancel cannot hit the wrong one; if it lands before
+ * FlushFileBuffers starts (ERROR_NOT_FOUND), the flush simply completes. */
+static void interrupt_flush(iocp *p, const tio__task *t)
+{
+    EnterCriticalSection(&p->mu);
+    if (p->flushing == t)
+        CancelSynchronousIo(p->flusher);
+    LeaveCriticalSection(&p->mu);
 }
 
 /* -------------------------------------------------------------- start */
@@ -187,6 +257,8 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
          * be stopped; its real result arrives. */
         if (unqueue_flush(p, t))
             tio__task_complete(t, 0, ERROR_OPERATION_ABORTED);
+        else
+            interrupt_flush(p, t);
         return;
     }
     /* ERROR_NOT_FOUND: already completed, its packet is on the way. */
@@ -194,22 +266,6 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
 }
 
 /* --------------------------------------------------------------- wait */
-
-/* NTSTATUS -> Win32 error, as GetOverlappedResult does internally. */
-typedef ULONG(WINAPI *rtl_status_fn)(LONG);
-
-static DWORD status_to_error(LONG status)
-{
-    static rtl_status_fn conv;
-    if (conv == NULL) {
-        HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-        conv = nt ? (rtl_status_fn)(void (*)(void))GetProcAddress(nt, "RtlNtStatusToDosError")
-                  : NULL;
-        if (conv == NULL)
-            return ERROR_GEN_FAILURE;
-    }
-    return conv(status);
-}
 
 static void complete_entry(const OVERLAPPED_ENTRY *e)
 {
@@ -245,17 +301,23 @@ static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
     }
     bool woken = false;
     for (ULONG i = 0; i < n; i++) {
-        if (p->entries[i].lpCompletionKey == KEY_WAKE)
+        if (p->entries[i].lpCompletionKey == KEY_WAKE) {
+            InterlockedExchange(&p->wake_posted, 0); /* a later wake posts again */
             woken = true;
+        }
         else
             complete_entry(&p->entries[i]);
     }
     return woken ? TIO__WOKEN : 0;
 }
 
+/* One packet however often tio_wake is called before the loop sees it (as
+ * libuv's uv_async_send): a storm of wakes cannot flood the port. */
 static void iocp_wake(tio_loop *loop)
 {
-    PostQueuedCompletionStatus(P(loop)->port, 0, KEY_WAKE, NULL);
+    iocp *p = P(loop);
+    if (InterlockedExchange(&p->wake_posted, 1) == 0)
+        PostQueuedCompletionStatus(p->port, 0, KEY_WAKE, NULL);
 }
 
 /* ------------------------------------------------------------- attach */
@@ -287,6 +349,7 @@ static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
     iocp *p = calloc(1, sizeof *p);
     if (p == NULL)
         return tio__fail(loop, TIO_ENOMEM, "iocp: out of memory");
+    InitOnceExecuteOnce(&nt_once, resolve_ntdll, NULL, NULL);
     p->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
     if (p->port == NULL) {
         DWORD err = GetLastError();

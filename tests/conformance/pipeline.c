@@ -74,6 +74,53 @@ START_TEST(cancel_before_the_os_saw_it_has_no_os_error)
 }
 END_TEST
 
+/* Nothing to make durable on a pipe, and Windows' FlushFileBuffers would
+ * block until the peer reads: refused at submission everywhere. */
+START_TEST(fsync_on_a_pipe_is_einval_at_submission)
+{
+    tio_loop *loop = new_loop();
+    tio_handle p[2];
+    tio_file *pr = pipe_reader(loop, p);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    ck_assert_int_eq(tio_fsync(loop, &t, pr, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_fsync(loop, &t, pr, TIO_FSYNC_DATA, count_cb), TIO_EINVAL);
+    ck_assert_uint_eq(tio_pending(loop), 0);
+    close_pipe_reader(pr, p);
+    end_loop(loop);
+}
+END_TEST
+
+/* A storm of wakes before a run ends that run only: the next one waits its
+ * whole timeout (wakes coalesce: one eventfd count, one flag, one packet). */
+START_TEST(many_wakes_before_a_run_end_only_that_run)
+{
+    tio_loop *loop = new_loop();
+    tio_handle p[2];
+    tio_file *pr = pipe_reader(loop, p);
+    tio_task t;
+    tcx c;
+    char buf[8];
+    task_init(&t, &c);
+    ck_assert_int_eq(s_read(loop, &t, pr, buf, sizeof buf, 0, count_cb), 0);
+    settle(loop);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(tio_wake(loop), 0);
+    ck_assert_int_eq(tio_run(loop, 10 * SEC), 0);
+    int64_t t0 = now_ns();
+    ck_assert_int_eq(tio_run(loop, 100 * MS), 0);
+    int64_t took = now_ns() - t0;
+    ck_assert_msg(took >= 90 * MS, "the run after the wakes returned after %lld ms",
+                  (long long)(took / MS));
+    ck_assert_int_eq(c.calls, 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    drain(loop);
+    close_pipe_reader(pr, p);
+    end_loop(loop);
+}
+END_TEST
+
 #ifndef _WIN32
 
 /* ------------------------------------------------------- no signal escapes */
@@ -373,6 +420,8 @@ void add_pipeline_tests(Suite *s, conf_suite which)
     TCase *tc = new_tcase("pipeline", 120);
     tcase_add_test(tc, deadline_passed_before_the_run_never_reaches_the_os);
     tcase_add_test(tc, cancel_before_the_os_saw_it_has_no_os_error);
+    tcase_add_test(tc, fsync_on_a_pipe_is_einval_at_submission);
+    tcase_add_test(tc, many_wakes_before_a_run_end_only_that_run);
 #ifndef _WIN32
     tcase_add_test(tc, pipe_write_after_reader_closed_reports_epipe_without_a_signal_posix);
     tcase_add_test(tc, write_past_file_size_limit_reports_efbig_without_a_signal_posix);
