@@ -6,6 +6,7 @@
  * the cancel/timeout rules and the deadline heap without an OS in the way.
  */
 #include "common/internal.h"
+#include "common/ptrset.h"
 
 #include <check.h>
 #include <errno.h>
@@ -643,6 +644,57 @@ START_TEST(wait_expires_and_task_stays_pending)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ the ptrset */
+
+/* Against a plain array, through growth and many removals (backward shift
+ * keeps every member findable). */
+START_TEST(ptrset_agrees_with_a_reference_array)
+{
+    enum { N = 700 };
+    static char objs[N];
+    static bool in[N];
+    tio__ptrset set = {0};
+    uint64_t x = 88172645463325252ull;
+    for (int step = 0; step < 20000; step++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int i = (int)(x % N);
+        if (in[i]) {
+            ck_assert(tio__ptrset_remove(&set, &objs[i]));
+            in[i] = false;
+        } else {
+            ck_assert(tio__ptrset_add(&set, &objs[i]));
+            in[i] = true;
+        }
+        if (step % 97 == 0) {
+            size_t count = 0;
+            for (int j = 0; j < N; j++) {
+                ck_assert_int_eq(tio__ptrset_has(&set, &objs[j]), in[j]);
+                count += in[j];
+            }
+            ck_assert_uint_eq(set.count, count);
+        }
+    }
+    ck_assert(!tio__ptrset_remove(&set, (char *)objs + N));
+    size_t cap = set.cap;
+    for (int round = 0; round < 50; round++) { /* steady churn never grows it */
+        for (int j = 0; j < 16; j++) {
+            if (!in[j])
+                ck_assert(tio__ptrset_add(&set, &objs[j]));
+            in[j] = true;
+        }
+        for (int j = 0; j < 16; j++) {
+            ck_assert(tio__ptrset_remove(&set, &objs[j]));
+            in[j] = false;
+        }
+    }
+    ck_assert_uint_eq(set.cap, cap);
+    tio__ptrset_free(&set);
+}
+END_TEST
+
 /* ------------------------------------------------------------- the heap */
 
 static int order[256];
@@ -898,6 +950,7 @@ static Suite *suite(void)
     tcase_add_test(tc, deadline_passed_before_the_run_never_reaches_the_backend);
     tcase_add_test(tc, stream_writes_reach_the_os_one_at_a_time_in_order);
     tcase_add_test(tc, stream_operations_are_not_capped_by_queue_depth);
+    tcase_add_test(tc, ptrset_agrees_with_a_reference_array);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

@@ -498,6 +498,40 @@ static void pending_read(tio_loop *loop, tio_task *t, tio_file *f, void *buf, si
     ck_assert_starts(loop, s0, 1, 0, 0);
 }
 
+/* Someone else's overlapped read on a wrapped handle completes through the
+ * loop's port (a handle has one port): the packet is not a task of ours and
+ * is dropped, and taskio's own I/O on the handle goes on. */
+START_TEST(foreign_overlapped_io_on_a_wrapped_handle_is_not_taken_for_a_task)
+{
+    tio_loop *loop = new_loop();
+    HANDLE p[2];
+    named_pipe(p, TIO_READS, 0);
+    tio_file *f = wrap(loop, p[0], TIO_RDONLY);
+    static OVERLAPPED foreign;
+    static char foreign_buf[4];
+    memset(&foreign, 0, sizeof foreign);
+    BOOL done = ReadFile(p[0], foreign_buf, sizeof foreign_buf, NULL, &foreign);
+    ck_assert(done || GetLastError() == ERROR_IO_PENDING);
+    write_all_fd(p[1], "abcd", 4);
+    /* the foreign packet arrives; nothing is ours to complete */
+    ck_assert_int_eq(tio_run(loop, 200 * MS), 0);
+    ck_assert_uint_eq(tio_pending(loop), 0);
+    tio_task t;
+    rec r;
+    char buf[16];
+    task_init(&t, &r);
+    write_all_fd(p[1], "ef", 2);
+    ck_assert_int_eq(s_read(loop, &t, f, buf, sizeof buf), 0);
+    run_until(loop, &r, 1, 5 * SEC);
+    ck_assert_int_eq(r.result, 2);
+    ck_assert(memcmp(buf, "ef", 2) == 0);
+    close_file(f);
+    close_fd(p[0]);
+    close_fd(p[1]);
+    end_loop(loop);
+}
+END_TEST
+
 START_TEST(empty_pipe_read_pends_then_cancel_gives_ecanceled)
 {
     tio_loop *loop = new_loop();
@@ -956,6 +990,7 @@ static Suite *pipes_suite(void)
     tc = new_tcase("wrap");
     tcase_add_test(tc, wrap_of_non_overlapped_handle_fails_with_einval);
     tcase_add_test(tc, wrap_of_handle_bound_to_another_loops_port_fails_with_einval);
+    tcase_add_test(tc, foreign_overlapped_io_on_a_wrapped_handle_is_not_taken_for_a_task);
     suite_add_tcase(s, tc);
     return s;
 }

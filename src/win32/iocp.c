@@ -15,6 +15,7 @@
  * Durability: FlushFileBuffers blocks and has no overlapped form, so fsync
  * runs on a helper thread which posts its result to the port.
  */
+#include "common/ptrset.h"
 #include "win32/win32.h"
 
 #include <stdlib.h>
@@ -43,6 +44,9 @@ typedef struct iocp {
     tio__task *flush_head, *flush_tail, *flushing;
     bool stopping;
     volatile LONG wake_posted; /* a wake packet is on the port: tio_wake posts no other */
+    /* Our OVERLAPPEDs the port still owes a packet: a packet for any other
+     * (overlapped I/O someone else issued on a wrapped handle) is not ours. */
+    tio__ptrset ours;
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
@@ -193,11 +197,9 @@ static BOOL issue(const tio__task *t, OVERLAPPED *ov)
                                  : WriteFile(t->file->handle, t->buf, t->len, NULL, ov);
 }
 
-/* One start: its three-way outcome, raw. */
-static uint8_t start_one(iocp *p, tio__task *t, tio__sync *sync)
+/* ReadFile/WriteFile (or the flusher's queue) for t: the three-way outcome. */
+static uint8_t issue_start(iocp *p, tio__task *t, iocp_op *op, tio__sync *sync)
 {
-    iocp_op *op = OP(t);
-    memset(op, 0, sizeof *op);
     if (t->op == TIO__OP_FSYNC) {
         queue_flush(p, t);
         return TIO__PENDING;
@@ -237,6 +239,22 @@ static uint8_t start_one(iocp *p, tio__task *t, tio__sync *sync)
     return TIO__FAILED;
 }
 
+/* One start: its three-way outcome, raw. The OVERLAPPED joins `ours`
+ * first, so that its packet is recognised whenever it comes. */
+static uint8_t start_one(iocp *p, tio__task *t, tio__sync *sync)
+{
+    iocp_op *op = OP(t);
+    memset(op, 0, sizeof *op);
+    if (!tio__ptrset_add(&p->ours, &op->ov)) {
+        sync->os_error = ERROR_NOT_ENOUGH_MEMORY;
+        return TIO__FAILED;
+    }
+    uint8_t out = issue_start(p, t, op, sync);
+    if (out != TIO__PENDING)
+        tio__ptrset_remove(&p->ours, &op->ov);
+    return out;
+}
+
 static unsigned iocp_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
                             uint8_t *out, tio__sync *sync)
 {
@@ -255,8 +273,10 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
     if (t->op == TIO__OP_FSYNC) {
         /* Not started: it never will. Started: a flush at the device cannot
          * be stopped; its real result arrives. */
-        if (unqueue_flush(p, t))
+        if (unqueue_flush(p, t)) {
+            tio__ptrset_remove(&p->ours, &OP(t)->ov);
             tio__task_complete(t, 0, ERROR_OPERATION_ABORTED);
+        }
         else
             interrupt_flush(p, t);
         return;
@@ -267,8 +287,10 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
 
 /* --------------------------------------------------------------- wait */
 
-static void complete_entry(const OVERLAPPED_ENTRY *e)
+static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
 {
+    if (!tio__ptrset_remove(&p->ours, e->lpOverlapped))
+        return; /* not ours: dropped (taskio.h: no other overlapped I/O on a wrapped handle) */
     tio__task *t = task_of_ov(e->lpOverlapped);
     TIO_ASSERT(t->state == TIO__INFLIGHT);
     if (e->lpCompletionKey == KEY_FSYNC) {
@@ -306,7 +328,7 @@ static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
             woken = true;
         }
         else
-            complete_entry(&p->entries[i]);
+            complete_entry(p, &p->entries[i]);
     }
     return woken ? TIO__WOKEN : 0;
 }
@@ -385,6 +407,7 @@ static void iocp_destroy(tio_loop *loop)
     CloseHandle(p->flusher);
     DeleteCriticalSection(&p->mu);
     CloseHandle(p->port);
+    tio__ptrset_free(&p->ours);
     free(p);
 }
 

@@ -591,7 +591,8 @@ static int64_t read_and_check(struct fx *F, tio_file *f, unsigned char *buf, siz
     int rc = tio_read(F->a, &F->t, f, buf, len, 0, row_cb);
     if (rc != 0)
         return 2000 + rc;
-    int64_t r = tio_wait(F->a, &F->t, 10 * SEC);
+    /* Generous: Wine on a loaded machine takes seconds over a 1 GiB buffer. */
+    int64_t r = tio_wait(F->a, &F->t, 60 * SEC);
     if (r > 0 && !all_bytes(buf, (size_t)r, 0x5A))
         return 4001;
     return r;
