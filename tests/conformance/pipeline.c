@@ -12,6 +12,7 @@
 #ifndef _WIN32
 #  include <pthread.h>
 #  include <signal.h>
+#  include <sys/mman.h>
 #  include <sys/resource.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
@@ -397,6 +398,33 @@ START_TEST(cancel_file_leaves_another_file_on_a_dup_alone_posix)
 }
 END_TEST
 
+/* ------------------------------------------------ buffer registration */
+
+/* Registration is a hint on every backend: read-only memory (io_uring pins
+ * for writing and refuses it) registers with success, and a write from it
+ * works like any other. */
+START_TEST(registering_read_only_memory_succeeds_and_writes_from_it_posix)
+{
+    tio_loop *loop = new_loop();
+    size_t len = 65536;
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(m != MAP_FAILED);
+    fill_pattern(m, len, 9);
+    ck_assert_int_eq(mprotect(m, len, PROT_READ), 0);
+    tio_buf b = {m, len};
+    ck_assert_int_eq(tio_register_buffers(loop, &b, 1), 0);
+    tio_file *f = open_file(loop, scratch("rombuf"), TIO_CREATE | TIO_TRUNCATE | TIO_RDWR);
+    ck_assert_int_eq(write_wait(loop, f, m, 4096, 0), 4096);
+    unsigned char back[4096];
+    ck_assert_int_eq(read_wait(loop, f, back, sizeof back, 0), 4096);
+    ck_assert(memcmp(back, m, sizeof back) == 0);
+    ck_assert_int_eq(tio_register_buffers(loop, NULL, 0), 0);
+    close_file(f);
+    munmap(m, len);
+    end_loop(loop);
+}
+END_TEST
+
 /* ------------------------------------------------ direct opens that fail */
 
 START_TEST(direct_open_of_a_directory_says_it_is_a_directory_posix)
@@ -431,6 +459,7 @@ void add_pipeline_tests(Suite *s, conf_suite which)
     tcase_add_test(tc, concurrent_pipe_writes_land_in_submission_order_posix);
     tcase_add_test(tc, cancel_file_leaves_another_file_on_a_dup_alone_posix);
     tcase_add_test(tc, direct_open_of_a_directory_says_it_is_a_directory_posix);
+    tcase_add_test(tc, registering_read_only_memory_succeeds_and_writes_from_it_posix);
 #endif
     suite_add_tcase(s, tc);
 }

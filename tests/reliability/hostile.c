@@ -123,7 +123,7 @@ static void install_crash_report(void)
     signal(SIGBUS, on_crash);
     signal(SIGABRT, on_crash);
     signal(SIGFPE, on_crash);
-    signal(SIGPIPE, SIG_IGN);
+    /* SIGPIPE keeps its default: the library must raise none (semantic 14). */
 }
 #endif
 
