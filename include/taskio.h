@@ -197,9 +197,10 @@ TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path,
  * give the access mode (TIO_RDONLY/WRONLY/RDWR); whether it is direct is
  * read from the handle. tio_file_close does not close the handle.
  * Windows: the handle must be overlapped; it joins the loop's completion
- * port for the rest of its life (Windows cannot detach it), so after
- * tio_file_close do no other overlapped I/O on it and do not wrap it again:
- * close it. A handle already bound to another port gives TIO_EINVAL. */
+ * port for the rest of its life (Windows cannot detach it), so do no other
+ * overlapped I/O on it, while wrapped or after tio_file_close (its completion
+ * packets reach the loop's port and are dropped there), and do not wrap it
+ * again: close it. A handle already bound to another port gives TIO_EINVAL. */
 TIO_API int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags);
 
 /* Close. TIO_EBUSY (nothing happens) while the file has pending tasks;
