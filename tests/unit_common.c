@@ -806,8 +806,9 @@ START_TEST(sleeps_fire_in_order)
     norder = 0;
     for (int i = 0; i < 30; i++) {
         t[i].data = (void *)(intptr_t)i;
-        /* 3 groups of equal durations, submitted interleaved. */
-        ck_assert_int_eq(tio_sleep(loop, &t[i], (uint64_t)(3 - i % 3) * 1000000, order_cb), 0);
+        /* 3 groups of equal durations, submitted interleaved; 20 ms apart,
+         * so that a preempted submission loop cannot reorder the groups. */
+        ck_assert_int_eq(tio_sleep(loop, &t[i], (uint64_t)(3 - i % 3) * 20000000, order_cb), 0);
     }
     tio_task c = TIO_TASK_INIT;
     ck_assert_int_eq(tio_sleep(loop, &c, 500000, cancelled_sleep_cb), 0);
@@ -815,7 +816,7 @@ START_TEST(sleeps_fire_in_order)
     tio_drain(loop);
     ck_assert_int_eq(norder, 30);
     ck_assert_int_eq(calls, 1);
-    /* Expected: i%3==2 (1 ms) in order, then i%3==1, then i%3==0. */
+    /* Expected: i%3==2 (20 ms) in order, then i%3==1, then i%3==0. */
     int k = 0;
     for (int g = 2; g >= 0; g--)
         for (int i = g; i < 30; i += 3)

@@ -17,7 +17,9 @@ typedef struct uring {
     uint64_t wake_buf;       /* target of the armed eventfd read */
     bool wake_armed;
     unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
-    unsigned writes;         /* of those, writes: SIGPIPE/SIGXFSZ are possible */
+    unsigned writes;         /* of those, writes */
+    unsigned stream_writes;  /* of those, on pipes and sockets: SIGPIPE is possible */
+    bool fsize_limited;      /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
     unsigned deferred;       /* tasks whose cancel waits for an SQE */
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
@@ -26,6 +28,9 @@ typedef struct uring {
     uring_buf *bufs;
     unsigned nbufs;
 } uring;
+
+/* uring.c: whether writes can raise SIGXFSZ (read at create and attach). */
+void tio__uring_read_fsize_limit(uring *u);
 
 /* uring_fixed.c */
 void tio__uring_fixed_init(uring *u);

@@ -44,6 +44,7 @@ void tio__uring_fixed_free(uring *u)
 int tio__uring_attach(tio_loop *loop, tio_file *f)
 {
     uring *u = loop->backend_data;
+    tio__uring_read_fsize_limit(u); /* the program may have changed it since */
     f->backend_index = -1;
     if (u->nfree == 0)
         return 0; /* table full or unsupported: plain descriptor */
