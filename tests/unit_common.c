@@ -581,6 +581,29 @@ START_TEST(stream_operations_are_not_capped_by_queue_depth)
 }
 END_TEST
 
+
+START_TEST(transient_start_failures_end_the_flush)
+{
+    enum { N = 70 }; /* more than one batch */
+    static tio_task t[N];
+    memset(t, 0, sizeof t);
+    tio_loop *l = make_loop(128);
+    tio_file *f = make_file(l);
+    F.next = (script){TIO__FAILED, 0, RAW_AGAIN};
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(tio_read(l, &t[i], f, buf, 100, 0, count_cb), 0);
+    tio_run(l, 0);
+    /* One batch went to the backend; its refused starts wait for a later
+     * run instead of being retried at once, over and over. */
+    ck_assert_uint_eq(F.starts, TIO__BATCH);
+    F.next = (script){TIO__COMPLETED, 100, 0};
+    tio_drain(l);
+    ck_assert_int_eq(calls, N);
+    tio_loop_destroy(l);
+    free(f);
+}
+END_TEST
+
 /* ------------------------------------------------------------ timeouts */
 
 START_TEST(timeout_cancels_with_etimedout)
@@ -952,6 +975,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stream_writes_reach_the_os_one_at_a_time_in_order);
     tcase_add_test(tc, stream_operations_are_not_capped_by_queue_depth);
     tcase_add_test(tc, ptrset_agrees_with_a_reference_array);
+    tcase_add_test(tc, transient_start_failures_end_the_flush);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

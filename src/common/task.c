@@ -80,47 +80,50 @@ static inline bool may_start(const tio_loop *loop, const tio__task *t)
     return t->op != TIO__OP_WRITE || !t->file->writing;
 }
 
-/* One synchronous outcome of a start. */
-static void start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
+/* One synchronous outcome of a start; false when the start is to be
+ * retried later (a transient shortage while other work is in flight). */
+static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
 {
     if (outcome == TIO__COMPLETED) {
         TIO_ASSERT(s->bytes >= 0);
         tio__task_complete(t, s->bytes, 0);
-    } else {
-        TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
-        if (tio__start_failed(loop, t, s->os_error) == TIO__BUSY)
-            tio__task_requeue(t);
+        return true;
     }
+    TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
+    if (tio__start_failed(loop, t, s->os_error) != TIO__BUSY)
+        return true;
+    tio__task_requeue(t);
+    return false;
 }
 
 /* Move the tasks the backend did not take back to the head of the queue,
  * in order (they were taken from there). */
-static void put_back(tio_loop *loop, tio__task *const *batch, unsigned from, unsigned n)
+static void put_back(tio__task *const *batch, unsigned from, unsigned n)
 {
     for (unsigned i = n; i-- > from;)
         tio__task_requeue(batch[i]);
-    (void)loop;
 }
 
-/* Hand one batch to the backend; false when it had no room for all. */
+/* Hand one batch to the backend; false when it had no room for all (the
+ * rest waits for the next run: retrying now would meet the same refusal). */
 static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
 {
     uint8_t out[TIO__BATCH];
     tio__sync sync[TIO__BATCH];
     unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
+    bool room = taken == n;
     TIO_ASSERT(taken <= n);
     for (unsigned i = 0; i < taken; i++) {
         TIO_ASSERT(out[i] <= TIO__FAILED);
         loop->starts[out[i]]++;
-        if (out[i] != TIO__PENDING)
-            start_done(loop, batch[i], out[i], &sync[i]);
+        if (out[i] != TIO__PENDING && !start_done(loop, batch[i], out[i], &sync[i]))
+            room = false;
     }
     if (taken < n) {
         loop->starts[TIO__BUSY]++;
-        put_back(loop, batch, taken, n);
-        return false;
+        put_back(batch, taken, n);
     }
-    return true;
+    return room;
 }
 
 /* Take t off the queue for a start: INFLIGHT from here on, unless it
