@@ -180,6 +180,7 @@ static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned 
     while (i < n) {
         tio__task *t = tasks[i];
         bool file_io = !t->is_stream && t->op != TIO__OP_FSYNC;
+        TIO_ASSERT(find_mark(f, t) == NULL || find_mark(f, t)->fake == false);
         if (roll(f, TIO__FAULT_START_BUSY))
             return i;
         if (roll(f, TIO__FAULT_START_FAILED)) {
@@ -219,9 +220,11 @@ static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned 
             j++;
         unsigned want = j - i;
         unsigned taken = f->real->submit(loop, tasks + i, want, flags, out + i, sync + i);
-        for (unsigned k = i + taken; k < j; k++) { /* BUSY: uncut, as they were */
+        /* Refused (BUSY), or failed at once (no completion will pass the
+         * hook): uncut, as they were. */
+        for (unsigned k = i; k < j; k++) {
             marked *m = find_mark(f, tasks[k]);
-            if (m != NULL) {
+            if (m != NULL && (k >= i + taken || out[k] == TIO__FAILED)) {
                 tasks[k]->len = m->len;
                 drop_mark(f, m);
             }

@@ -255,6 +255,8 @@ struct tio_loop {
     unsigned inflight_files; /* INFLIGHT operations on files that are not streams */
     unsigned queued_streams; /* QUEUED operations on streams (uncapped) */
     unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
+    bool retry_starts;       /* the last flush left starts the backend refused for now */
+    uint32_t requeues;       /* tasks put back on the queue, ever (tio__flush's passes) */
     tio_file *file_list;     /* open tio_files */
     tio_file *closed_files;  /* closed ones, kept for reuse until destroy (via next) */
     int64_t now_ns;          /* monotonic clock, refreshed per run */

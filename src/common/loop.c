@@ -111,16 +111,16 @@ static void expire_due(tio_loop *loop)
 }
 
 /* How long one backend wait may last: 0 when callbacks are already due,
- * else up to the caller's time left and the next deadline. Work the
- * backend had no room for with nothing in flight to free some: no
- * completion will end the wait, so only nap before trying again. */
+ * else up to the caller's time left and the next deadline. Starts the
+ * backend refused for now are tried again after a nap: what is in flight
+ * may never complete (a pipe read waits on its peer), so no completion is
+ * sure to end the wait. */
 static int64_t wait_budget(tio_loop *loop, int64_t left_ns)
 {
     if (!tio__list_empty(&loop->done))
         return 0;
     int64_t ns = loop->timers.count > 0 ? tio__timers_next_ns(loop, left_ns) : left_ns;
-    if (!tio__list_empty(&loop->queued) && tio__list_empty(&loop->inflight) &&
-        (ns < 0 || ns > TIO_RETRY_NS))
+    if (loop->retry_starts && !tio__list_empty(&loop->queued) && (ns < 0 || ns > TIO_RETRY_NS))
         ns = TIO_RETRY_NS;
     return ns;
 }

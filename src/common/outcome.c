@@ -99,9 +99,12 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
     short_transfer(t, (uint32_t)bytes);
 }
 
-static bool alone_in_flight(const tio_loop *loop, const tio__task *t)
+/* Whether file operations other than t are in flight: their completions
+ * give back what a refused start lacks. (Stream operations may wait on a
+ * peer for ever: they free nothing.) */
+static bool others_in_flight(const tio_loop *loop, const tio__task *t)
 {
-    return loop->inflight.head.next == &t->link && loop->inflight.head.prev == &t->link;
+    return loop->inflight_files > (t->is_stream ? 0u : 1u);
 }
 
 /* A start that failed at once. Windows reports some resource shortages
@@ -112,7 +115,7 @@ static bool alone_in_flight(const tio_loop *loop, const tio__task *t)
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error)
 {
     int kind = tio__os_error_kind(os_error);
-    if (kind == TIO__ERR_AGAIN && !t->cancel_requested && !alone_in_flight(loop, t))
+    if (kind == TIO__ERR_AGAIN && !t->cancel_requested && others_in_flight(loop, t))
         return TIO__BUSY;
     if (kind == TIO__ERR_AGAIN || kind == TIO__ERR_INTR) {
         if (t->cancel_requested)

@@ -67,6 +67,7 @@ void tio__task_requeue(tio__task *t)
         t->file->writing = false;
     }
     loop->queued_streams += t->is_stream;
+    loop->requeues++;
     t->state = TIO__QUEUED;
     tio__move_to(t, &loop->queued, true);
 }
@@ -90,39 +91,40 @@ static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio_
         return true;
     }
     TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
-    if (tio__start_failed(loop, t, s->os_error) != TIO__BUSY)
-        return true;
-    tio__task_requeue(t);
-    return false;
-}
-
-/* Move the tasks the backend did not take back to the head of the queue,
- * in order (they were taken from there). */
-static void put_back(tio__task *const *batch, unsigned from, unsigned n)
-{
-    for (unsigned i = n; i-- > from;)
-        tio__task_requeue(batch[i]);
+    return tio__start_failed(loop, t, s->os_error) != TIO__BUSY;
 }
 
 /* Hand one batch to the backend; false when it had no room for all (the
- * rest waits for the next run: retrying now would meet the same refusal). */
+ * rest waits for the next run: retrying now would meet the same refusal).
+ * The tasks not started (refused for room, or for a shortage) go back to
+ * the head of the queue in their submission order. */
 static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
 {
     uint8_t out[TIO__BATCH];
     tio__sync sync[TIO__BATCH];
     unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
+    bool back[TIO__BATCH];
     bool room = taken == n;
     TIO_ASSERT(taken <= n);
-    for (unsigned i = 0; i < taken; i++) {
+    for (unsigned i = 0; i < n; i++) {
+        back[i] = i >= taken;
+        if (back[i])
+            continue;
         TIO_ASSERT(out[i] <= TIO__FAILED);
         loop->starts[out[i]]++;
         if (out[i] != TIO__PENDING && !start_done(loop, batch[i], out[i], &sync[i]))
-            room = false;
+            back[i] = true;
     }
-    if (taken < n) {
+    if (taken < n)
         loop->starts[TIO__BUSY]++;
-        put_back(batch, taken, n);
+    for (unsigned i = n; i-- > 0;) {
+        if (back[i]) {
+            tio__task_requeue(batch[i]);
+            room = false;
+        }
     }
+    if (!room)
+        loop->retry_starts = true;
     return room;
 }
 
@@ -145,14 +147,13 @@ static bool take(tio_loop *loop, tio__task *t)
     return true;
 }
 
-/* Hand queued tasks to the backend, in submission order, in batches, as
- * far as the policy allows; stop at the first BUSY (the rest stay queued
- * for the next run). */
-void tio__flush(tio_loop *loop, unsigned flags)
+/* One pass over the queue, in submission order, in batches, as far as the
+ * policy allows; false at the first refusal (the rest stays queued for the
+ * next run). */
+static bool flush_pass(tio_loop *loop, unsigned flags)
 {
     tio__task *batch[TIO__BATCH];
     unsigned n = 0;
-    loop->queued_since_flush = 0;
     tio__link *l = loop->queued.head.next;
     while (l != &loop->queued.head) {
         tio__task *t = tio__task_of(l);
@@ -168,13 +169,34 @@ void tio__flush(tio_loop *loop, unsigned flags)
         batch[n++] = t;
         if (n == TIO__BATCH) {
             if (!submit_batch(loop, batch, n, flags))
-                return;
+                return false;
             n = 0;
             l = loop->queued.head.next; /* completions may have requeued work */
         }
     }
-    if (n > 0)
-        submit_batch(loop, batch, n, flags);
+    return n == 0 || submit_batch(loop, batch, n, flags);
+}
+
+/* Hand queued work to the backend. A start that completes at once may be
+ * short and come back to the head of the queue for its rest, behind the
+ * pass: passes repeat until none puts work back, so that nothing startable
+ * is left queued while the run then waits (maybe for ever). */
+void tio__flush(tio_loop *loop, unsigned flags)
+{
+    loop->queued_since_flush = 0;
+    loop->retry_starts = false;
+    /* Deadlines that have passed fire first, whoever flushes (a run, or a
+     * starting call under submit_batch): such a task never reaches the OS. */
+    if (loop->timers.count > 0) {
+        loop->now_ns = tio__now_ns();
+        tio__timers_expire(loop);
+    }
+    uint32_t before;
+    do {
+        before = loop->requeues;
+        if (!flush_pass(loop, flags))
+            return;
+    } while (loop->requeues != before);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */

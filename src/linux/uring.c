@@ -348,18 +348,31 @@ static int enter(uring *u, int64_t timeout_ns)
     return rc;
 }
 
+/* A wake that could not be armed (no SQE: the kernel refused the SQ for
+ * now) is seen by polling the eventfd's count at least every millisecond. */
+#define UNARMED_WAKE_NS 1000000
+
 static int uring_wait(tio_loop *loop, int64_t timeout_ns)
 {
     uring *u = U(loop);
     if (u->deferred)
         send_deferred_cancels(loop, u);
     arm_wake(u);
+    if (!u->wake_armed && (timeout_ns < 0 || timeout_ns > UNARMED_WAKE_NS))
+        timeout_ns = UNARMED_WAKE_NS;
     int rc = enter(u, timeout_ns);
     /* -ETIME: the wait expired. Transient errors (a signal among them):
      * whatever has completed is reaped, and the common code waits again. */
     if (rc < 0 && rc != -ETIME && !transient(rc))
         return tio__fail(loop, tio__errno_map(-rc), "io_uring_enter: %s", strerror(-rc));
-    return reap(u) ? TIO__WOKEN : 0;
+    bool woken = reap(u);
+    if (!u->wake_armed && !woken) {
+        struct pollfd q = {u->wake_fd, POLLIN, 0};
+        uint64_t count;
+        woken = poll(&q, 1, 0) == 1 &&
+                read(u->wake_fd, &count, sizeof count) == (ssize_t)sizeof count;
+    }
+    return woken ? TIO__WOKEN : 0;
 }
 
 static void uring_wake(tio_loop *loop)

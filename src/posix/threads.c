@@ -40,7 +40,7 @@ typedef struct job {
     int64_t bytes;
     int32_t os_error;
     uint8_t where;
-    bool cancel;            /* asked while being moved: do not wait on afterwards */
+    bool cancel;            /* a stream task the loop cancelled: the poller reports it */
 } job;
 
 _Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
@@ -51,9 +51,10 @@ typedef struct queue {
 } queue;
 
 typedef struct poll_set {
-    struct pollfd *fds;
-    tio__task **tasks;
-    unsigned cap;
+    struct pollfd *fds;  /* [0] the self-pipe, then one per tio_file with waiting tasks */
+    tio__task **tasks;   /* the waiting tasks, when the set was built */
+    unsigned *slot;      /* tasks[i]'s entry in fds */
+    unsigned cap;        /* of each array */
 } poll_set;
 
 typedef struct pool {
@@ -252,25 +253,64 @@ static bool poll_set_fit(poll_set *s, unsigned n)
     tio__task **tasks = realloc(s->tasks, cap * sizeof *tasks);
     if (tasks != NULL)
         s->tasks = tasks;
-    if (fds == NULL || tasks == NULL)
+    unsigned *slot = realloc(s->slot, cap * sizeof *slot);
+    if (slot != NULL)
+        s->slot = slot;
+    if (fds == NULL || tasks == NULL || slot == NULL)
         return false;
     s->cap = cap;
     return true;
 }
 
-/* The waiting set, as pollfds (under p->mu); slot 0 is the self-pipe. */
-static unsigned poll_set_build(pool *p, poll_set *s)
+/* Cancelled waiting tasks leave here, and only here: the poller holds
+ * pointers to waiting tasks while it polls, so only it may hand them back
+ * to the loop (whose callback may free them). Under p->mu. */
+static bool post_cancels(pool *p)
 {
-    unsigned n = 1;
+    bool signal = false;
+    for (tio__task *t = p->waiting.head, *next; t != NULL; t = next) {
+        next = J(t)->next;
+        if (!J(t)->cancel)
+            continue;
+        q_remove(&p->waiting, t);
+        signal |= post(p, t, 0, ECANCELED);
+    }
+    return signal;
+}
+
+/* The waiting set as pollfds, one per tio_file (several tasks on one
+ * stream share its entry, so a thousand reads on a few pipes stay far below
+ * RLIMIT_NOFILE, past which poll fails with EINVAL). The file's
+ * backend_index, unused by this backend, marks its entry while building.
+ * Under p->mu; returns the number of pollfds, *ntasks the tasks. */
+static unsigned poll_set_build(pool *p, poll_set *s, unsigned *ntasks)
+{
+    unsigned n = 1, k = 0;
     s->fds[0] = (struct pollfd){p->poke[0], POLLIN, 0};
+    *ntasks = 0;
     if (!poll_set_fit(s, p->waiting.count + 1))
         return 1; /* out of memory: poll the self-pipe only, and retry */
-    for (tio__task *t = p->waiting.head; t != NULL; t = J(t)->next, n++) {
-        s->fds[n] = (struct pollfd){t->file->handle,
-                                    (short)(t->op == TIO__OP_READ ? POLLIN : POLLOUT), 0};
-        s->tasks[n] = t;
+    for (tio__task *t = p->waiting.head; t != NULL; t = J(t)->next)
+        t->file->backend_index = -1;
+    for (tio__task *t = p->waiting.head; t != NULL; t = J(t)->next, k++) {
+        tio_file *f = t->file;
+        if (f->backend_index < 0) {
+            f->backend_index = (int)n;
+            s->fds[n++] = (struct pollfd){f->handle, 0, 0};
+        }
+        s->fds[f->backend_index].events |= (short)(t->op == TIO__OP_READ ? POLLIN : POLLOUT);
+        s->tasks[k] = t;
+        s->slot[k] = (unsigned)f->backend_index;
     }
+    *ntasks = k;
     return n;
+}
+
+/* Whether what poll said lets t try its move. */
+static bool may_move(const tio__task *t, short revents)
+{
+    short want = (short)((t->op == TIO__OP_READ ? POLLIN : POLLOUT) | POLLHUP | POLLERR | POLLNVAL);
+    return (revents & want) != 0;
 }
 
 static void *poller_main(void *arg)
@@ -279,10 +319,19 @@ static void *poller_main(void *arg)
     poll_set s = *p->ps;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping) {
-        unsigned n = poll_set_build(p, &s);
-        bool partial = n < p->waiting.count + 1; /* out of memory: retry soon */
+        if (post_cancels(p))
+            pthread_cond_signal(&p->done_cv);
+        unsigned ntasks;
+        unsigned n = poll_set_build(p, &s, &ntasks);
+        bool partial = ntasks < p->waiting.count; /* out of memory: retry soon */
         pthread_mutex_unlock(&p->mu);
         int ready = poll(s.fds, n, partial ? 10 : -1);
+        if (ready < 0 && errno != EINTR) {
+            /* ENOMEM, or EINVAL past RLIMIT_NOFILE (many tio_files on
+             * streams): try again shortly rather than spin. */
+            struct timespec pause = {0, 10000000};
+            nanosleep(&pause, NULL);
+        }
         pthread_mutex_lock(&p->mu);
         if (ready > 0 && (s.fds[0].revents & POLLIN)) {
             char drain[64];
@@ -291,12 +340,10 @@ static void *poller_main(void *arg)
             p->poked = false;
         }
         bool signal = false;
-        for (unsigned i = 1; ready > 0 && i < n; i++) {
+        for (unsigned i = 0; ready > 0 && i < ntasks; i++) {
             tio__task *t = s.tasks[i];
-            /* Cancelled since the set was built, or reused: only a task
-             * that still waits here is ours to move. */
-            if (s.fds[i].revents == 0 || J(t)->where != AT_WAITING ||
-                t->file->handle != s.fds[i].fd)
+            TIO_ASSERT(J(t)->where == AT_WAITING);
+            if (J(t)->cancel || !may_move(t, s.fds[s.slot[i]].revents))
                 continue;
             J(t)->where = AT_MOVING;
             pthread_mutex_unlock(&p->mu);
@@ -375,19 +422,18 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
     bool taken = false;
     pthread_mutex_lock(&p->mu);
     if (J(t)->where == AT_WORK) {
+        /* No worker has it, and none keeps a pointer to queued work. */
         q_remove(&p->work, t);
-        taken = true;
-    } else if (J(t)->where == AT_WAITING) {
-        q_remove(&p->waiting, t);
-        poke(p);
-        taken = true;
-    }
-    if (taken)
         J(t)->where = AT_NONE;
-    else if (J(t)->where == AT_MOVING)
-        J(t)->cancel = true; /* if nothing could be moved, the poller reports the cancel */
+        taken = true;
+    } else if (J(t)->where == AT_WAITING || J(t)->where == AT_MOVING) {
+        /* The poller reports it (see post_cancels), or its real result if
+         * it was being moved. */
+        J(t)->cancel = true;
+        poke(p);
+    }
+    /* Running on a worker: its real result follows. */
     pthread_mutex_unlock(&p->mu);
-    /* Running on a worker or being moved: its real result follows. */
     if (taken)
         tio__task_complete(t, 0, ECANCELED);
 }
@@ -464,6 +510,7 @@ static void pool_free(pool *p)
     if (p->ps != NULL) {
         free(p->ps->fds);
         free(p->ps->tasks);
+        free(p->ps->slot);
         free(p->ps);
     }
     free(p->workers);
