@@ -23,6 +23,15 @@
 #endif
 void tio__assert_fail(const char *expr, const char *file, int line);
 
+/* Out of the hot path: an explaining or unusual branch. */
+#if defined(__GNUC__)
+#  define TIO_COLD __attribute__((cold, noinline))
+#  define TIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#  define TIO_COLD
+#  define TIO_LIKELY(x) (x)
+#endif
+
 #define TIO_CONTAINER_OF(ptr, type, field) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
 

@@ -102,7 +102,7 @@ int tio_wake(tio_loop *loop)
 
 /* Deadlines that have passed fire before anything queued reaches the OS
  * (semantic 16): a task whose deadline is gone never starts. */
-static void expire_due(tio_loop *loop)
+static inline void expire_due(tio_loop *loop)
 {
     if (loop->timers.count > 0) {
         loop->now_ns = tio__now_ns();
@@ -115,7 +115,7 @@ static void expire_due(tio_loop *loop)
  * backend refused for now are tried again after a nap: what is in flight
  * may never complete (a pipe read waits on its peer), so no completion is
  * sure to end the wait. */
-static int64_t wait_budget(tio_loop *loop, int64_t left_ns)
+static inline int64_t wait_budget(tio_loop *loop, int64_t left_ns)
 {
     if (!tio__list_empty(&loop->done))
         return 0;
@@ -144,9 +144,10 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
     int64_t until = timeout_ns > 0 ? tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns) : 0;
     int64_t left = timeout_ns;
     for (;;) {
-        expire_due(loop);
         if (!tio__list_empty(&loop->queued))
-            tio__flush(loop, 0);
+            tio__flush(loop, 0); /* fires passed deadlines first */
+        else
+            expire_due(loop);
         int rc = loop->backend->wait(loop, wait_budget(loop, left));
         if (rc < 0)
             return rc;

@@ -44,14 +44,6 @@ static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file
     return 0;
 }
 
-#if defined(__GNUC__)
-#  define TIO_COLD __attribute__((cold, noinline))
-#  define TIO_LIKELY(x) __builtin_expect(!!(x), 1)
-#else
-#  define TIO_COLD
-#  define TIO_LIKELY(x) (x)
-#endif
-
 /* Why a read/write is rejected, in the order the contract lists the
  * checks. Cold: only reached when the fast check below failed. */
 static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task *task,

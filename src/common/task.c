@@ -94,19 +94,17 @@ static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio_
     return tio__start_failed(loop, t, s->os_error) != TIO__BUSY;
 }
 
-/* Hand one batch to the backend; false when it had no room for all (the
- * rest waits for the next run: retrying now would meet the same refusal).
- * The tasks not started (refused for room, or for a shortage) go back to
- * the head of the queue in their submission order. */
-static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
+/* The batch's tasks from `first` on, after some start did not end
+ * PENDING: synchronous outcomes delivered, and the tasks not started
+ * (refused for room, or for a shortage) back to the head of the queue in
+ * their submission order. False when any was not started (the rest waits
+ * for the next run: retrying now would meet the same refusal). */
+static TIO_COLD bool submit_rest(tio_loop *loop, tio__task **batch, unsigned first, unsigned n,
+                                 unsigned taken, const uint8_t *out, const tio__sync *sync)
 {
-    uint8_t out[TIO__BATCH];
-    tio__sync sync[TIO__BATCH];
-    unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
     bool back[TIO__BATCH];
     bool room = taken == n;
-    TIO_ASSERT(taken <= n);
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = first; i < n; i++) {
         back[i] = i >= taken;
         if (back[i])
             continue;
@@ -117,7 +115,7 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
     }
     if (taken < n)
         loop->starts[TIO__BUSY]++;
-    for (unsigned i = n; i-- > 0;) {
+    for (unsigned i = n; i-- > first;) {
         if (back[i]) {
             tio__task_requeue(batch[i]);
             room = false;
@@ -126,6 +124,23 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
     if (!room)
         loop->retry_starts = true;
     return room;
+}
+
+/* Hand one batch to the backend; false when it had no room for all. The
+ * common case, every start PENDING, costs one pass over `out`. */
+static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
+{
+    uint8_t out[TIO__BATCH];
+    tio__sync sync[TIO__BATCH];
+    unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
+    unsigned i = 0;
+    TIO_ASSERT(taken <= n);
+    while (i < taken && out[i] == TIO__PENDING)
+        i++;
+    loop->starts[TIO__PENDING] += i;
+    if (TIO_LIKELY(i == n))
+        return true;
+    return submit_rest(loop, batch, i, n, taken, out, sync);
 }
 
 /* Take t off the queue for a start: INFLIGHT from here on, unless it
@@ -150,7 +165,7 @@ static bool take(tio_loop *loop, tio__task *t)
 /* One pass over the queue, in submission order, in batches, as far as the
  * policy allows; false at the first refusal (the rest stays queued for the
  * next run). */
-static bool flush_pass(tio_loop *loop, unsigned flags)
+static inline bool flush_pass(tio_loop *loop, unsigned flags)
 {
     tio__task *batch[TIO__BATCH];
     unsigned n = 0;
@@ -191,12 +206,9 @@ void tio__flush(tio_loop *loop, unsigned flags)
         loop->now_ns = tio__now_ns();
         tio__timers_expire(loop);
     }
-    uint32_t before;
-    do {
+    uint32_t before = loop->requeues;
+    while (flush_pass(loop, flags) && loop->requeues != before)
         before = loop->requeues;
-        if (!flush_pass(loop, flags))
-            return;
-    } while (loop->requeues != before);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */

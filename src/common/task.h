@@ -80,10 +80,16 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
     if (t->loop->faults != NULL && !tio__faults_complete(t, &bytes, &os_error))
         return;
 #endif
-    if (os_error == 0 && bytes == (int64_t)t->len && t->done == 0 && !t->is_stream &&
-        !t->cancel_requested) {
-        TIO_ASSERT(!t->file->is_stream);
-        tio__task_finish(t, bytes, 0);
+    /* A file operation done whole, with no deadline to clear: DONE at once. */
+    if (os_error == 0 && bytes == (int64_t)t->len &&
+        (t->done | t->is_stream | t->has_deadline | t->cancel_requested) == 0) {
+        tio_loop *loop = t->loop;
+        TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
+        loop->inflight_files--;
+        t->os_error = 0;
+        tio__pub(t)->result = bytes;
+        t->state = TIO__DONE;
+        tio__move_to(t, &loop->done, false);
         return;
     }
     tio__task_complete_slow(t, bytes, os_error);
