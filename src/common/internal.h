@@ -172,6 +172,22 @@ static inline void tio__list_remove(tio__list *l, tio__link *n)
     TIO__LIST_COUNT(l, --);
 }
 
+/* Move the k consecutive nodes first..last of `from` to the tail of `to`. */
+static inline void tio__list_splice_tail(tio__list *from, tio__link *first, tio__link *last,
+                                         unsigned k, tio__list *to)
+{
+    TIO_ASSERT(from->count >= k && k > 0);
+    first->prev->next = last->next;
+    last->next->prev = first->prev;
+    first->prev = to->head.prev;
+    last->next = &to->head;
+    to->head.prev->next = first;
+    to->head.prev = last;
+    TIO__LIST_COUNT(from, -= k);
+    TIO__LIST_COUNT(to, += k);
+    (void)k;
+}
+
 static inline bool tio__list_empty(const tio__list *l) { return l->head.next == &l->head; }
 static inline tio__task *tio__task_of(tio__link *n) { return TIO_CONTAINER_OF(n, tio__task, link); }
 

@@ -143,9 +143,10 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
     return submit_rest(loop, batch, i, n, taken, out, sync);
 }
 
-/* Take t off the queue for a start: INFLIGHT from here on, unless it
- * needs no OS at all (a zero-length transfer: on a pipe the OS would wait
- * for data first, ppoll or Windows' 0-byte ReadFile). */
+/* Take t for a start: INFLIGHT from here on (its list move is the
+ * caller's: see move_batch), unless it needs no OS at all (a zero-length
+ * transfer: on a pipe the OS would wait for data first, ppoll or Windows'
+ * 0-byte ReadFile). */
 static bool take(tio_loop *loop, tio__task *t)
 {
     if (t->len == 0 && t->op != TIO__OP_FSYNC) {
@@ -154,12 +155,27 @@ static bool take(tio_loop *loop, tio__task *t)
     }
     loop->queued_streams -= t->is_stream;
     t->state = TIO__INFLIGHT;
-    tio__move_to(t, &loop->inflight, false);
     if (!t->is_stream)
         loop->inflight_files++;
     else if (t->op == TIO__OP_WRITE)
         t->file->writing = true;
     return true;
+}
+
+/* The batch's tasks from the queue to the in-flight list, before the
+ * backend sees them. When they are the head of the queue in order (the
+ * common case: nothing skipped), one splice moves them all. */
+static inline void move_batch(tio_loop *loop, tio__task **batch, unsigned n, bool prefix)
+{
+    if (prefix && n > 1) {
+        tio__list_splice_tail(&loop->queued, &batch[0]->link, &batch[n - 1]->link, n,
+                              &loop->inflight);
+        for (unsigned i = 0; i < n; i++)
+            batch[i]->on = &loop->inflight;
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        tio__move_to(batch[i], &loop->inflight, false);
 }
 
 /* One pass over the queue, in submission order, in batches, as far as the
@@ -169,6 +185,7 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
 {
     tio__task *batch[TIO__BATCH];
     unsigned n = 0;
+    bool prefix = true; /* the batch is the head of the queue, in order */
     tio__link *l = loop->queued.head.next;
     while (l != &loop->queued.head) {
         tio__task *t = tio__task_of(l);
@@ -177,19 +194,27 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
             /* At the cap only streams can still go: skip files if any. */
             if (!t->is_stream && loop->queued_streams == 0)
                 break;
+            prefix = false;
             continue;
         }
-        if (!take(loop, t))
+        if (!take(loop, t)) {
+            prefix = false;
             continue;
+        }
         batch[n++] = t;
         if (n == TIO__BATCH) {
+            move_batch(loop, batch, n, prefix);
             if (!submit_batch(loop, batch, n, flags))
                 return false;
             n = 0;
+            prefix = true;
             l = loop->queued.head.next; /* completions may have requeued work */
         }
     }
-    return n == 0 || submit_batch(loop, batch, n, flags);
+    if (n == 0)
+        return true;
+    move_batch(loop, batch, n, prefix);
+    return submit_batch(loop, batch, n, flags);
 }
 
 /* Hand queued work to the backend. A start that completes at once may be
