@@ -44,10 +44,7 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
     case TIO__QUEUED:
         /* Never reached the OS, or only its earlier legs did. */
         t->timed_out = timed_out;
-        if (t->done > 0)
-            tio__task_finish(t, t->done, 0);
-        else
-            tio__task_finish(t, timed_out ? TIO_ETIMEDOUT : TIO_ECANCELED, 0);
+        tio__task_finish_cancelled(t);
         break;
     case TIO__INFLIGHT:
         if (t->op == TIO__OP_SLEEP) {
@@ -68,9 +65,13 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
 }
 
 /* Fire every deadline that has passed: sleeps complete with 0, other tasks
- * are cancelled with TIO_ETIMEDOUT as their reason. */
+ * are cancelled with TIO_ETIMEDOUT as their reason. The clock is read only
+ * when a deadline exists. */
 void tio__timers_expire(tio_loop *loop)
 {
+    if (loop->timers.count == 0)
+        return;
+    loop->now_ns = tio__now_ns();
     tio__heap_node *n;
     while ((n = tio__heap_min(&loop->timers)) != NULL) {
         tio__task *t = TIO_CONTAINER_OF(n, tio__task, timer);

@@ -212,12 +212,11 @@ static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned 
             i++;
             continue;
         }
-        /* The run of unfaulted tasks from here goes to the OS as one batch. */
-        unsigned j = i + 1;
-        while (j < n && f->permille[TIO__FAULT_START_BUSY] == 0 &&
-               f->permille[TIO__FAULT_START_FAILED] == 0 && f->permille[TIO__FAULT_SHORT] == 0 &&
-               f->permille[TIO__FAULT_SYNC] == 0)
-            j++;
+        /* With no per-start fault armed, the rest goes to the OS as one
+         * batch; otherwise each start gets its own roll. */
+        bool rolls = f->permille[TIO__FAULT_START_BUSY] | f->permille[TIO__FAULT_START_FAILED] |
+                     f->permille[TIO__FAULT_SHORT] | f->permille[TIO__FAULT_SYNC];
+        unsigned j = rolls ? i + 1 : n;
         unsigned want = j - i;
         unsigned taken = f->real->submit(loop, tasks + i, want, flags, out + i, sync + i);
         /* Refused (BUSY), or failed at once (no completion will pass the

@@ -335,13 +335,14 @@ unsigned tio__run_callbacks(tio_loop *loop);
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */
 void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
+void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
 
 /* error.c (POSIX) / win32/error.c: raw OS error -> kind and TIO_E* code. */
 int tio__os_error_kind(int os_error);
 int tio__os_error_map(int os_error);
 
 /* cancel.c */
-void tio__timers_expire(tio_loop *loop);
+void tio__timers_expire(tio_loop *loop);             /* reads the clock if a deadline exists */
 int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns);
 int64_t tio__deadline_after(int64_t now_ns, uint64_t ns); /* saturates at INT64_MAX */
 void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out);

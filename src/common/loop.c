@@ -100,16 +100,6 @@ int tio_wake(tio_loop *loop)
     return 0;
 }
 
-/* Deadlines that have passed fire before anything queued reaches the OS
- * (semantic 16): a task whose deadline is gone never starts. */
-static inline void expire_due(tio_loop *loop)
-{
-    if (loop->timers.count > 0) {
-        loop->now_ns = tio__now_ns();
-        tio__timers_expire(loop);
-    }
-}
-
 /* How long one backend wait may last: 0 when callbacks are already due,
  * else up to the caller's time left and the next deadline. Starts the
  * backend refused for now are tried again after a nap: what is in flight
@@ -147,11 +137,11 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
         if (!tio__list_empty(&loop->queued))
             tio__flush(loop, 0); /* fires passed deadlines first */
         else
-            expire_due(loop);
+            tio__timers_expire(loop);
         int rc = loop->backend->wait(loop, wait_budget(loop, left));
         if (rc < 0)
             return rc;
-        expire_due(loop);
+        tio__timers_expire(loop);
         if (rc == TIO__WOKEN || !tio__list_empty(&loop->done) || timeout_ns == 0 ||
             loop->pending == 0)
             break;

@@ -16,9 +16,10 @@
  */
 #include "common/internal.h"
 
-/* The result of a cancel the OS honoured (or of a transfer the cancel cut
- * short after earlier legs moved bytes). */
-static void finish_cancelled(tio__task *t)
+/* The result of a cancel, whether the OS honoured it or never saw the
+ * task: TIO_ECANCELED, TIO_ETIMEDOUT when a deadline asked, or the bytes
+ * earlier legs of the transfer moved. */
+void tio__task_finish_cancelled(tio__task *t)
 {
     if (t->done > 0)
         tio__task_finish(t, t->done, 0);
@@ -56,6 +57,16 @@ static void short_transfer(tio__task *t, uint32_t bytes)
     continue_after(t, bytes);
 }
 
+/* A real failure: the bytes earlier legs moved (the next call meets the
+ * error again), else the mapped error with the raw code kept. */
+static void finish_error(tio__task *t, int os_error)
+{
+    if (t->done > 0)
+        tio__task_finish(t, t->done, 0);
+    else
+        tio__task_finish(t, tio__os_error_map(os_error), os_error);
+}
+
 static void failed(tio__task *t, int os_error)
 {
     switch (tio__os_error_kind(os_error)) {
@@ -66,22 +77,19 @@ static void failed(tio__task *t, int os_error)
         }
         break;
     case TIO__ERR_CANCELED:
-        finish_cancelled(t);
+        tio__task_finish_cancelled(t);
         return;
     case TIO__ERR_INTR:
     case TIO__ERR_AGAIN:
         if (t->cancel_requested)
-            finish_cancelled(t);
+            tio__task_finish_cancelled(t);
         else
             tio__task_requeue(t);
         return;
     default:
         break;
     }
-    if (t->done > 0) /* the bytes before the error; the next call meets it again */
-        tio__task_finish(t, t->done, 0);
-    else
-        tio__task_finish(t, tio__os_error_map(os_error), os_error);
+    finish_error(t, os_error);
 }
 
 void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
@@ -118,12 +126,11 @@ int tio__start_failed(tio_loop *loop, tio__task *t, int os_error)
     if (kind == TIO__ERR_AGAIN && !t->cancel_requested && others_in_flight(loop, t))
         return TIO__BUSY;
     if (kind == TIO__ERR_AGAIN || kind == TIO__ERR_INTR) {
+        /* Not retried here: the shortage is real, or a cancel asked. */
         if (t->cancel_requested)
-            finish_cancelled(t);
-        else if (t->done > 0)
-            tio__task_finish(t, t->done, 0);
+            tio__task_finish_cancelled(t);
         else
-            tio__task_finish(t, tio__os_error_map(os_error), os_error);
+            finish_error(t, os_error);
         return TIO__FAILED;
     }
     failed(t, os_error);

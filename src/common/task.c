@@ -226,11 +226,9 @@ void tio__flush(tio_loop *loop, unsigned flags)
     loop->queued_since_flush = 0;
     loop->retry_starts = false;
     /* Deadlines that have passed fire first, whoever flushes (a run, or a
-     * starting call under submit_batch): such a task never reaches the OS. */
-    if (loop->timers.count > 0) {
-        loop->now_ns = tio__now_ns();
-        tio__timers_expire(loop);
-    }
+     * starting call under submit_batch): such a task never reaches the OS
+     * (semantic 16). */
+    tio__timers_expire(loop);
     uint32_t before = loop->requeues;
     while (flush_pass(loop, flags) && loop->requeues != before)
         before = loop->requeues;

@@ -36,6 +36,15 @@ static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state)
     loop->pending++;
 }
 
+/* -> DONE with its result, on loop->done for the next callback run. */
+static inline void tio__task_done(tio__task *t, int64_t result, int os_error)
+{
+    t->os_error = os_error;
+    tio__pub(t)->result = result;
+    t->state = TIO__DONE;
+    tio__move_to(t, &t->loop->done, false);
+}
+
 /* Record the result and queue the callback: the end of every pending task
  * (normalised OS outcomes, cancels of queued tasks, expired sleeps). A
  * cancelled or timed-out result carries no OS error: the library decided it
@@ -59,10 +68,8 @@ static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
         TIO_ASSERT(loop->queued_streams > 0);
         loop->queued_streams--;
     }
-    t->os_error = result < 0 && result != TIO_ECANCELED && result != TIO_ETIMEDOUT ? os_error : 0;
-    tio__pub(t)->result = result;
-    t->state = TIO__DONE;
-    tio__move_to(t, &loop->done, false);
+    tio__task_done(t, result,
+                   result < 0 && result != TIO_ECANCELED && result != TIO_ETIMEDOUT ? os_error : 0);
 }
 
 /* What a backend calls for each completion of a PENDING task: bytes when
@@ -86,10 +93,7 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
         tio_loop *loop = t->loop;
         TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
         loop->inflight_files--;
-        t->os_error = 0;
-        tio__pub(t)->result = bytes;
-        t->state = TIO__DONE;
-        tio__move_to(t, &loop->done, false);
+        tio__task_done(t, bytes, 0);
         return;
     }
     tio__task_complete_slow(t, bytes, os_error);
