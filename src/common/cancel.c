@@ -65,12 +65,10 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
 }
 
 /* Fire every deadline that has passed: sleeps complete with 0, other tasks
- * are cancelled with TIO_ETIMEDOUT as their reason. The clock is read only
- * when a deadline exists. */
-void tio__timers_expire(tio_loop *loop)
+ * are cancelled with TIO_ETIMEDOUT as their reason. (tio__timers_expire,
+ * inline, calls this only when a deadline exists.) */
+void tio__timers_expire_armed(tio_loop *loop)
 {
-    if (loop->timers.count == 0)
-        return;
     loop->now_ns = tio__now_ns();
     tio__heap_node *n;
     while ((n = tio__heap_min(&loop->timers)) != NULL) {

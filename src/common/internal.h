@@ -342,7 +342,13 @@ int tio__os_error_kind(int os_error);
 int tio__os_error_map(int os_error);
 
 /* cancel.c */
-void tio__timers_expire(tio_loop *loop);             /* reads the clock if a deadline exists */
+void tio__timers_expire_armed(tio_loop *loop);
+/* Fire passed deadlines; the clock is read only when a deadline exists. */
+static inline void tio__timers_expire(tio_loop *loop)
+{
+    if (loop->timers.count > 0)
+        tio__timers_expire_armed(loop);
+}
 int64_t tio__timers_next_ns(tio_loop *loop, int64_t timeout_ns);
 int64_t tio__deadline_after(int64_t now_ns, uint64_t ns); /* saturates at INT64_MAX */
 void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out);
