@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * taskio: asynchronous, direct, durable file I/O behind one task/completion API.
  *

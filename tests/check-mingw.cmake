@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Find the cross-built Check (scripts/build-check-mingw.sh) for a mingw-w64
 # build, where pkg-config would report the host's Check. Included by
 # tests/CMakeLists.txt when cross-compiling for Windows with

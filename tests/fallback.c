@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Backend selection when io_uring is refused: a seccomp filter makes
  * io_uring_setup fail with EPERM, as Docker's default profile and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection: a randomized workload under a seeded schedule of
  * injected faults at the backend boundary (immediate failures, BUSY, short

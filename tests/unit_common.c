@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of src/common driven through a scripted test backend: each
  * start reports the outcome the test chose (COMPLETED, FAILED, PENDING,

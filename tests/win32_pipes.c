@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * win32_pipes.c: the IOCP backend's three-way start handling (DESIGN
  * semantic 2), reached with named pipes, under Wine or on Windows (Check).

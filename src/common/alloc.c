@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Aligned buffers for direct I/O. */
 #include "common/internal.h"
 

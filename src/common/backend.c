@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The backend table and selection: tio_loop_config.backend, else the
  * environment variable TIO_BACKEND, else the first compiled backend that

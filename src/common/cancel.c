@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Cancellation, deadlines and sleeps (DESIGN semantics 5, 7, 9).
  *

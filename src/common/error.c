@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Error codes: descriptions, the errno mapping (every errno a file, pipe or
  * io_uring operation is documented to return, mapped explicitly), and the

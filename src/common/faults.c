@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection at the backend seam, compiled only into the test variant
  * of the library (CMake target taskio_faults, TIO_FAULTS=1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection (faults.c), compiled only into the test variant of the
  * library. It wraps the backend table, and sees raw completions through the

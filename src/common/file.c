@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tio_file: flag validation and bookkeeping common to every OS. Opening,
  * alignment discovery and closing are the OS layer's (src/linux/file.c,

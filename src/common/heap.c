@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The deadline heap: an intrusive pairing heap, so arming a timer never
  * allocates. Ordered by (deadline_ns, timer_seq): equal deadlines fire in

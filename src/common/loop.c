@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The loop: one run = start queued work, wait (bounded by the caller's
  * timeout and the next deadline), fire deadlines, run callbacks within the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Raw OS outcomes become results here, once, for every backend (DESIGN
  * semantics 4, 5, 7, 11, 12, 13). A backend reports what the OS said: bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Argument and alignment validation, and the submitting calls (DESIGN
  * semantics 1 and 3). Everything the library can check itself is rejected

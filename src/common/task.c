@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The task state machine and the flush policy (DESIGN semantics 1, 2, 15
  * and "One pipeline, thin backends").

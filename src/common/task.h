@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The task state machine's two hottest steps, inline because every
  * operation takes them and backends call them per completion: moving a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Direct-I/O alignment of an open file on Linux.
  *

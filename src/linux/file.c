@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Opening files on Linux: TIO_* flags to open(2) flags, the O_DIRECT probe,
  * and alignment discovery (align.c).

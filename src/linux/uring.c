@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The io_uring backend (liburing, public API only). submit fills one SQE per
  * task; the SQEs reach the kernel in the wait's io_uring_enter, which also

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The io_uring backend's state, shared by uring.c and uring_fixed.c. */
 #ifndef TIO_URING_H
 #define TIO_URING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * io_uring's registered resources, each saving work the kernel would
  * otherwise do per operation:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Monotonic time and thread identity on POSIX systems. */
 #include "common/internal.h"
 

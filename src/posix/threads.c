@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The threads backend, for any POSIX system (and Linux hosts that refuse
  * io_uring). File operations run as blocking pread/pwrite/fsync on a fixed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Monotonic time and thread identity on Windows. */
 #include "common/internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Win32 error codes -> TIO_E*. Every code the IOCP backend and the file
  * layer can meet is listed; the raw code is always kept (tio_os_error).

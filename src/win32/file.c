@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Opening files on Windows: UTF-8 path to UTF-16 (with the \\?\ prefix, so
  * paths longer than MAX_PATH work without the LongPathsEnabled policy),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Declarations shared by the Windows files. */
 #ifndef TIO_WIN32_H
 #define TIO_WIN32_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tio-fuzz: a model-based fuzzer for taskio (issue 5, item 3).
  *

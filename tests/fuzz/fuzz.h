@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The model-based fuzzer's entry points (fuzz.c), shared by the libFuzzer
  * build (tio-fuzz, clang) and the replay driver run by `make test`

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write the hand-made inputs of tests/fuzz/corpus/: seeds (seed-*) that
 cover each operation on both backends, and regression inputs (regress-*)
 for bugs the fuzzer found, minimised by hand so their bytes read as steps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tio-fuzz-replay: the model-based fuzzer without libFuzzer, for `make test`
  * (CTest fuzz.replay) and for any compiler.

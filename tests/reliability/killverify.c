@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * killverify.c: no acknowledged write is lost when the process dies.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * soak.c: a million mixed operations per Linux backend; nothing leaks,
  * nothing is lost, nothing is called twice.
