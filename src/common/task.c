@@ -218,6 +218,18 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
     return submit_batch(loop, batch, n, flags);
 }
 
+/* The pass for a queue of exactly one task, the common case of a loop
+ * used one operation at a time: the same decisions, without the batch. */
+static bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
+{
+    if (!may_start(loop, t))
+        return true;
+    if (!take(loop, t))
+        return true;
+    tio__move_to(t, &loop->inflight, false);
+    return submit_batch(loop, &t, 1, flags);
+}
+
 /* Hand queued work to the backend. A start that completes at once may be
  * short and come back to the head of the queue for its rest, behind the
  * pass: passes repeat until none puts work back, so that nothing startable
@@ -231,8 +243,14 @@ void tio__flush(tio_loop *loop, unsigned flags)
      * (semantic 16). */
     tio__timers_expire(loop);
     uint32_t before = loop->requeues;
-    while (flush_pass(loop, flags) && loop->requeues != before)
+    tio__link *first = loop->queued.head.next;
+    bool room = first->next == &loop->queued.head && first != &loop->queued.head
+                    ? flush_single(loop, tio__task_of(first), flags)
+                    : flush_pass(loop, flags);
+    while (room && loop->requeues != before) {
         before = loop->requeues;
+        room = flush_pass(loop, flags);
+    }
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */
