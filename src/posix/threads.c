@@ -120,6 +120,26 @@ static bool post(pool *p, tio__task *t, int64_t bytes, int os_error)
 
 /* ------------------------------------------------------------- workers */
 
+/* fsync as the durability contract means it: 0, or -1 with errno. */
+static int sync_durable(int fd, unsigned flags)
+{
+#ifdef F_FULLFSYNC
+    /* macOS: fsync(2) hands the data to the drive but leaves it in the
+     * drive's volatile cache; only fcntl(F_FULLFSYNC) flushes that (fsync(2),
+     * fcntl(2)). F_BARRIERFSYNC only orders writes, so TIO_FSYNC_DATA is
+     * F_FULLFSYNC too. Filesystems without it (SMB, some FUSE mounts)
+     * refuse it with ENOTSUP or EINVAL: fsync is the best they offer. */
+    (void)flags;
+    if (fcntl(fd, F_FULLFSYNC) == 0)
+        return 0;
+    if (errno != ENOTSUP && errno != EINVAL && errno != ENOTTY)
+        return -1;
+    return fsync(fd);
+#else
+    return (flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd);
+#endif
+}
+
 /* One attempt, raw: the common code continues short transfers and
  * retries EINTR. */
 static void run_file_op(tio__task *t, int64_t *bytes, int *os_error)
@@ -128,8 +148,16 @@ static void run_file_op(tio__task *t, int64_t *bytes, int *os_error)
     ssize_t n;
     switch (t->op) {
     case TIO__OP_READ: n = pread(fd, t->buf, t->len, (off_t)t->offset); break;
-    case TIO__OP_WRITE: n = pwrite(fd, t->buf, t->len, (off_t)t->offset); break;
-    default: n = (t->op_flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd); break;
+    case TIO__OP_WRITE:
+        n = pwrite(fd, t->buf, t->len, (off_t)t->offset);
+#ifdef F_FULLFSYNC
+        /* macOS: an O_DSYNC write reaches the drive, not its media (see
+         * sync_durable): a TIO_DSYNC write is durable only after the flush. */
+        if (n > 0 && (t->file->flags & TIO_DSYNC) && sync_durable(fd, TIO_FSYNC_DATA) != 0)
+            n = -1;
+#endif
+        break;
+    default: n = sync_durable(fd, t->op_flags); break;
     }
     *bytes = n < 0 ? 0 : n;
     *os_error = n < 0 ? errno : 0;
@@ -439,6 +467,28 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
         tio__task_complete(t, 0, ECANCELED);
 }
 
+/* pthread_cond_timedwait until a CLOCK_MONOTONIC time (done_cv's clock). */
+static int cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *until)
+{
+#ifdef __APPLE__
+    /* macOS has no pthread_condattr_setclock: its absolute timed wait counts
+     * on the wall clock, which may jump. It waits a relative time instead
+     * (pthread_cond_timedwait_relative_np), here what is left of until on
+     * CLOCK_MONOTONIC; a caller that wakes early waits again for the rest. */
+    struct timespec now, rel;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t left_ns = ((int64_t)until->tv_sec - (int64_t)now.tv_sec) * 1000000000 +
+                      (until->tv_nsec - now.tv_nsec);
+    if (left_ns <= 0)
+        return ETIMEDOUT;
+    rel.tv_sec = (time_t)(left_ns / 1000000000);
+    rel.tv_nsec = (long)(left_ns % 1000000000);
+    return pthread_cond_timedwait_relative_np(cv, mu, &rel);
+#else
+    return pthread_cond_timedwait(cv, mu, until);
+#endif
+}
+
 static int threads_wait(tio_loop *loop, int64_t timeout_ns)
 {
     pool *p = loop->backend_data;
@@ -455,7 +505,7 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
             p->loop_waiting = true; /* cleared by the thread that signals */
             if (timeout_ns < 0)
                 pthread_cond_wait(&p->done_cv, &p->mu);
-            else if (pthread_cond_timedwait(&p->done_cv, &p->mu, &until) == ETIMEDOUT)
+            else if (cond_wait_until(&p->done_cv, &p->mu, &until) == ETIMEDOUT)
                 break;
         }
         p->loop_waiting = false;
@@ -572,7 +622,9 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
     pthread_cond_init(&p->work_cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
+#ifndef __APPLE__ /* macOS lacks it: see cond_wait_until */
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+#endif
     pthread_cond_init(&p->done_cv, &ca);
     pthread_condattr_destroy(&ca);
     if ((p->ps = calloc(1, sizeof *p->ps)) == NULL || !poll_set_fit(p->ps, 64)) {
