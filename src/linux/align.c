@@ -11,7 +11,7 @@
  * This file includes <linux/stat.h> and not <sys/stat.h>: glibc 2.36's
  * struct statx has no stx_dio_* fields.
  */
-#include "common/internal.h"
+#include "posix/posix.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -20,8 +20,6 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-size_t tio__linux_dio_align(int fd);
 
 static size_t pow2_or_zero(unsigned long v)
 {
@@ -51,7 +49,7 @@ static size_t sysfs_block_size(unsigned major, unsigned minor)
     return 0;
 }
 
-size_t tio__linux_dio_align(int fd)
+size_t tio__posix_direct_align(int fd)
 {
     struct statx stx = {0};
     long rc = syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN | STATX_TYPE, &stx);

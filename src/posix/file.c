@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening files on POSIX systems: TIO_* flags to open(2) flags, the direct
+ * I/O probe, wrapping, closing and sizes. What differs per OS (how direct
+ * I/O is asked for, the alignment it needs, the size of a disk) is behind
+ * src/posix/posix.h.
+ *
+ * The probe opens without direct I/O, then asks for it on the open
+ * descriptor (tio__posix_direct_enable; EINVAL: the filesystem refuses
+ * it). A direct open that fails therefore fails before it changed anything:
+ * O_TRUNC is applied only once direct I/O is settled, and a file this open
+ * created is removed again; and TIO_DIRECT_TRY|TIO_CREATE|TIO_EXCL falls
+ * back to buffered on the file it just created instead of meeting EEXIST on
+ * a second open.
+ */
+#include "posix/posix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int open_flags(unsigned flags)
+{
+    int o = O_CLOEXEC;
+    switch (flags & 3u) {
+    case TIO_RDONLY: o |= O_RDONLY; break;
+    case TIO_WRONLY: o |= O_WRONLY; break;
+    default: o |= O_RDWR; break;
+    }
+    if (flags & TIO_CREATE)
+        o |= O_CREAT;
+    if (flags & TIO_TRUNCATE)
+        o |= O_TRUNC;
+    if (flags & TIO_EXCL)
+        o |= O_EXCL;
+    if (flags & TIO_DSYNC)
+        o |= O_DSYNC;
+    return o;
+}
+
+/* Pipes, sockets, ttys: no offsets, and a read can block for ever. pread
+ * on a pipe or socket fails with ESPIPE, as lseek does; on Linux a tty
+ * refuses lseek too, but macOS and the BSDs let lseek succeed on any
+ * character device and fail pread on a tty (ENXIO), so a tty is asked for
+ * by name. Regular files and disks (block devices, and the BSDs' character
+ * disk devices) can seek. */
+static bool is_stream(int fd)
+{
+    if (lseek(fd, 0, SEEK_CUR) < 0 && errno == ESPIPE)
+        return true;
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && isatty(fd);
+}
+
+static void describe(tio_file *f, int fd)
+{
+    f->handle = fd;
+    f->is_stream = is_stream(fd);
+    f->align_bytes = f->direct ? tio__posix_direct_align(fd) : 1;
+#ifdef F_SETNOSIGPIPE
+    /* macOS and NetBSD raise the SIGPIPE of a write to a pipe whose reader
+     * is gone at the process, not at the writing thread (xnu
+     * bsd/kern/sys_generic.c fp_writev: psignal(proc)), so the threads
+     * backend's blocked signal mask does not keep it from the program
+     * (sockets are written with MSG_NOSIGNAL). F_SETNOSIGPIPE marks the
+     * open file description, so on a wrapped pipe the caller's own writes
+     * fail with EPIPE too, without the signal (fcntl(2)). */
+    if (f->is_stream && f->can_write)
+        fcntl(fd, F_SETNOSIGPIPE, 1);
+#endif
+}
+
+static int open_failed(tio_loop *loop, const char *path, int err)
+{
+    return tio__fail(loop, tio__errno_map(err), "tio_file_open: %s: %s (errno %d)", path,
+                     strerror(err), err);
+}
+
+/* open(2), knowing whether this call created the file: with O_CREAT but
+ * not O_EXCL, an open of what exists, else an exclusive create (a race
+ * with another creator is retried). */
+static int open_noting_create(const char *path, int o, unsigned mode, bool *created)
+{
+    *created = false;
+    if (!(o & O_CREAT) || (o & O_EXCL)) {
+        int fd = open(path, o, (mode_t)mode);
+        *created = fd >= 0 && (o & O_EXCL);
+        return fd;
+    }
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open(path, o & ~O_CREAT);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+        fd = open(path, o | O_EXCL, (mode_t)mode);
+        if (fd >= 0 || errno != EEXIST) {
+            *created = fd >= 0;
+            return fd;
+        }
+    }
+    return open(path, o, (mode_t)mode);
+}
+
+/* Whether fd may use direct I/O: 0 (now on), TIO_ENOTSUP (refused), or a
+ * TIO_E* code with the message set. */
+static int settle_direct(tio_loop *loop, const char *path, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return open_failed(loop, path, errno);
+    if (S_ISDIR(st.st_mode))
+        return tio__fail(loop, TIO_EISDIR, "tio_file_open: %s: is a directory (direct I/O "
+                         "applies to files and block devices)", path);
+    int err = tio__posix_direct_enable(fd);
+    if (err == 0)
+        return 0;
+    if (err != EINVAL)
+        return open_failed(loop, path, err);
+    return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses direct I/O "
+                     "(EINVAL); use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+}
+
+int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode)
+{
+    bool want_direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
+    int o = open_flags(flags);
+    if (want_direct)
+        o &= ~O_TRUNC; /* only once direct I/O is settled */
+    bool created = false;
+    int fd = want_direct ? open_noting_create(path, o, mode, &created)
+                         : open(path, o, (mode_t)mode);
+    if (fd < 0)
+        return open_failed(loop, path, errno);
+    if (want_direct) {
+        int rc = settle_direct(loop, path, fd);
+        if (rc == TIO_ENOTSUP && (flags & TIO_DIRECT_TRY)) {
+            want_direct = false;
+            loop->errmsg[0] = '\0';
+        } else if (rc != 0) {
+            close(fd);
+            if (created)
+                unlink(path);
+            return rc;
+        }
+        if ((flags & TIO_TRUNCATE) && ftruncate(fd, 0) != 0) {
+            int err = errno;
+            close(fd);
+            return open_failed(loop, path, err);
+        }
+    }
+    f->direct = want_direct;
+    describe(f, fd);
+    return 0;
+}
+
+int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags)
+{
+    int fl = fcntl(h, F_GETFL);
+    if (fl < 0) {
+        int err = errno;
+        return tio__fail(loop, tio__errno_map(err), "tio_file_wrap: fd %d: %s", h, strerror(err));
+    }
+    int acc = fl & O_ACCMODE;
+    if (((flags & 3u) != TIO_WRONLY && acc == O_WRONLY) ||
+        ((flags & 3u) != TIO_RDONLY && acc == O_RDONLY))
+        return tio__fail(loop, TIO_EBADF, "tio_file_wrap: fd %d was not opened for the access "
+                         "mode asked (flags 0x%x)", h, flags);
+    f->direct = tio__posix_direct_is_on(h, fl);
+    describe(f, h);
+    return 0;
+}
+
+int tio__os_close(tio_file *f)
+{
+    /* close(2): never retry on EINTR; Linux, macOS and the BSDs have
+     * released the descriptor, which may already name another file. */
+    if (close(f->handle) != 0 && errno != EINTR)
+        return tio__errno_map(errno);
+    return 0;
+}
+
+int tio__os_size(tio_file *f, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(f->handle, &st) != 0)
+        return tio__errno_map(errno);
+    /* A disk's st_size is 0: the device knows its size. */
+    if ((S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) && !f->is_stream &&
+        tio__posix_device_size(f->handle, size) == 0)
+        return 0;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the POSIX file layer (src/posix/file.c) asks of one OS: direct I/O
+ * and the sizes of devices. Linux answers in src/linux/file.c (O_DIRECT,
+ * statx), every other POSIX system in src/posix/direct.c (F_NOCACHE on
+ * macOS, O_DIRECT on the BSDs).
+ */
+#ifndef TIO_POSIX_H
+#define TIO_POSIX_H
+
+#include "common/internal.h"
+
+/* Turn direct I/O on for an open descriptor: 0, or an errno. EINVAL means
+ * the filesystem refuses it (TIO_ENOTSUP for the user). */
+int tio__posix_direct_enable(int fd);
+/* Whether a descriptor taskio did not open bypasses the page cache (its
+ * status flags fl, from F_GETFL). */
+bool tio__posix_direct_is_on(int fd, int fl);
+/* The alignment of buffers, offsets and lengths direct I/O on fd needs: a
+ * power of two, never 0. */
+size_t tio__posix_direct_align(int fd);
+/* The size in bytes of the disk device fd is: 0, or an errno (ENOTTY: fd
+ * is not a disk). */
+int tio__posix_device_size(int fd, uint64_t *size);
+
+#endif /* TIO_POSIX_H */
