@@ -37,9 +37,17 @@ extern "C" {
 #  define TIO_API
 #endif
 
+/* The version of this header. CMakeLists.txt's project(VERSION) is the one
+ * source: the build refuses a header that says otherwise. */
 #define TIO_VERSION_MAJOR 0
 #define TIO_VERSION_MINOR 1
 #define TIO_VERSION_PATCH 0
+#define TIO_VERSION_STRING "0.1.0"
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH": a
+ * static string, never NULL; may differ from TIO_VERSION_STRING when a
+ * shared library was replaced. Safe from any thread. */
+TIO_API const char *tio_version(void);
 
 typedef struct tio_loop tio_loop; /* opaque; one per thread */
 typedef struct tio_file tio_file; /* opaque; belongs to one loop */
