@@ -1,10 +1,23 @@
 # SPDX-License-Identifier: MIT
-# The version's test, a few milliseconds:
+# The documentation's and the version's tests, a second or two in all:
 #
+#   docs.man_lint       every man/*.3 and man/*.7 passes mandoc -Tlint with no
+#                       warning, and its .Xr references name pages that exist
+#                       (skipped, 77, where mandoc is not installed)
+#   docs.man_coverage   every TIO_API function in include/taskio.h has a page
 #   version.matches     tio_version(), TIO_VERSION_STRING, TIO_VERSION_MAJOR/
 #                       MINOR/PATCH and project(VERSION) agree
 #
 # Included from the top-level CMakeLists.txt when tests are built.
+if(CMAKE_HOST_UNIX AND NOT CMAKE_CROSSCOMPILING)
+  add_test(NAME docs.man_lint
+           COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/man-lint.sh lint ${PROJECT_SOURCE_DIR}/man)
+  add_test(NAME docs.man_coverage
+           COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/man-lint.sh coverage
+                   ${PROJECT_SOURCE_DIR}/include/taskio.h ${PROJECT_SOURCE_DIR}/man)
+  set_tests_properties(docs.man_lint docs.man_coverage PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()
+
 add_executable(version_matches ${PROJECT_SOURCE_DIR}/tests/version.c)
 # The shared library where its DLL would not be found under Wine: the
 # exported symbol is what a program links.

@@ -6,7 +6,8 @@
 #   lib/pkgconfig/taskio.pc              pkg-config --cflags --libs [--static] taskio
 #   lib/cmake/taskio/taskioConfig*.cmake  find_package(taskio): taskio::taskio (shared),
 #                                        taskio::taskio_static
-#   share/man/man3/*.3                   when man/ exists
+#   share/man/man3/*.3, man7/taskio.7    man/'s pages, and links for the other names
+#                                        a page documents (cmake/man.cmake)
 #
 # Included from the top-level CMakeLists.txt, after the library targets.
 
@@ -19,10 +20,7 @@ install(TARGETS taskio taskio_static EXPORT taskioTargets
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/taskio.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
-file(GLOB _tio_man_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/man/*.3)
-if(_tio_man_pages)
-  install(FILES ${_tio_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/man.cmake)
 
 # ------------------------------------------------------------- pkg-config
 # Libs.private and Requires.private are what a static link needs on top of

@@ -16,7 +16,8 @@ pkgs="cmake make gcc pkg-config check libsubunit-dev"
 case "${1:-}" in
 # clang and its runtimes: the sanitizer builds and the fuzzer.
 # fio and dpkg-dev: the fio ioengine builds against fio's Debian source.
-"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3" ;;
+# mandoc: docs.man_lint (mandoc -Tlint over man/).
+"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3 mandoc" ;;
 threads-only) ;;
 windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# Man pages (included from install.cmake): man/*.3 to share/man/man3,
+# man/*.7 to share/man/man7, and for every other name a page's NAME section
+# gives (.Nm: a family, such as tio_read with tio_write) a link to that page,
+# so that `man tio_write` finds it. A page added to man/ needs no edit here.
+foreach(_tio_sec 3 7)
+  file(GLOB _tio_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/man/*.${_tio_sec})
+  list(SORT _tio_pages)
+  # A page's NAME section decides its links: editing it reconfigures.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_tio_pages})
+  set(_tio_links "")
+  foreach(_tio_page IN LISTS _tio_pages)
+    get_filename_component(_tio_file ${_tio_page} NAME)
+    string(REGEX REPLACE "\\.${_tio_sec}$" "" _tio_stem "${_tio_file}")
+    file(STRINGS ${_tio_page} _tio_lines REGEX "^\\.(Sh|Nm) ")
+    set(_tio_in_name OFF)
+    foreach(_tio_line IN LISTS _tio_lines)
+      if(_tio_line MATCHES "^\\.Sh ")
+        if(_tio_in_name)
+          break()
+        endif()
+        if(_tio_line STREQUAL ".Sh NAME")
+          set(_tio_in_name ON)
+        endif()
+      elseif(_tio_in_name AND _tio_line MATCHES "^\\.Nm ([A-Za-z0-9_]+)"
+             AND NOT CMAKE_MATCH_1 STREQUAL _tio_stem)
+        set(_tio_link ${PROJECT_BINARY_DIR}/man/${CMAKE_MATCH_1}.${_tio_sec})
+        if(CMAKE_HOST_UNIX)
+          file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/man)
+          file(CREATE_LINK ${_tio_file} ${_tio_link} SYMBOLIC)
+        else()
+          file(WRITE ${_tio_link} ".so man${_tio_sec}/${_tio_file}\n")
+        endif()
+        list(APPEND _tio_links ${_tio_link})
+      endif()
+    endforeach()
+  endforeach()
+  if(_tio_pages)
+    install(FILES ${_tio_pages} ${_tio_links} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${_tio_sec})
+  endif()
+endforeach()
