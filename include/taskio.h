@@ -68,7 +68,7 @@ typedef int tio_handle; /* file descriptor */
 /* Size of the private part of a task, in 64-bit words. Fixed per OS so that
  * every backend of one OS shares one ABI (each backend asserts statically
  * that its state fits). It holds the OVERLAPPED on Windows. */
-#define TIO_TASK_PRIVATE_WORDS 20
+#define TIO_TASK_PRIVATE_WORDS 24
 
 struct tio_task {
     void *data;     /* the caller's; never touched by the library */
@@ -311,6 +311,30 @@ typedef struct tio_buf {
  * the call still succeeds and I/O uses the buffers as any other memory.
  * Buffers must stay mapped until unregistered or the loop is destroyed. */
 TIO_API int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count);
+
+/* ------------------------------------------------------------ vectored I/O */
+
+#define TIO_MAX_IOV 1024u /* most segments one tio_readv/tio_writev takes */
+
+/* One read or write of count segments (1..TIO_MAX_IOV) at offset, filled or
+ * written in order, as if one buffer: the same rules and results as
+ * tio_read/tio_write (a read is whole up to end of file, a write is whole;
+ * the result is the bytes moved in total). A segment of length 0 is
+ * skipped. The bufs array and the memory it points to belong to the caller
+ * until the callback. Rejected at submission, besides tio_read's reasons:
+ *   TIO_EINVAL  NULL bufs, count 0 or over TIO_MAX_IOV, a NULL base with a
+ *               nonzero length, a total over TIO_MAX_IO, on a direct file a
+ *               segment base or length not a multiple of tio_file_align,
+ *               and a pipe or socket (vectored I/O is for files and devices:
+ *               a stream's "what is there" would depend on how the OS
+ *               splits the segments).
+ * io_uring and threads hand the segments to the OS in one call
+ * (IORING_OP_READV/WRITEV, preadv/pwritev); iocp moves them one segment
+ * after the other. */
+TIO_API int tio_readv(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs,
+                      unsigned count, uint64_t offset, tio_cb cb);
+TIO_API int tio_writev(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs,
+                       unsigned count, uint64_t offset, tio_cb cb);
 
 /* ---------------------------------------------------------------- memory */
 

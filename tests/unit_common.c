@@ -445,6 +445,84 @@ START_TEST(short_write_is_continued_to_the_whole_length)
 }
 END_TEST
 
+/* A vectored transfer: the whole rest in one attempt where the backend
+ * takes it; after a short attempt, and on a backend without vectored I/O,
+ * one leg (the rest of the current segment) at a time. */
+static tio__backend fake_vec_backend;
+
+START_TEST(short_vectored_attempt_is_continued_leg_by_leg)
+{
+    tio_loop_destroy(loop);
+    fake_vec_backend = fake_backend;
+    fake_vec_backend.vectored = true;
+    tio_loop_config cfg = {8, 0, NULL, 0};
+    ck_assert_int_eq(tio__loop_create_with(&loop, &cfg, &fake_vec_backend), 0);
+    file->loop = loop;
+    tio_buf segs[4] = {{buf, 10}, {NULL, 0}, {buf + 100, 30}, {buf + 200, 60}};
+    tio_task t = TIO_TASK_INIT;
+    in_submit = 1;
+    ck_assert_int_eq(tio_writev(loop, &t, file, segs, 4, 1000, count_cb), 0);
+    in_submit = 0;
+    tio_run(loop, 0);
+    ck_assert_ptr_null(F.os[0]->buf); /* the whole transfer in one call */
+    ck_assert_uint_eq(F.os[0]->len, 100);
+    os_complete(F.os[0], 25, 0);
+    tio_run(loop, 0);
+    ck_assert_ptr_eq(F.os[0]->buf, buf + 115);
+    ck_assert_uint_eq(F.os[0]->len, 15);
+    ck_assert_uint_eq(F.os[0]->offset, 1025);
+    os_complete(F.os[0], 15, 0);
+    tio_run(loop, 0);
+    ck_assert_ptr_eq(F.os[0]->buf, buf + 200);
+    ck_assert_uint_eq(F.os[0]->len, 60);
+    ck_assert_uint_eq(F.os[0]->offset, 1040);
+    os_complete(F.os[0], 60, 0);
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, 100);
+    ck_assert_uint_eq(F.starts, 3);
+}
+END_TEST
+
+START_TEST(vectored_read_without_backend_support_goes_in_legs_to_end_of_file)
+{
+    tio_buf segs[2] = {{buf, 10}, {buf + 50, 20}};
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_readv(loop, &t, file, segs, 2, 0, count_cb), 0);
+    tio_run(loop, 0);
+    ck_assert_ptr_eq(F.os[0]->buf, buf);
+    ck_assert_uint_eq(F.os[0]->len, 10);
+    os_complete(F.os[0], 10, 0);
+    tio_run(loop, 0);
+    ck_assert_ptr_eq(F.os[0]->buf, buf + 50);
+    ck_assert_uint_eq(F.os[0]->len, 20);
+    os_complete(F.os[0], 5, 0); /* short, buffered: go on */
+    tio_run(loop, 0);
+    ck_assert_ptr_eq(F.os[0]->buf, buf + 55);
+    ck_assert_uint_eq(F.os[0]->len, 15);
+    ck_assert_uint_eq(F.os[0]->offset, 15);
+    os_complete(F.os[0], 0, 0); /* end of file */
+    tio_drain(loop);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, 15);
+}
+END_TEST
+
+START_TEST(vectored_error_after_a_leg_reports_the_bytes)
+{
+    tio_buf segs[2] = {{buf, 10}, {buf + 50, 20}};
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_writev(loop, &t, file, segs, 2, 0, count_cb), 0);
+    tio_run(loop, 0);
+    os_complete(F.os[0], 10, 0);
+    tio_run(loop, 0);
+    os_complete(F.os[0], 0, RAW_ENOSPC);
+    tio_drain(loop);
+    ck_assert_int_eq(last_result, 10);
+    ck_assert_int_eq(tio_os_error(&t), 0);
+}
+END_TEST
+
 START_TEST(short_file_read_is_continued_until_end_of_file)
 {
     tio_task t = TIO_TASK_INIT;
@@ -981,6 +1059,9 @@ static Suite *suite(void)
     tcase_add_test(tc, transient_requeue_restarts_the_task);
     tcase_add_test(tc, requeue_of_cancelled_task_reports_canceled);
     tcase_add_test(tc, short_write_is_continued_to_the_whole_length);
+    tcase_add_test(tc, short_vectored_attempt_is_continued_leg_by_leg);
+    tcase_add_test(tc, vectored_read_without_backend_support_goes_in_legs_to_end_of_file);
+    tcase_add_test(tc, vectored_error_after_a_leg_reports_the_bytes);
     tcase_add_test(tc, short_file_read_is_continued_until_end_of_file);
     tcase_add_test(tc, stream_read_returns_what_is_there);
     tcase_add_test(tc, error_after_some_bytes_reports_the_bytes);

@@ -101,8 +101,21 @@ struct tio__task {
     uint8_t cancel_requested : 1;
     uint8_t timed_out : 1;   /* the cancel came from a deadline */
     uint8_t is_stream : 1;   /* a copy of file->is_stream, for the flush policy */
+    uint8_t vec : 1;         /* tio_readv/tio_writev: see vec below and vector.c */
     uint8_t op_flags;        /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
+    /* A vectored transfer. Each attempt at the OS is either the whole rest
+     * in one vectored call (buf NULL, len the rest: a backend with
+     * `vectored` passes bufs[seg..count) with the first `skip` bytes of
+     * bufs[seg] already moved — only ever 0 there) or one leg, a plain
+     * read/write of buf/len inside bufs[seg]. */
+    struct {
+        const tio_buf *bufs;
+        uint32_t count;
+        uint32_t left;       /* bytes still to move */
+        uint32_t seg;        /* the segment the next byte belongs to */
+        uint32_t skip;       /* bytes of bufs[seg] already moved */
+    } v;
 };
 
 _Static_assert(sizeof(struct tio__task) <= sizeof(((tio_task *)0)->priv_),
@@ -224,11 +237,16 @@ typedef struct tio__sync {
 
 typedef struct tio__backend {
     const char *name;
+    /* Whether submit takes a whole vectored attempt (vec set, buf NULL: the
+     * rest of a tio_readv/tio_writev in one OS call). Without it the common
+     * code moves a vectored transfer one segment (leg) at a time. */
+    bool vectored;
     /* Set loop->backend_data; 0, TIO_ENOTSUP (refused: try the next one), TIO_ENOMEM. */
     int (*create)(tio_loop *loop, const tio_loop_config *cfg);
     /* Every task has completed when this runs. */
     void (*destroy)(tio_loop *loop);
-    /* Start tasks[0..n) in order (reads, writes, fsyncs; never zero-length).
+    /* Start tasks[0..n) in order (reads, writes, fsyncs; never zero-length;
+     * a vectored attempt only where `vectored` says so).
      * For each, out[i] is PENDING (a raw completion follows through
      * tio__task_complete), COMPLETED or FAILED (done now: sync[i] holds the
      * raw outcome, nothing follows) or BUSY (no room: this and every later
@@ -335,6 +353,8 @@ unsigned tio__run_callbacks(tio_loop *loop);
 /* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */
 void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
+void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: the next attempt */
+void tio__vec_advance(tio__task *t, uint32_t bytes);         /* an attempt moved bytes */
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
 

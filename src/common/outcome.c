@@ -38,24 +38,37 @@ static void continue_after(tio__task *t, uint32_t bytes)
     tio__task_requeue(t);
 }
 
-/* bytes < len moved. Whether that is the end or a leg. */
-static void short_transfer(tio__task *t, uint32_t bytes)
+/* An attempt moved bytes < what it asked: whether the transfer ends. */
+static bool short_ends(const tio__task *t, uint32_t bytes)
 {
-    uint32_t total = t->done + bytes;
-    bool end;
     if (t->op == TIO__OP_READ)
         /* 0 is end of file or of stream; a stream returns what it has; on a
          * direct file an unaligned count can only come from end of file
          * (and continuing at an unaligned offset would be refused). */
-        end = bytes == 0 || t->is_stream || (bytes & (t->file->align_bytes - 1)) != 0;
-    else
-        /* A write that moves nothing cannot make progress: report what is in. */
-        end = bytes == 0;
-    if (end || t->cancel_requested) {
-        tio__task_finish(t, total, 0);
+        return bytes == 0 || t->is_stream || (bytes & (t->file->align_bytes - 1)) != 0;
+    /* A write that moves nothing cannot make progress: report what is in. */
+    return bytes == 0;
+}
+
+/* bytes < len moved. Whether that is the end or a leg. */
+static void short_transfer(tio__task *t, uint32_t bytes)
+{
+    if (short_ends(t, bytes) || t->cancel_requested) {
+        tio__task_finish(t, t->done + bytes, 0);
         return;
     }
     continue_after(t, bytes);
+}
+
+/* A vectored attempt (the whole rest, or one leg) moved bytes. */
+static void vec_moved(tio__task *t, uint32_t bytes)
+{
+    bool ends = bytes < t->len && short_ends(t, bytes);
+    tio__vec_advance(t, bytes);
+    if (ends || t->v.left == 0 || t->cancel_requested)
+        tio__task_finish(t, t->done, 0);
+    else
+        tio__task_requeue(t);
 }
 
 /* A real failure: the bytes earlier legs moved (the next call meets the
@@ -101,6 +114,10 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
         return;
     }
     TIO_ASSERT(bytes >= 0 && bytes <= (int64_t)t->len);
+    if (t->vec) {
+        vec_moved(t, (uint32_t)bytes);
+        return;
+    }
     if (t->op == TIO__OP_FSYNC || bytes == (int64_t)t->len) {
         tio__task_finish(t, t->done + bytes, 0);
         return;

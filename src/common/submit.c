@@ -100,6 +100,7 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
     t->offset = offset;
     t->op = (uint8_t)op;
     t->op_flags = 0;
+    t->vec = 0;
     tio__task_enqueue(loop, t);
     return 0;
 }
@@ -140,6 +141,76 @@ int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, ti
     t->offset = 0;
     t->op = TIO__OP_FSYNC;
     t->op_flags = (uint8_t)flags;
+    t->vec = 0;
     tio__task_enqueue(loop, t);
     return 0;
+}
+
+/* Vectored: every segment is checked as tio_read would check one buffer
+ * (vector.c moves them). */
+static int submit_vec(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
+                      const tio_buf *bufs, unsigned count, uint64_t offset, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    int rc = check_task(loop, call, task, file, cb);
+    if (rc != 0)
+        return rc;
+    if (bufs == NULL)
+        return tio__fail(loop, TIO_EINVAL, "%s: NULL segment array", call);
+    if (count == 0 || count > TIO_MAX_IOV)
+        return tio__fail(loop, TIO_EINVAL, "%s: %u segments (1 to TIO_MAX_IOV = %u)", call, count,
+                         TIO_MAX_IOV);
+    if (file->is_stream)
+        return tio__fail(loop, TIO_EINVAL, "%s: the file is a pipe or socket (vectored I/O is "
+                         "for files and devices)", call);
+    if (op == TIO__OP_READ && !file->can_read)
+        return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for reading", call);
+    if (op == TIO__OP_WRITE && !file->can_write)
+        return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for writing", call);
+    size_t total = 0;
+    for (unsigned i = 0; i < count; i++) {
+        if (bufs[i].base == NULL && bufs[i].len != 0)
+            return tio__fail(loop, TIO_EINVAL, "%s: segment %u: NULL base", call, i);
+        if (bufs[i].len > TIO_MAX_IO - total)
+            return tio__fail(loop, TIO_EINVAL, "%s: the segments exceed TIO_MAX_IO (1 GiB)", call);
+        total += bufs[i].len;
+        if (file->direct && bufs[i].len != 0 &&
+            (rc = check_alignment(loop, call, file, bufs[i].base, bufs[i].len, offset)) != 0)
+            return rc;
+    }
+    if (offset > (uint64_t)INT64_MAX - total)
+        return tio__fail(loop, TIO_EINVAL, "%s: offset %llu + length %zu exceeds INT64_MAX", call,
+                         (unsigned long long)offset, total);
+    if (file->direct && (offset & (file->align_bytes - 1)) != 0)
+        return check_alignment(loop, call, file, NULL, 0, offset);
+    tio__task *t = tio__priv(task);
+    t->file = file;
+    t->cb = cb;
+    t->buf = NULL;
+    t->len = (uint32_t)total;
+    t->offset = offset;
+    t->op = (uint8_t)op;
+    t->op_flags = 0;
+    t->v.bufs = bufs;
+    t->v.count = count;
+    t->v.left = (uint32_t)total;
+    t->v.seg = 0;
+    t->v.skip = 0;
+    t->vec = 1;
+    tio__task_enqueue(loop, t);
+    return 0;
+}
+
+int tio_readv(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs, unsigned count,
+              uint64_t offset, tio_cb cb)
+{
+    return submit_vec(loop, "tio_readv", TIO__OP_READ, task, file, bufs, count, offset, cb);
+}
+
+int tio_writev(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs,
+               unsigned count, uint64_t offset, tio_cb cb)
+{
+    return submit_vec(loop, "tio_writev", TIO__OP_WRITE, task, file, bufs, count, offset, cb);
 }

@@ -150,6 +150,8 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
  * 0-byte ReadFile). */
 static bool take(tio_loop *loop, tio__task *t)
 {
+    if (t->vec)
+        tio__vec_prepare(loop, t);
     if (t->len == 0 && t->op != TIO__OP_FSYNC) {
         tio__task_finish(t, t->done, 0);
         return false;

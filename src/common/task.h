@@ -90,7 +90,7 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
 #endif
     /* A file operation done whole, with no deadline to clear: DONE at once. */
     if (os_error == 0 && bytes == (int64_t)t->len &&
-        (t->done | t->is_stream | t->has_deadline | t->cancel_requested) == 0) {
+        (t->done | t->is_stream | t->has_deadline | t->cancel_requested | t->vec) == 0) {
         tio_loop *loop = t->loop;
         TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
         loop->inflight_files--;

@@ -15,6 +15,7 @@
  */
 #include "common/internal.h"
 #include "linux/uring.h"
+#include "posix/iovec.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -169,6 +170,9 @@ static void prep_op(uring *u, struct io_uring_sqe *sqe, const tio__task *t)
     int fd = f->backend_index >= 0 ? f->backend_index : f->handle;
     if (t->op == TIO__OP_FSYNC) {
         io_uring_prep_fsync(sqe, fd, (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0);
+    } else if (tio__vec_whole(t)) {
+        io_uring_prep_rw(t->op == TIO__OP_READ ? IORING_OP_READV : IORING_OP_WRITEV, sqe, fd,
+                         tio__iov(t), t->v.count, t->offset);
     } else {
         int buf_index = u->nbufs ? tio__uring_buffer_index(u, t->buf, t->len) : -1;
         uint64_t off = f->is_stream ? (uint64_t)-1 : t->offset;
@@ -476,6 +480,7 @@ static void uring_destroy(tio_loop *loop)
 
 const tio__backend tio__backend_io_uring = {
     .name = "io_uring",
+    .vectored = true,
     .create = uring_create,
     .destroy = uring_destroy,
     .submit = uring_submit,

@@ -15,6 +15,7 @@
  * needed or sent: nothing here blocks on a stream.
  */
 #include "common/internal.h"
+#include "posix/iovec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -147,9 +148,13 @@ static void run_file_op(tio__task *t, int64_t *bytes, int *os_error)
     int fd = t->file->handle;
     ssize_t n;
     switch (t->op) {
-    case TIO__OP_READ: n = pread(fd, t->buf, t->len, (off_t)t->offset); break;
+    case TIO__OP_READ:
+        n = tio__vec_whole(t) ? preadv(fd, tio__iov(t), (int)t->v.count, (off_t)t->offset)
+                              : pread(fd, t->buf, t->len, (off_t)t->offset);
+        break;
     case TIO__OP_WRITE:
-        n = pwrite(fd, t->buf, t->len, (off_t)t->offset);
+        n = tio__vec_whole(t) ? pwritev(fd, tio__iov(t), (int)t->v.count, (off_t)t->offset)
+                              : pwrite(fd, t->buf, t->len, (off_t)t->offset);
 #ifdef F_FULLFSYNC
         /* macOS: an O_DSYNC write reaches the drive, not its media (see
          * sync_durable): a TIO_DSYNC write is durable only after the flush. */
@@ -657,6 +662,7 @@ static void threads_destroy(tio_loop *loop)
 
 const tio__backend tio__backend_threads = {
     .name = "threads",
+    .vectored = true,
     .create = threads_create,
     .destroy = threads_destroy,
     .submit = threads_submit,

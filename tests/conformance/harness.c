@@ -195,6 +195,24 @@ int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_
     return track(rc);
 }
 
+int s_readv(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigned count,
+            uint64_t off, tio_cb cb)
+{
+    g_in_submit++;
+    int rc = tio_readv(l, t, f, bufs, count, off, cb);
+    g_in_submit--;
+    return track(rc);
+}
+
+int s_writev(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigned count,
+             uint64_t off, tio_cb cb)
+{
+    g_in_submit++;
+    int rc = tio_writev(l, t, f, bufs, count, off, cb);
+    g_in_submit--;
+    return track(rc);
+}
+
 int s_write(tio_loop *l, tio_task *t, tio_file *f, const void *buf, size_t len, uint64_t off,
             tio_cb cb)
 {

@@ -3,7 +3,8 @@
  * harness.h: what every conformance group shares (harness.c).
  *
  * One binary per backend runs the groups (io_eof.c, streams.c, cancel.c,
- * timeouts.c, loop.c, shutdown.c, durability.c, errors.c), assembled by
+ * timeouts.c, loop.c, shutdown.c, durability.c, errors.c, pipeline.c,
+ * vectored.c), assembled by
  * main.c:
  *
  *     conformance BACKEND core|direct [SUBMIT_BATCH]
@@ -54,6 +55,7 @@ void add_shutdown_tests(Suite *s, conf_suite which);
 void add_durability_tests(Suite *s, conf_suite which);
 void add_errors_tests(Suite *s, conf_suite which);
 void add_pipeline_tests(Suite *s, conf_suite which);
+void add_vectored_tests(Suite *s, conf_suite which);
 
 /* A TCase with the harness's fixture (setup/teardown) and a timeout. */
 TCase *new_tcase(const char *name, double timeout_s);
@@ -122,6 +124,10 @@ int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_
            tio_cb cb);
 int s_write(tio_loop *l, tio_task *t, tio_file *f, const void *buf, size_t len, uint64_t off,
             tio_cb cb);
+int s_readv(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigned count,
+            uint64_t off, tio_cb cb);
+int s_writev(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigned count,
+             uint64_t off, tio_cb cb);
 int s_fsync(tio_loop *l, tio_task *t, tio_file *f, unsigned flags, tio_cb cb);
 int s_sleep(tio_loop *l, tio_task *t, uint64_t ns, tio_cb cb);
 
