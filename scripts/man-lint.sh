@@ -66,16 +66,27 @@ coverage)
     header=$2
     dir=$(cd "${3:-$here/../man}" && pwd)
     known=$(names "$dir")
+    # The engine operations (DESIGN.md) are documented once their API has
+    # settled; until then a missing page for one of these is noted, not a
+    # failure. Take a name off this list when its page exists.
+    pending="tio_open tio_close tio_allocate tio_truncate tio_rename tio_unlink tio_stat_file"
     missing=""
+    later=""
     for fn in $(sed -n 's/^TIO_API .*[ *]\(tio_[A-Za-z0-9_]*\)(.*/\1/p' "$header"); do
-        printf '%s\n' "$known" | grep -qx "$fn" || missing="$missing $fn"
+        printf '%s\n' "$known" | grep -qx "$fn" && continue
+        if printf '%s\n' $pending | grep -qx "$fn"; then
+            later="$later $fn"
+        else
+            missing="$missing $fn"
+        fi
     done
+    [ -z "$later" ] || echo "man-lint: engine operations without a page yet:$later"
     if [ -n "$missing" ]; then
         echo "man-lint: public functions without a man page (add man/<name>.3, or a .Nm"
         echo "line to the page of its family):$missing"
         exit 1
     fi
-    echo "man-lint: every public function in $(basename "$header") has a page"
+    echo "man-lint: every other public function in $(basename "$header") has a page"
     ;;
 *)
     echo "usage: $0 lint [MANDIR] | coverage HEADER [MANDIR]" >&2
