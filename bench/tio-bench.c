@@ -607,8 +607,9 @@ static int prepare_file(const struct bench_config *c, bool *direct_ok)
                 rc = -1;
             }
         }
-        if (rc == 0 && fdatasync(fd) != 0) {
-            fprintf(stderr, "tio-bench: fdatasync %s: %s\n", c->path, strerror(errno));
+        /* fsync, not fdatasync: macOS declares no fdatasync. */
+        if (rc == 0 && fsync(fd) != 0) {
+            fprintf(stderr, "tio-bench: fsync %s: %s\n", c->path, strerror(errno));
             rc = -1;
         }
         free(buf);

@@ -347,9 +347,20 @@ static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *w
     (void)tio_end;
     (void)message;
     fds[0] = fds[1] = -1;
+#ifdef __APPLE__
+    /* macOS has no pipe2: pipe, then FD_CLOEXEC on each end (the tests
+     * fork nothing meanwhile). */
+    if (pipe(fds) == 0) {
+        fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+        return 0;
+    }
+    snprintf(why, why_len, "pipe: %s", strerror(errno));
+#else
     if (pipe2(fds, O_CLOEXEC) == 0)
         return 0;
     snprintf(why, why_len, "pipe2: %s", strerror(errno));
+#endif
     return -1;
 }
 #endif
