@@ -34,8 +34,10 @@ INSTALL_DIR := build/install
 export TIO_WERROR := ON
 CONFIGURE   := cmake -S . -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTIO_WERROR=ON
 # What only `make test` asks for: the network at configure time (fio's
-# source) and at test time (Debian's newest liburing), and the consumer builds.
-TEST_OPTS   := -DTIO_FIO_FETCH=ON -DTIO_TEST_LIBURING_NEWEST=ON -DTIO_TEST_DOWNSTREAM=ON
+# source) and at test time (Debian's newest liburing, zig from the npm
+# registry for the macOS cross builds), and the consumer builds.
+TEST_OPTS   := -DTIO_FIO_FETCH=ON -DTIO_TEST_LIBURING_NEWEST=ON -DTIO_TEST_DOWNSTREAM=ON \
+               -DTIO_TEST_MACOS=ON
 
 .PHONY: all deps build demo install test build-windows test-windows test-threads-only soak fuzz clean
 
