@@ -13,6 +13,8 @@
 #   make deps               install missing packages (scripts/deps.sh)
 #   make test-windows       only the Windows (mingw-w64 + Wine) suite, in build/windows
 #   make test-threads-only  only a build with the threads backend, in build/threads
+#   make format-check       what clang-format (.clang-format) would change in src/,
+#                           include/ and tests/, per file; fails if anything
 #   make build-windows | soak | fuzz | clean
 
 BUILD_DIR   := build/linux
@@ -39,7 +41,8 @@ CONFIGURE   := cmake -S . -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTIO_WERROR=ON
 TEST_OPTS   := -DTIO_FIO_FETCH=ON -DTIO_TEST_LIBURING_NEWEST=ON -DTIO_TEST_DOWNSTREAM=ON \
                -DTIO_TEST_MACOS=ON
 
-.PHONY: all deps build demo install test build-windows test-windows test-threads-only soak fuzz clean
+.PHONY: all deps build demo install test build-windows test-windows test-threads-only soak fuzz \
+        format-check clean
 
 all: build
 
@@ -100,6 +103,10 @@ fuzz:
 	$(CMAKE_BUILD) $(FUZZ_DIR) -j$(JOBS) --target tio-fuzz
 	cd $(FUZZ_DIR) && ./tests/fuzz/tio-fuzz -max_total_time=$${FUZZ_SECONDS:-0} \
 	      fuzz-corpus ../../tests/fuzz/corpus
+
+# Reports only: it changes no file (clang-format-14 -i FILE does).
+format-check:
+	@sh scripts/format-check.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(WIN_DIR) $(THREADS_DIR) $(FUZZ_DIR) $(INSTALL_DIR)

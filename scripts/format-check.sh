@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `make format-check`: how many lines clang-format, with the repository's
+# .clang-format, would change in each C file under src/, include/ and tests/.
+# Prints one line per file that would change and a total; exits 1 if any
+# would, 0 if none. CLANG_FORMAT names the program (default: clang-format-14,
+# else clang-format).
+set -eu
+cd "$(dirname "$0")/.."
+cf=${CLANG_FORMAT:-}
+if [ -z "$cf" ]; then
+    for c in clang-format-14 clang-format; do
+        if command -v "$c" >/dev/null 2>&1; then
+            cf=$c
+            break
+        fi
+    done
+fi
+if [ -z "$cf" ]; then
+    echo "format-check: clang-format not found (apt-get install clang-format-14)" >&2
+    exit 2
+fi
+total=0
+files=0
+for f in $(find src include tests -name '*.[ch]' | LC_ALL=C sort); do
+    # Lines of the file that the formatted text does not keep as they are.
+    n=$("$cf" --style=file "$f" | diff "$f" - | grep -c '^<' || true)
+    if [ "$n" -gt 0 ]; then
+        printf '%6d  %s\n' "$n" "$f"
+        total=$((total + n))
+        files=$((files + 1))
+    fi
+done
+if [ "$files" -gt 0 ]; then
+    echo "format-check: $total lines in $files files would change ($cf --style=file -i FILE formats one)"
+    exit 1
+fi
+echo "format-check: every file is formatted"
