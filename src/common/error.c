@@ -85,6 +85,31 @@ int tio__errno_map(int err)
     case ENAMETOOLONG: return TIO_EINVAL;
     case ELOOP: return TIO_EINVAL;     /* too many symlinks */
     case ETXTBSY: return TIO_EBUSY;
+    /* macOS and the BSDs (errno(2), intro(2)) */
+#ifdef EDEVERR
+    case EDEVERR: return TIO_EIO;      /* macOS: device error */
+#endif
+#ifdef EPWROFF
+    case EPWROFF: return TIO_EIO;      /* macOS: device power is off */
+#endif
+#ifdef EINTEGRITY
+    case EINTEGRITY: return TIO_EIO;   /* FreeBSD: a UFS or ZFS checksum failed */
+#endif
+#ifdef EAUTH
+    case EAUTH: return TIO_EACCES;     /* NFS: authentication failed */
+#endif
+#ifdef ENEEDAUTH
+    case ENEEDAUTH: return TIO_EACCES; /* NFS: no authenticator */
+#endif
+#ifdef ENOTCAPABLE
+    case ENOTCAPABLE: return TIO_EACCES; /* FreeBSD Capsicum: the descriptor lacks the right */
+#endif
+#ifdef ECAPMODE
+    case ECAPMODE: return TIO_EACCES;  /* FreeBSD Capsicum: refused in capability mode */
+#endif
+#ifdef EFTYPE
+    case EFTYPE: return TIO_EINVAL;    /* NetBSD: O_NOFOLLOW met a symlink (ELOOP elsewhere) */
+#endif
     default: return TIO_EOTHER;
     }
 }
