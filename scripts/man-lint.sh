@@ -10,18 +10,26 @@
 #                                                  is named (.Nm) by a page
 #
 # lint exits 77 (a visible skip under CTest) when mandoc is not installed.
+# A page may document a family: every .Nm line of its NAME section is a name
+# it documents (the install links the other names to it).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 what=${1:-lint}
 
-# Every name a page documents: its .Nm lines in NAME (one page may name a
-# family; the install links the other names to it).
-names() {
-    for page in "$1"/*.3 "$1"/*.7; do
-        [ -e "$page" ] || continue
-        sed -n '/^\.Sh NAME/,/^\.Sh /s/^\.Nm \([A-Za-z0-9_]*\).*/\1/p' "$page"
+# The pages of a directory, as "$@".
+pages() {
+    set --
+    for page in "$dir"/*.3 "$dir"/*.7; do
+        [ -e "$page" ] && set -- "$@" "$page"
     done
+    [ $# -gt 0 ] || { echo "man-lint: no pages in $dir" >&2; exit 1; }
+    printf '%s\n' "$@"
 }
+
+# awk: the names the pages document, from the .Nm lines of each NAME section.
+names_awk='FNR == 1 { in_name = 0 }
+/^\.Sh / { in_name = ($0 == ".Sh NAME"); next }
+in_name && /^\.Nm [A-Za-z0-9_]/ { known[$2] = 1 }'
 
 case "$what" in
 lint)
@@ -30,63 +38,55 @@ lint)
         echo "man-lint: mandoc is not installed (apt-get install mandoc): skipped"
         exit 77
     fi
-    known=$(names "$dir")
-    pages=0
+    list=$(pages)
+    # shellcheck disable=SC2086 # one word per page (no spaces in man/)
+    set -- $list
     bad=0
-    for page in "$dir"/*.3 "$dir"/*.7; do
-        [ -e "$page" ] || continue
-        pages=$((pages + 1))
-        for ref in $(sed -n -e 's/^\.Xr \(tio_[A-Za-z0-9_]*\) .*/\1/p' -e 's/^\.Xr \(taskio\) .*/\1/p' "$page"); do
-            if ! printf '%s\n' "$known" | grep -qx "$ref"; then
-                echo "man-lint: $page: .Xr $ref: no page names it"
-                bad=1
-            fi
-        done
-    done
-    if [ "$pages" -eq 0 ]; then
-        echo "man-lint: no pages in $dir"
-        exit 1
+    # .Xr tio_* / taskio: a page must name it (references are checked after
+    # every page was read, hence the two passes over the files).
+    if ! awk "$names_awk"'
+        /^\.Xr (tio_[A-Za-z0-9_]*|taskio) / { ref[FILENAME ": .Xr " $2] = $2 }
+        END { for (r in ref) if (!(ref[r] in known)) { print "man-lint: " r ": no page names it"; bad = 1 }
+              exit bad }' "$@"; then
+        bad=1
     fi
-    # One mandoc for all pages (each message names its page): a second, not
-    # one per page.
-    set -- "$dir"/*.3 "$dir"/*.7
-    for page; do
-        shift
-        [ -e "$page" ] && set -- "$@" "$page"
-    done
     if ! out=$(mandoc -Tlint -Wwarning "$@" 2>&1) || [ -n "$out" ]; then
         printf '%s\n' "$out"
         echo "man-lint: mandoc -Tlint reports the above"
         bad=1
     fi
     [ "$bad" -eq 0 ] || exit 1
-    echo "man-lint: $pages pages clean"
+    echo "man-lint: $# pages clean"
     ;;
 coverage)
     header=$2
     dir=$(cd "${3:-$here/../man}" && pwd)
-    known=$(names "$dir")
+    list=$(pages)
     # The engine operations (DESIGN.md) are documented once their API has
     # settled; until then a missing page for one of these is noted, not a
     # failure. Take a name off this list when its page exists.
     pending="tio_open tio_close tio_allocate tio_truncate tio_rename tio_unlink tio_stat_file"
-    missing=""
-    later=""
-    for fn in $(sed -n 's/^TIO_API .*[ *]\(tio_[A-Za-z0-9_]*\)(.*/\1/p' "$header"); do
-        printf '%s\n' "$known" | grep -qx "$fn" && continue
-        if printf '%s\n' $pending | grep -qx "$fn"; then
-            later="$later $fn"
-        else
-            missing="$missing $fn"
-        fi
-    done
-    [ -z "$later" ] || echo "man-lint: engine operations without a page yet:$later"
-    if [ -n "$missing" ]; then
-        echo "man-lint: public functions without a man page (add man/<name>.3, or a .Nm"
-        echo "line to the page of its family):$missing"
-        exit 1
-    fi
-    echo "man-lint: every other public function in $(basename "$header") has a page"
+    # shellcheck disable=SC2086
+    awk -v pending="$pending" -v header="$header" "$names_awk"'
+        END {
+            n = split(pending, p, " ")
+            for (i = 1; i <= n; i++) later_ok[p[i]] = 1
+            while ((getline line < header) > 0) {
+                if (line !~ /^TIO_API /) continue
+                sub(/\(.*/, "", line)
+                fn = line; sub(/.*[ *]/, "", fn)
+                if (fn in known) continue
+                if (fn in later_ok) later = later " " fn
+                else missing = missing " " fn
+            }
+            if (later != "") print "man-lint: engine operations without a page yet:" later
+            if (missing != "") {
+                print "man-lint: public functions without a man page (add man/<name>.3, or a .Nm"
+                print "line to the page of its family):" missing
+                exit 1
+            }
+            print "man-lint: every other public function has a page"
+        }' $list
     ;;
 *)
     echo "usage: $0 lint [MANDIR] | coverage HEADER [MANDIR]" >&2
