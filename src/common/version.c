@@ -5,4 +5,7 @@
  */
 #include "taskio.h"
 
-const char *tio_version(void) { return TIO_VERSION_STRING; }
+const char *tio_version(void)
+{
+    return TIO_VERSION_STRING;
+}
