@@ -101,6 +101,7 @@ enum {
     TIO_EROFS = -15,     /* read-only filesystem */
     TIO_EFBIG = -16,     /* file too large */
     TIO_EOTHER = -17,    /* unmapped OS error: see tio_os_error() */
+    TIO_ENOTDIR = -18,   /* a path component, or a TIO_DIRECTORY open, is not a directory */
 };
 
 /* A static, never-NULL description of a TIO_E* code (or "success" for >= 0). */
@@ -192,7 +193,9 @@ enum {
     TIO_EXCL = 1 << 6,
     TIO_DIRECT = 1 << 8,     /* bypass the page cache; TIO_ENOTSUP if refused */
     TIO_DSYNC = 1 << 9,      /* a write completes only once durable */
-    TIO_DIRECT_TRY = 1 << 10 /* like TIO_DIRECT, but open buffered if refused */
+    TIO_DIRECT_TRY = 1 << 10, /* like TIO_DIRECT, but open buffered if refused */
+    TIO_DIRECTORY = 1 << 11,  /* open a directory (TIO_RDONLY only), to tio_fsync it */
+    TIO_EXCLUSIVE = 1 << 12   /* refuse (TIO_EBUSY) while another TIO_EXCLUSIVE open holds it */
 };
 
 /* Open (or create, with mode e.g. 0644) a file for this loop. path is UTF-8.
@@ -335,6 +338,81 @@ TIO_API int tio_readv(tio_loop *loop, tio_task *task, tio_file *file, const tio_
                       unsigned count, uint64_t offset, tio_cb cb);
 TIO_API int tio_writev(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs,
                        unsigned count, uint64_t offset, tio_cb cb);
+
+/* ------------------------------------------------------- engine operations */
+
+/* What a storage engine does besides reading and writing, as tasks with the
+ * same rules: 0 accepted (exactly one callback follows) or a negative code
+ * at submission; cancellable (a task not yet handed to the OS always
+ * reports TIO_ECANCELED, one the OS runs reports its real result unless the
+ * OS stops it); deadlines with tio_timeout. Paths are UTF-8 and, like
+ * every argument, belong to the caller until the callback. Results in the
+ * callback are 0 or a TIO_E* code (tio_os_error has the OS's).
+ * Each runs as one OS call on a helper thread (where io_uring or IOCP has
+ * no asynchronous form of it), never on the loop's thread.
+ *
+ * Rejected at submission by all of them: TIO_EINVAL for NULL arguments
+ * (other than those documented as optional), unknown flags, a file of
+ * another loop; TIO_EBUSY for a pending task; TIO_EBADF for a closed file;
+ * TIO_ECANCELED from a callback tio_loop_destroy runs. */
+
+/* tio_file_open as a task. *out is set before the callback: the file when
+ * the result is 0, NULL otherwise. An open that blocks (a FIFO without a
+ * peer) can be cancelled or timed out while it waits; a cancelled open that
+ * had not reached the OS did not happen (no file created). Results: as
+ * tio_file_open's codes. */
+TIO_API int tio_open(tio_loop *loop, tio_task *task, tio_file **out, const char *path,
+                     unsigned flags, unsigned mode, tio_cb cb);
+
+/* tio_file_close as a task: TIO_EBUSY at submission while other tasks are
+ * pending on the file; from then on the file refuses new operations
+ * (TIO_EBADF). Once the close reached the OS the file is closed, whatever
+ * the result (0 or the OS's error of the close); cancelled before that, it
+ * stays open. */
+TIO_API int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb);
+
+/* Reserve disk space for [offset, offset + len) so that later writes there
+ * neither fail with TIO_ENOSPC nor (NTFS) run synchronously to extend the
+ * valid data length. Never shrinks: with flags 0 the size becomes at least
+ * offset + len; with TIO_ALLOCATE_KEEP_SIZE it does not change. TIO_EBADF
+ * at submission on a file opened TIO_RDONLY, TIO_EINVAL on a pipe or
+ * socket or for len 0. In the callback TIO_ENOTSUP where the filesystem
+ * cannot reserve space. */
+enum { TIO_ALLOCATE_KEEP_SIZE = 1 };
+TIO_API int tio_allocate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t offset,
+                         uint64_t len, unsigned flags, tio_cb cb);
+
+/* Set the file's size (shrink or extend with zeros). TIO_EBADF at
+ * submission on a file opened TIO_RDONLY, TIO_EINVAL on a pipe or socket
+ * or a size over INT64_MAX. */
+TIO_API int tio_truncate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t size,
+                         tio_cb cb);
+
+/* Rename `from` to `to`, atomically replacing `to` if it exists (with
+ * TIO_RENAME_NOREPLACE: TIO_EEXIST instead). Durable only after a
+ * tio_fsync of the directory (opened TIO_DIRECTORY). Windows: a file open
+ * elsewhere without FILE_SHARE_DELETE cannot be replaced (TIO_EACCES);
+ * close a file before renaming it. */
+enum { TIO_RENAME_NOREPLACE = 1 };
+TIO_API int tio_rename(tio_loop *loop, tio_task *task, const char *from, const char *to,
+                       unsigned flags, tio_cb cb);
+
+/* Remove a file (TIO_EISDIR for a directory). */
+TIO_API int tio_unlink(tio_loop *loop, tio_task *task, const char *path, tio_cb cb);
+
+/* What an engine sizes its I/O by. */
+typedef struct tio_stat {
+    uint64_t size;         /* bytes */
+    uint64_t allocated;    /* bytes of disk space reserved for the file */
+    uint32_t align;        /* = tio_file_align(file) */
+    uint32_t atomic_write; /* the largest aligned write the device does not tear on power
+                              loss: a power of two >= 512 (the logical block size where
+                              the device does not say) */
+} tio_stat;
+
+/* Fill *st (valid when the callback reports 0). */
+TIO_API int tio_stat_file(tio_loop *loop, tio_task *task, tio_file *file, tio_stat *st,
+                          tio_cb cb);
 
 /* ---------------------------------------------------------------- memory */
 

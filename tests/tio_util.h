@@ -32,6 +32,7 @@
 #else
 #  include <errno.h>
 #  include <fcntl.h>
+#  include <sys/stat.h>
 #  include <time.h>
 #  include <unistd.h>
 #endif
@@ -71,6 +72,21 @@ static inline void remove_path(const char *path)
     DeleteFileA(path);
 }
 
+static inline int make_dir(const char *path)
+{
+    return CreateDirectoryA(path, NULL) ? 0 : -1;
+}
+
+static inline void remove_dir(const char *path)
+{
+    RemoveDirectoryA(path);
+}
+
+static inline int path_exists(const char *path)
+{
+    return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES;
+}
+
 #else /* POSIX */
 
 static inline int64_t now_ns(void)
@@ -95,6 +111,22 @@ static inline long proc_id(void)
 static inline void remove_path(const char *path)
 {
     remove(path);
+}
+
+static inline int make_dir(const char *path)
+{
+    return mkdir(path, 0755);
+}
+
+static inline void remove_dir(const char *path)
+{
+    rmdir(path);
+}
+
+static inline int path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
 }
 
 #endif /* !_WIN32 */

@@ -40,6 +40,7 @@ const char *tio_strerror(int code)
     case TIO_EROFS: return "read-only file system";
     case TIO_EFBIG: return "file too large";
     case TIO_EOTHER: return "unmapped OS error (see tio_os_error)";
+    case TIO_ENOTDIR: return "not a directory";
     default: return "unknown error";
     }
 }
@@ -52,7 +53,7 @@ int tio__errno_map(int err)
     case EINVAL: return TIO_EINVAL;
     case EBUSY: return TIO_EBUSY;
     case ENOENT: return TIO_ENOENT;
-    case ENOTDIR: return TIO_ENOENT;   /* a path component is not a directory */
+    case ENOTDIR: return TIO_ENOTDIR;
     case ECANCELED: return TIO_ECANCELED;
     case ETIMEDOUT: return TIO_ETIMEDOUT;
 #if defined(ETIME) && ETIME != ETIMEDOUT

@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define TIO_OPEN_FLAGS                                                                  \
-    (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY)
+    (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY |   \
+     TIO_DIRECTORY | TIO_EXCLUSIVE)
 
 static tio_file *file_new(tio_loop *loop, unsigned flags)
 {
@@ -65,6 +66,40 @@ static void file_link(tio_loop *loop, tio_file *f)
     loop->file_list = f;
 }
 
+/* The rules of a path and open flags, for tio_file_open and tio_open. */
+static int check_open(tio_loop *loop, const char *call, const char *path, unsigned flags)
+{
+    if (path[0] == '\0') /* as open(2) says; CreateFileW's error for "" varies */
+        return tio__fail(loop, TIO_ENOENT, "%s: empty path", call);
+    if ((flags & ~TIO_OPEN_FLAGS) != 0 || (flags & 3u) == 3u)
+        return tio__fail(loop, TIO_EINVAL, "%s: %s: invalid flags 0x%x", call, path, flags);
+    if ((flags & (TIO_EXCL | TIO_CREATE)) == TIO_EXCL)
+        return tio__fail(loop, TIO_EINVAL, "%s: %s: TIO_EXCL needs TIO_CREATE", call, path);
+    if ((flags & TIO_TRUNCATE) && (flags & 3u) == TIO_RDONLY)
+        return tio__fail(loop, TIO_EINVAL, "%s: %s: TIO_TRUNCATE needs write access", call, path);
+    if ((flags & TIO_DIRECTORY) &&
+        (flags & (3u | TIO_CREATE | TIO_TRUNCATE | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY)))
+        return tio__fail(loop, TIO_EINVAL, "%s: %s: TIO_DIRECTORY takes TIO_RDONLY alone "
+                         "(and TIO_EXCLUSIVE)", call, path);
+    return 0;
+}
+
+/* An opened file joins the loop: 0, or attach's error (the file is then
+ * closed and retired). */
+static int file_join(tio_loop *loop, tio_file *f)
+{
+    int rc;
+    f->owned = true;
+    f->magic = TIO__FILE_OPEN;
+    if (loop->backend->attach && (rc = loop->backend->attach(loop, f)) != 0) {
+        tio__os_close(f);
+        file_retire(loop, f);
+        return rc;
+    }
+    file_link(loop, f);
+    return 0;
+}
+
 int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned flags, unsigned mode)
 {
     if (loop == NULL)
@@ -74,32 +109,72 @@ int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned fla
         *out = NULL;
     if (out == NULL || path == NULL)
         return tio__fail(loop, TIO_EINVAL, "tio_file_open: NULL %s", out ? "path" : "out");
-    if (path[0] == '\0') /* as open(2) says; CreateFileW's error for "" varies */
-        return tio__fail(loop, TIO_ENOENT, "tio_file_open: empty path");
-    if ((flags & ~TIO_OPEN_FLAGS) != 0 || (flags & 3u) == 3u)
-        return tio__fail(loop, TIO_EINVAL, "tio_file_open: %s: invalid flags 0x%x", path, flags);
-    if ((flags & (TIO_EXCL | TIO_CREATE)) == TIO_EXCL)
-        return tio__fail(loop, TIO_EINVAL, "tio_file_open: %s: TIO_EXCL needs TIO_CREATE", path);
-    if ((flags & TIO_TRUNCATE) && (flags & 3u) == TIO_RDONLY)
-        return tio__fail(loop, TIO_EINVAL, "tio_file_open: %s: TIO_TRUNCATE needs write access",
-                         path);
+    int rc = check_open(loop, "tio_file_open", path, flags);
+    if (rc != 0)
+        return rc;
     tio_file *f = file_new(loop, flags);
     if (f == NULL)
         return tio__fail(loop, TIO_ENOMEM, "tio_file_open: out of memory");
-    int rc = tio__os_open(loop, f, path, flags, mode);
+    rc = tio__os_open(loop, f, path, flags, mode);
     if (rc != 0) {
         file_retire(loop, f);
         return rc;
     }
-    f->owned = true;
-    if (loop->backend->attach && (rc = loop->backend->attach(loop, f)) != 0) {
-        tio__os_close(f);
-        file_retire(loop, f);
+    if ((rc = file_join(loop, f)) != 0)
         return rc;
-    }
-    file_link(loop, f);
     *out = f;
     return 0;
+}
+
+/* The tio_file is made at submission (a shortage of memory is a rejection,
+ * not a result) and joins the loop only when the OS opened it. */
+int tio_open(tio_loop *loop, tio_task *task, tio_file **out, const char *path, unsigned flags,
+             unsigned mode, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (out != NULL)
+        *out = NULL;
+    if (task == NULL || out == NULL || path == NULL || cb == NULL)
+        return tio__fail(loop, TIO_EINVAL, "tio_open: NULL %s",
+                         task == NULL ? "task" : out == NULL ? "out" : path == NULL ? "path"
+                                                                                : "callback");
+    if (tio__priv(task)->state != TIO__IDLE)
+        return tio__fail(loop, TIO_EBUSY, "tio_open: the task is already pending");
+    if (loop->destroying)
+        return tio__fail(loop, TIO_ECANCELED, "tio_open: the loop is being destroyed");
+    int rc = check_open(loop, "tio_open", path, flags);
+    if (rc != 0)
+        return rc;
+    tio_file *f = file_new(loop, flags);
+    if (f == NULL)
+        return tio__fail(loop, TIO_ENOMEM, "tio_open: out of memory");
+    f->magic = TIO__FILE_OPENING;
+    tio__task *t = tio__priv(task);
+    t->file = NULL;
+    t->cb = cb;
+    t->buf = f;
+    t->len = 0;
+    t->offset = mode;
+    t->op = TIO__OP_OPEN;
+    t->op_flags = 0;
+    t->e.path = path;
+    t->e.out = out;
+    tio__task_enqueue_engine(loop, t);
+    return 0;
+}
+
+void tio__file_opened(tio__task *t, int64_t *result)
+{
+    tio_file *f = t->buf;
+    TIO_ASSERT(f->magic == TIO__FILE_OPENING);
+    if (*result == 0 && (*result = file_join(t->loop, f)) == 0) {
+        *t->e.out = f;
+        return;
+    }
+    if (f->magic == TIO__FILE_OPENING)
+        file_retire(t->loop, f);
 }
 
 int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags)
@@ -129,6 +204,18 @@ int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags)
     return 0;
 }
 
+/* A closed file leaves the loop (its handle is closed already). */
+static void file_leave(tio_loop *loop, tio_file *file)
+{
+    if (file->prev)
+        file->prev->next = file->next;
+    else
+        loop->file_list = file->next;
+    if (file->next)
+        file->next->prev = file->prev;
+    file_retire(loop, file);
+}
+
 int tio_file_close(tio_file *file)
 {
     if (file == NULL)
@@ -143,14 +230,65 @@ int tio_file_close(tio_file *file)
     if (loop->backend->detach)
         loop->backend->detach(loop, file);
     int rc = file->owned ? tio__os_close(file) : 0;
-    if (file->prev)
-        file->prev->next = file->next;
-    else
-        loop->file_list = file->next;
-    if (file->next)
-        file->next->prev = file->prev;
-    file_retire(loop, file);
+    file_leave(loop, file);
     return rc;
+}
+
+/* From acceptance on the file refuses new operations (TIO__FILE_CLOSING
+ * is not open); the OS close runs on a helper thread. */
+int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (task == NULL || file == NULL || cb == NULL)
+        return tio__fail(loop, TIO_EINVAL, "tio_close: NULL %s",
+                         task == NULL ? "task" : file == NULL ? "file" : "callback");
+    if (!tio__file_is_open(file))
+        return tio__fail(loop, TIO_EBADF, "tio_close: the file is closed");
+    if (file->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_close: the file belongs to another loop");
+    if (tio__priv(task)->state != TIO__IDLE)
+        return tio__fail(loop, TIO_EBUSY, "tio_close: the task is already pending");
+    if (loop->destroying)
+        return tio__fail(loop, TIO_ECANCELED, "tio_close: the loop is being destroyed");
+    if (file->pending > 0)
+        return tio__fail(loop, TIO_EBUSY, "tio_close: %u tasks still pending on the file",
+                         file->pending);
+    tio__task *t = tio__priv(task);
+    t->file = file;
+    t->cb = cb;
+    t->buf = NULL;
+    t->len = 0;
+    t->offset = 0;
+    t->op = TIO__OP_CLOSE;
+    t->op_flags = 0;
+    file->magic = TIO__FILE_CLOSING;
+    tio__task_enqueue_engine(loop, t);
+    return 0;
+}
+
+/* The file is closed once the OS ran the close, whatever it said (as
+ * close(2) and CloseHandle leave it); a cancelled close never ran and
+ * leaves it open. The backend lets go of it only now: a registered
+ * io_uring slot holds its own reference, released here. */
+void tio__file_closed(tio__task *t, int64_t result)
+{
+    tio_file *f = t->file;
+    tio_loop *loop = t->loop;
+    TIO_ASSERT(f->magic == TIO__FILE_CLOSING);
+    if (result == TIO_ECANCELED || result == TIO_ETIMEDOUT) {
+        f->magic = TIO__FILE_OPEN;
+        return;
+    }
+    if (loop->backend->detach)
+        loop->backend->detach(loop, f);
+    /* The task no longer counts on the file: the tio_file may be reused by
+     * an open in a callback that runs before this task's. */
+    TIO_ASSERT(f->pending == 1);
+    f->pending = 0;
+    t->file = NULL;
+    file_leave(loop, f);
 }
 
 size_t tio_file_align(const tio_file *file)

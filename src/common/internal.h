@@ -49,7 +49,22 @@ void tio__assert_fail(const char *expr, const char *file, int line);
  * outcomes through tio__task_complete and nothing else.
  */
 enum tio__state { TIO__IDLE = 0, TIO__QUEUED, TIO__INFLIGHT, TIO__DONE };
-enum tio__op { TIO__OP_NONE = 0, TIO__OP_READ, TIO__OP_WRITE, TIO__OP_FSYNC, TIO__OP_SLEEP };
+enum tio__op {
+    TIO__OP_NONE = 0,
+    TIO__OP_READ,
+    TIO__OP_WRITE,
+    TIO__OP_FSYNC,
+    TIO__OP_SLEEP,
+    /* The engine operations (engine.c): one blocking OS call each. */
+    TIO__OP_OPEN,
+    TIO__OP_CLOSE,
+    TIO__OP_ALLOCATE,
+    TIO__OP_TRUNCATE,
+    TIO__OP_RENAME,
+    TIO__OP_UNLINK,
+    TIO__OP_STAT,
+};
+#define TIO__OP_FIRST_ENGINE TIO__OP_OPEN
 
 /* The three-way submission result (DESIGN semantic 2) plus back-pressure:
  * BUSY means "no room right now, keep it queued and try on the next run". */
@@ -104,18 +119,31 @@ struct tio__task {
     uint8_t vec : 1;         /* tio_readv/tio_writev: see vec below and vector.c */
     uint8_t op_flags;        /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
-    /* A vectored transfer. Each attempt at the OS is either the whole rest
-     * in one vectored call (buf NULL, len the rest: a backend with
-     * `vectored` passes bufs[seg..count) with the first `skip` bytes of
-     * bufs[seg] already moved — only ever 0 there) or one leg, a plain
-     * read/write of buf/len inside bufs[seg]. */
-    struct {
-        const tio_buf *bufs;
-        uint32_t count;
-        uint32_t left;       /* bytes still to move */
-        uint32_t seg;        /* the segment the next byte belongs to */
-        uint32_t skip;       /* bytes of bufs[seg] already moved */
-    } v;
+    union {
+        /* A vectored transfer. Each attempt at the OS is either the whole
+         * rest in one vectored call (buf NULL, len the rest: a backend with
+         * `vectored` passes bufs[0..count), nothing moved yet) or one leg, a
+         * plain read/write of buf/len inside bufs[seg]. */
+        struct {
+            const tio_buf *bufs;
+            uint32_t count;
+            uint32_t left;   /* bytes still to move */
+            uint32_t seg;    /* the segment the next byte belongs to */
+            uint32_t skip;   /* bytes of bufs[seg] already moved */
+        } v;
+        /* An engine operation's arguments (engine.c), besides file (NULL
+         * for open, rename and unlink), buf (open: the tio_file being
+         * opened; stat: the caller's tio_stat), offset (open: the mode;
+         * allocate: the start; truncate: the size) and op_flags. */
+        struct {
+            const char *path;  /* open, rename (from), unlink */
+            union {
+                const char *to;  /* rename */
+                tio_file **out;  /* open */
+            };
+            uint64_t len;      /* allocate */
+        } e;
+    };
 };
 
 _Static_assert(sizeof(struct tio__task) <= sizeof(((tio_task *)0)->priv_),
@@ -322,9 +350,11 @@ struct tio_loop {
 
 #define TIO__FILE_OPEN 0x7469666fu   /* "tifo" */
 #define TIO__FILE_CLOSED 0x74696663u /* "tifc" */
+#define TIO__FILE_OPENING 0x74696670u /* "tifp": a tio_open in progress */
+#define TIO__FILE_CLOSING 0x74696678u /* "tifx": a tio_close is pending */
 
 struct tio_file {
-    uint32_t magic;          /* TIO__FILE_OPEN, or TIO__FILE_CLOSED after close */
+    uint32_t magic;          /* TIO__FILE_OPEN, _CLOSED after close, _OPENING, _CLOSING */
     tio_loop *loop;
     tio_handle handle;
     unsigned flags;          /* TIO_* open flags as given */
@@ -346,6 +376,7 @@ static inline bool tio__file_is_open(const tio_file *f) { return f->magic == TIO
 
 /* task.c: the state machine and the flush policy. */
 void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED (maybe flushed) */
+void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */
 void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED: continue/retry */
 void tio__flush(tio_loop *loop, unsigned flags);           /* hand queued work to the backend */
 unsigned tio__run_callbacks(tio_loop *loop);
@@ -357,6 +388,23 @@ void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: the next
 void tio__vec_advance(tio__task *t, uint32_t bytes);         /* an attempt moved bytes */
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
+
+/* engine.c and file.c: an engine operation's effect on the loop's state
+ * as it finishes (on the loop's thread), given its result. A cancelled
+ * result means the OS call never ran: a running one cannot be stopped
+ * except by an interruption that makes it fail before doing anything. */
+void tio__engine_settle(tio__task *t, int64_t *result);
+void tio__file_opened(tio__task *t, int64_t *result);
+void tio__file_closed(tio__task *t, int64_t result);
+
+/* The OS layer (src/posix/engine.c, src/win32/engine.c): an engine
+ * operation, run to its end on a helper thread. 0 or the raw OS error. */
+int tio__os_engine_run(tio__task *t);
+/* tio__os_open's work without the loop (any thread): 0 or the raw error;
+ * refusals that are not one OS call's error have their own raw code (POSIX:
+ * ENOTSUP for a filesystem that refuses direct I/O, EISDIR for a direct
+ * open of a directory, EBUSY for a TIO_EXCLUSIVE file held elsewhere). */
+int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mode);
 
 /* error.c (POSIX) / win32/error.c: raw OS error -> kind and TIO_E* code. */
 int tio__os_error_kind(int os_error);

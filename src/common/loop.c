@@ -239,6 +239,7 @@ void tio_loop_destroy(tio_loop *loop)
     while (loop->file_list != NULL) {
         tio_file *f = loop->file_list;
         f->pending = 0;
+        f->magic = TIO__FILE_OPEN; /* a tio_close the broken backend never ran */
         tio_file_close(f);
     }
     tio__files_free(loop);

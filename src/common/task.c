@@ -41,6 +41,22 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
+/* An engine operation: no stream (it counts under the file cap, where
+ * a helper thread will run it), maybe no file (open, rename, unlink). */
+void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
+{
+    TIO_ASSERT(t->op >= TIO__OP_FIRST_ENGINE);
+    tio__task_begin(loop, t, TIO__QUEUED);
+    t->done = 0;
+    t->is_stream = 0;
+    t->vec = 0;
+    if (t->file)
+        t->file->pending++;
+    tio__move_to(t, &loop->queued, false);
+    if (loop->submit_batch != 0 && ++loop->queued_since_flush >= loop->submit_batch)
+        tio__flush(loop, TIO__SUBMIT_NOW);
+}
+
 /* Timer bookkeeping of a finishing task (task.h keeps the common case, an
  * I/O without a deadline, free of it). */
 void tio__finish_timers(tio_loop *loop, tio__task *t)
@@ -146,13 +162,13 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
 
 /* Take t for a start: INFLIGHT from here on (its list move is the
  * caller's: see move_batch), unless it needs no OS at all (a zero-length
- * transfer: on a pipe the OS would wait for data first, ppoll or Windows'
- * 0-byte ReadFile). */
+ * read or write: on a pipe the OS would wait for data first, ppoll or
+ * Windows' 0-byte ReadFile). */
 static bool take(tio_loop *loop, tio__task *t)
 {
     if (t->vec)
         tio__vec_prepare(loop, t);
-    if (t->len == 0 && t->op != TIO__OP_FSYNC) {
+    if (t->len == 0 && t->op <= TIO__OP_WRITE) {
         tio__task_finish(t, t->done, 0);
         return false;
     }

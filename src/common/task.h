@@ -54,7 +54,7 @@ static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
 {
     tio_loop *loop = t->loop;
     TIO_ASSERT(t->state == TIO__QUEUED || t->state == TIO__INFLIGHT);
-    TIO_ASSERT(result >= 0 || (result >= TIO_EOTHER && result <= TIO_EINVAL));
+    TIO_ASSERT(result >= 0 || (result >= TIO_ENOTDIR && result <= TIO_EINVAL));
     if (t->has_deadline | (t->op == TIO__OP_SLEEP))
         tio__finish_timers(loop, t);
     if (t->state == TIO__INFLIGHT && t->op != TIO__OP_SLEEP) {
@@ -69,6 +69,8 @@ static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
         TIO_ASSERT(loop->queued_streams > 0);
         loop->queued_streams--;
     }
+    if (t->op >= TIO__OP_FIRST_ENGINE)
+        tio__engine_settle(t, &result);
     tio__task_done(t, result,
                    result < 0 && result != TIO_ECANCELED && result != TIO_ETIMEDOUT ? os_error : 0);
 }
@@ -83,7 +85,7 @@ bool tio__faults_complete(tio__task *t, int64_t *bytes, int *os_error);
 
 static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
 {
-    TIO_ASSERT(t->state == TIO__INFLIGHT);
+    TIO_ASSERT(t->state == TIO__INFLIGHT && t->op < TIO__OP_FIRST_ENGINE);
 #if defined(TIO_FAULTS) && TIO_FAULTS
     if (t->loop->faults != NULL && !tio__faults_complete(t, &bytes, &os_error))
         return;

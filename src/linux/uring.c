@@ -15,6 +15,7 @@
  */
 #include "common/internal.h"
 #include "linux/uring.h"
+#include "posix/helper.h"
 #include "posix/iovec.h"
 
 #include <errno.h>
@@ -185,14 +186,45 @@ static void prep_op(uring *u, struct io_uring_sqe *sqe, const tio__task *t)
     io_uring_sqe_set_data64(sqe, op_key(t));
 }
 
+/* The helper threads write the eventfd the ring has a read armed on. */
+static void helper_notify(void *arg)
+{
+    uring *u = arg;
+    uint64_t one = 1;
+    ssize_t n = write(u->wake_fd, &one, sizeof one);
+    (void)n; /* fails only when the counter is full: a wake is pending anyway */
+}
+
+/* An engine operation: io_uring's own opcodes for them (OPENAT, STATX,
+ * RENAMEAT, ...) each differ in some way from the blocking call's
+ * semantics (an OPENAT of a FIFO returns at once), so they all run on the
+ * helper threads, as on the threads backend. */
+static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s)
+{
+    (void)loop;
+    if (u->helper == NULL && (u->helper = tio__helper_create(helper_notify, u)) == NULL) {
+        s->os_error = ENOMEM;
+        return TIO__FAILED;
+    }
+    int err = tio__helper_start(u->helper, t);
+    if (err != 0) {
+        s->os_error = err;
+        return TIO__FAILED;
+    }
+    return TIO__PENDING;
+}
+
 static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
                              unsigned flags, uint8_t *out, tio__sync *sync)
 {
     uring *u = U(loop);
     unsigned i = 0;
-    (void)sync;
     for (; i < n; i++) {
         tio__task *t = tasks[i];
+        if (t->op >= TIO__OP_FIRST_ENGINE) {
+            out[i] = start_engine(loop, u, t, &sync[i]);
+            continue;
+        }
         struct io_uring_sqe *sqe = get_sqe(u);
         if (sqe == NULL)
             break;
@@ -225,6 +257,10 @@ static bool queue_cancel(uring *u, tio__task *t)
 static void uring_cancel(tio_loop *loop, tio__task *t)
 {
     uring *u = U(loop);
+    if (t->op >= TIO__OP_FIRST_ENGINE) {
+        tio__helper_cancel(u->helper, t);
+        return;
+    }
     if (!queue_cancel(u, t)) {
         /* Not lost: sent by the next wait, before anything else. */
         t->backend[0] |= F_CANCEL_DEFERRED;
@@ -388,7 +424,11 @@ static int uring_wait(tio_loop *loop, int64_t timeout_ns)
         woken = poll(&q, 1, 0) == 1 &&
                 read(u->wake_fd, &count, sizeof count) == (ssize_t)sizeof count;
     }
-    return woken ? TIO__WOKEN : 0;
+    if (!woken)
+        return 0;
+    /* The eventfd counts helper results and tio_wake alike. */
+    tio__helper_reap(u->helper);
+    return atomic_exchange(&u->user_wakes, 0) != 0 ? TIO__WOKEN : 0;
 }
 
 static void uring_wake(tio_loop *loop)
@@ -397,6 +437,7 @@ static void uring_wake(tio_loop *loop)
     /* eventfd(2): the write only fails if the counter would overflow, in
      * which case a wake is pending anyway. */
     uint64_t one = 1;
+    atomic_fetch_add(&u->user_wakes, 1);
     ssize_t n = write(u->wake_fd, &one, sizeof one);
     (void)n;
 }
@@ -472,6 +513,7 @@ static void uring_destroy(tio_loop *loop)
             reap(u);
         }
     }
+    tio__helper_destroy(u->helper);
     io_uring_queue_exit(&u->ring);
     close(u->wake_fd);
     tio__uring_fixed_free(u);

@@ -5,6 +5,8 @@
 
 #include "common/internal.h"
 
+#include <stdatomic.h>
+
 #include <liburing.h>
 
 typedef struct uring_buf {
@@ -22,6 +24,10 @@ typedef struct uring {
     unsigned stream_writes;  /* of those, on pipes and sockets: SIGPIPE is possible */
     bool fsize_limited;      /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
     unsigned deferred;       /* tasks whose cancel waits for an SQE */
+    /* the engine operations' helper threads (started on first use); they
+     * write wake_fd too, so tio_wake counts itself in user_wakes */
+    struct tio__helper *helper;
+    _Atomic unsigned user_wakes;
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
     unsigned nfree, nslots;

@@ -133,3 +133,17 @@ int tio__posix_device_size(int fd, uint64_t *size)
     return ENOTTY;
 #endif
 }
+
+/* macOS and the BSDs expose a disk's physical sector size only to a
+ * descriptor of the disk itself (DKIOCGETPHYSICALBLOCKSIZE, FreeBSD's
+ * DIOCGSTRIPESIZE): for a file, its filesystem's sector size, as direct
+ * I/O needs, stands in. */
+size_t tio__posix_atomic_write(int fd)
+{
+#if defined(DKIOCGETPHYSICALBLOCKSIZE)
+    uint32_t pbs = 0;
+    if (ioctl(fd, DKIOCGETPHYSICALBLOCKSIZE, &pbs) == 0 && pbs > 0 && (pbs & (pbs - 1)) == 0)
+        return pbs;
+#endif
+    return tio__posix_direct_align(fd);
+}

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ static int open_flags(unsigned flags)
         o |= O_EXCL;
     if (flags & TIO_DSYNC)
         o |= O_DSYNC;
+    if (flags & TIO_DIRECTORY)
+        o |= O_DIRECTORY;
     return o;
 }
 
@@ -72,12 +75,6 @@ static void describe(tio_file *f, int fd)
 #endif
 }
 
-static int open_failed(tio_loop *loop, const char *path, int err)
-{
-    return tio__fail(loop, tio__errno_map(err), "tio_file_open: %s: %s (errno %d)", path,
-                     strerror(err), err);
-}
-
 /* open(2), knowing whether this call created the file: with O_CREAT but
  * not O_EXCL, an open of what exists, else an exclusive create (a race
  * with another creator is retried). */
@@ -102,56 +99,88 @@ static int open_noting_create(const char *path, int o, unsigned mode, bool *crea
     return open(path, o, (mode_t)mode);
 }
 
-/* Whether fd may use direct I/O: 0 (now on), TIO_ENOTSUP (refused), or a
- * TIO_E* code with the message set. */
-static int settle_direct(tio_loop *loop, const char *path, int fd)
+/* Whether fd may use direct I/O: 0 (now on), or an errno: EISDIR (a
+ * directory: direct I/O applies to files and devices), ENOTSUP (the
+ * filesystem refuses it: tio__posix_direct_enable's EINVAL), another. */
+static int settle_direct(int fd)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return open_failed(loop, path, errno);
+        return errno;
     if (S_ISDIR(st.st_mode))
-        return tio__fail(loop, TIO_EISDIR, "tio_file_open: %s: is a directory (direct I/O "
-                         "applies to files and block devices)", path);
+        return EISDIR;
     int err = tio__posix_direct_enable(fd);
-    if (err == 0)
-        return 0;
-    if (err != EINVAL)
-        return open_failed(loop, path, err);
-    return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses direct I/O "
-                     "(EINVAL); use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+    return err == EINVAL ? ENOTSUP : err;
 }
 
-int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode)
+/* TIO_EXCLUSIVE: flock(2), which belongs to the open file description, so
+ * a second open in this process is refused as one in another process is
+ * (a classic fcntl lock would let it through, and drop on any close). */
+static int lock_exclusive(int fd)
+{
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return EBUSY;
+        if (errno != EINTR)
+            return errno;
+    }
+    return 0;
+}
+
+int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mode)
 {
     bool want_direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
+    /* What may still refuse the open after open(2) (direct I/O, the lock)
+     * must leave the file as it was: no O_TRUNC until then, and a file
+     * this open created is removed again. */
+    bool settle = want_direct || (flags & TIO_EXCLUSIVE);
     int o = open_flags(flags);
-    if (want_direct)
-        o &= ~O_TRUNC; /* only once direct I/O is settled */
+    if (settle)
+        o &= ~O_TRUNC;
     bool created = false;
-    int fd = want_direct ? open_noting_create(path, o, mode, &created)
-                         : open(path, o, (mode_t)mode);
+    int fd = settle ? open_noting_create(path, o, mode, &created) : open(path, o, (mode_t)mode);
     if (fd < 0)
-        return open_failed(loop, path, errno);
+        return errno;
+    int err = 0;
     if (want_direct) {
-        int rc = settle_direct(loop, path, fd);
-        if (rc == TIO_ENOTSUP && (flags & TIO_DIRECT_TRY)) {
+        err = settle_direct(fd);
+        if (err == ENOTSUP && (flags & TIO_DIRECT_TRY)) {
             want_direct = false;
-            loop->errmsg[0] = '\0';
-        } else if (rc != 0) {
-            close(fd);
-            if (created)
-                unlink(path);
-            return rc;
+            err = 0;
         }
-        if ((flags & TIO_TRUNCATE) && ftruncate(fd, 0) != 0) {
-            int err = errno;
-            close(fd);
-            return open_failed(loop, path, err);
-        }
+    }
+    if (err == 0 && (flags & TIO_EXCLUSIVE))
+        err = lock_exclusive(fd);
+    if (err == 0 && settle && (flags & TIO_TRUNCATE) && ftruncate(fd, 0) != 0)
+        err = errno;
+    if (err != 0) {
+        close(fd);
+        if (created)
+            unlink(path);
+        return err;
     }
     f->direct = want_direct;
     describe(f, fd);
     return 0;
+}
+
+int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode)
+{
+    int err = tio__os_open_raw(f, path, flags, mode);
+    if (err == 0)
+        return 0;
+    bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
+    if (direct && err == ENOTSUP)
+        return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses direct "
+                         "I/O (EINVAL); use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+    if (direct && err == EISDIR)
+        return tio__fail(loop, TIO_EISDIR, "tio_file_open: %s: is a directory (direct I/O "
+                         "applies to files and block devices)", path);
+    if ((flags & TIO_EXCLUSIVE) && err == EBUSY)
+        return tio__fail(loop, TIO_EBUSY, "tio_file_open: %s: another TIO_EXCLUSIVE open holds "
+                         "it", path);
+    return tio__fail(loop, tio__errno_map(err), "tio_file_open: %s: %s (errno %d)", path,
+                     strerror(err), err);
 }
 
 int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags)

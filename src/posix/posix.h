@@ -19,6 +19,9 @@ bool tio__posix_direct_is_on(int fd, int fl);
 /* The alignment of buffers, offsets and lengths direct I/O on fd needs: a
  * power of two, never 0. */
 size_t tio__posix_direct_align(int fd);
+/* The largest aligned write the device fd's data lives on does not tear
+ * on power loss: a power of two, never 0. */
+size_t tio__posix_atomic_write(int fd);
 /* The size in bytes of the disk device fd is: 0, or an errno (ENOTTY: fd
  * is not a disk). */
 int tio__posix_device_size(int fd, uint64_t *size);

@@ -15,6 +15,7 @@
  * needed or sent: nothing here blocks on a stream.
  */
 #include "common/internal.h"
+#include "posix/helper.h"
 #include "posix/iovec.h"
 
 #include <errno.h>
@@ -74,6 +75,8 @@ typedef struct pool {
     struct poll_set *ps;    /* the poller's pollfds (allocated with the pool) */
     int poke[2];            /* self-pipe: the waiting set changed */
     bool poked;             /* a byte is in poke[] and not yet read */
+    tio__helper *helper;    /* engine operations (started on first use) */
+    bool helper_done;       /* the helper has results for the loop */
 } pool;
 
 static job *J(tio__task *t) { return (job *)(void *)t->backend; }
@@ -412,6 +415,34 @@ static void poke(pool *p)
 
 /* ------------------------------------------------------- the loop side */
 
+static void helper_notify(void *arg)
+{
+    pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    p->helper_done = true;
+    bool signal = p->loop_waiting;
+    p->loop_waiting = false;
+    pthread_mutex_unlock(&p->mu);
+    if (signal)
+        pthread_cond_signal(&p->done_cv);
+}
+
+/* An engine operation: on the helper threads (helper.h), which io_uring
+ * shares, so that a blocked open never holds a worker. */
+static uint8_t start_engine(pool *p, tio__task *t, tio__sync *s)
+{
+    if (p->helper == NULL && (p->helper = tio__helper_create(helper_notify, p)) == NULL) {
+        s->os_error = ENOMEM;
+        return TIO__FAILED;
+    }
+    int err = tio__helper_start(p->helper, t);
+    if (err != 0) {
+        s->os_error = err;
+        return TIO__FAILED;
+    }
+    return TIO__PENDING;
+}
+
 static unsigned threads_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
                                unsigned flags, uint8_t *out, tio__sync *sync)
 {
@@ -419,10 +450,13 @@ static unsigned threads_submit(tio_loop *loop, tio__task *const *tasks, unsigned
     unsigned files = 0;
     bool streams = false;
     (void)flags; /* the workers see the work when the lock drops: always now */
-    (void)sync;
     pthread_mutex_lock(&p->mu);
     for (unsigned i = 0; i < n; i++) {
         tio__task *t = tasks[i];
+        if (t->op >= TIO__OP_FIRST_ENGINE) {
+            out[i] = start_engine(p, t, &sync[i]);
+            continue;
+        }
         memset(J(t), 0, sizeof(job));
         if (t->file->is_stream) {
             J(t)->where = AT_WAITING;
@@ -454,6 +488,10 @@ static void threads_cancel(tio_loop *loop, tio__task *t)
 {
     pool *p = loop->backend_data;
     bool taken = false;
+    if (t->op >= TIO__OP_FIRST_ENGINE) {
+        tio__helper_cancel(p->helper, t);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     if (J(t)->where == AT_WORK) {
         /* No worker has it, and none keeps a pointer to queued work. */
@@ -506,7 +544,7 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
             until.tv_sec += (time_t)(timeout_ns / 1000000000 + ns / 1000000000);
             until.tv_nsec = (long)(ns % 1000000000);
         }
-        while (p->done.head == NULL && !p->woken) {
+        while (p->done.head == NULL && !p->woken && !p->helper_done) {
             p->loop_waiting = true; /* cleared by the thread that signals */
             if (timeout_ns < 0)
                 pthread_cond_wait(&p->done_cv, &p->mu);
@@ -517,6 +555,8 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
     }
     bool woken = p->woken;
     p->woken = false;
+    bool helper_done = p->helper_done;
+    p->helper_done = false;
     tio__task *t = p->done.head;
     p->done.head = p->done.tail = NULL;
     p->done.count = 0;
@@ -527,6 +567,8 @@ static int threads_wait(tio_loop *loop, int64_t timeout_ns)
         tio__task_complete(t, J(t)->bytes, J(t)->os_error);
         t = next;
     }
+    if (helper_done)
+        tio__helper_reap(p->helper);
     return woken ? TIO__WOKEN : 0;
 }
 
@@ -656,6 +698,7 @@ static void threads_destroy(tio_loop *loop)
 {
     pool *p = loop->backend_data;
     TIO_ASSERT(p->work.head == NULL && p->waiting.head == NULL && p->done.head == NULL);
+    tio__helper_destroy(p->helper);
     stop_threads(p, p->nworkers);
     pool_free(p);
 }

@@ -65,11 +65,10 @@ int tio__win_error_map(unsigned long err)
     case ERROR_NO_DATA:     /* the pipe is being closed */
     case ERROR_PIPE_NOT_CONNECTED:
         return TIO_EPIPE;
-    case ERROR_DIRECTORY:
-#ifdef ERROR_DIRECTORY_NOT_SUPPORTED
-    case ERROR_DIRECTORY_NOT_SUPPORTED:
-#endif
+    case ERROR_DIRECTORY_NOT_SUPPORTED: /* a directory where a file was expected */
         return TIO_EISDIR;
+    case ERROR_DIRECTORY: /* "The directory name is invalid": a file where a directory was expected */
+        return TIO_ENOTDIR;
     case ERROR_WRITE_PROTECT:
         return TIO_EROFS;
     case ERROR_FILE_TOO_LARGE:

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 /* ------------------------------------------------------------ the path */
@@ -28,7 +29,7 @@ static wchar_t *utf8_to_wide(const char *s)
 /* An absolute \\?\ path: GetFullPathNameW resolves relative parts and
  * turns '/' into '\' first, because the \\?\ form disables both. UNC
  * \\server\share becomes \\?\UNC\server\share. */
-static wchar_t *long_path(const char *utf8, DWORD *err)
+wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
 {
     wchar_t *rel = utf8_to_wide(utf8), *full = NULL, *out = NULL;
     *err = ERROR_NO_UNICODE_TRANSLATION;
@@ -81,7 +82,7 @@ static size_t pow2_or_zero(unsigned long v)
  * first: FileStorageInfo (Windows 8+; Wine 8 fails it), FileAlignmentInfo
  * (the device's buffer alignment only), GetDiskFreeSpaceW (the one Wine
  * answers), and 4096, which is right for every modern disk. */
-static size_t direct_alignment(HANDLE h, const wchar_t *path)
+size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path)
 {
     size_t sector = 0, memory = 0;
     FILE_STORAGE_INFO si;
@@ -128,23 +129,53 @@ static void describe(tio_file *f, HANDLE h, const wchar_t *path)
     /* Pipes and character devices have no offsets, and reads may wait for
      * ever; disks and files take the OVERLAPPED offset. */
     f->is_stream = type == FILE_TYPE_PIPE || type == FILE_TYPE_CHAR;
-    f->align_bytes = f->direct ? direct_alignment(h, path) : 1;
+    f->align_bytes = f->direct ? tio__win_direct_alignment(h, path) : 1;
 }
 
-int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode)
+/* TIO_EXCLUSIVE: the share mode refuses other writers, and a lock on one
+ * byte far past any data (LockFileEx locks are mandatory on Windows:
+ * locking real data would block other readers) refuses other exclusive
+ * openers, readers among them, in this process or another. */
+static DWORD lock_exclusive(HANDLE h)
+{
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = 0xFFFFFFFEu;
+    ov.OffsetHigh = 0x7FFFFFFFu;
+    /* The handle is overlapped and not yet on a port: the event (low bit
+     * set: no completion packet) reports the outcome. */
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (ov.hEvent == NULL)
+        return GetLastError();
+    ov.hEvent = (HANDLE)((ULONG_PTR)ov.hEvent | 1);
+    DWORD err = 0, n;
+    if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
+        err = GetLastError();
+        if (err == ERROR_IO_PENDING)
+            err = GetOverlappedResult(h, &ov, &n, TRUE) ? 0 : GetLastError();
+    }
+    CloseHandle((HANDLE)((ULONG_PTR)ov.hEvent & ~(ULONG_PTR)1));
+    return err;
+}
+
+int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mode)
 {
     DWORD err = 0;
-    wchar_t *wpath = long_path(path, &err);
+    wchar_t *wpath = tio__win_long_path(path, &err);
     if (wpath == NULL)
-        return tio__fail(loop, tio__win_error_map(err), "tio_file_open: %s: invalid path "
-                         "(Win32 error %lu)", path, (unsigned long)err);
+        return (int)err;
     bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
     DWORD attrs = (flags & TIO_CREATE) && !(mode & 0200) ? FILE_ATTRIBUTE_READONLY
                                                           : FILE_ATTRIBUTE_NORMAL;
     DWORD base = attrs | FILE_FLAG_OVERLAPPED | ((flags & TIO_DSYNC) ? FILE_FLAG_WRITE_THROUGH : 0);
+    /* A directory handle needs FILE_FLAG_BACKUP_SEMANTICS (CreateFileW). */
+    if (flags & TIO_DIRECTORY)
+        base |= FILE_FLAG_BACKUP_SEMANTICS;
     /* FILE_SHARE_DELETE too: like POSIX, a file may be renamed or unlinked
      * while open (journals rotate this way). */
-    DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    DWORD share = FILE_SHARE_READ | FILE_SHARE_DELETE;
+    if (!(flags & TIO_EXCLUSIVE))
+        share |= FILE_SHARE_WRITE;
     HANDLE h = CreateFileW(wpath, access_of(flags), share, NULL, disposition(flags),
                            base | (direct ? FILE_FLAG_NO_BUFFERING : 0), NULL);
     err = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
@@ -152,30 +183,53 @@ int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, 
         /* A redirector or filesystem without unbuffered I/O refuses the flag. */
         if (!(flags & TIO_DIRECT_TRY)) {
             free(wpath);
-            return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses "
-                             "unbuffered I/O (FILE_FLAG_NO_BUFFERING: ERROR_INVALID_PARAMETER); "
-                             "use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+            return ERROR_NOT_SUPPORTED;
         }
         direct = false;
         h = CreateFileW(wpath, access_of(flags), share, NULL, disposition(flags), base, NULL);
         err = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
     }
     if (h == INVALID_HANDLE_VALUE) {
-        int code = tio__win_error_map(err);
         /* CreateFileW on a directory without FILE_FLAG_BACKUP_SEMANTICS is
          * ERROR_ACCESS_DENIED; POSIX says EISDIR, and so do we. */
         DWORD a = GetFileAttributesW(wpath);
         if (err == ERROR_ACCESS_DENIED && a != INVALID_FILE_ATTRIBUTES &&
             (a & FILE_ATTRIBUTE_DIRECTORY))
-            code = TIO_EISDIR;
+            err = ERROR_DIRECTORY_NOT_SUPPORTED;
         free(wpath);
-        return tio__fail(loop, code, "tio_file_open: %s: CreateFileW failed (Win32 error %lu)",
-                         path, (unsigned long)err);
+        return (int)err;
+    }
+    BY_HANDLE_FILE_INFORMATION info;
+    if ((flags & TIO_DIRECTORY) &&
+        (!GetFileInformationByHandle(h, &info) ||
+         !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)))
+        err = ERROR_DIRECTORY; /* BACKUP_SEMANTICS opened a file: not what was asked */
+    if (err == 0 && (flags & TIO_EXCLUSIVE))
+        err = lock_exclusive(h);
+    if (err != 0) {
+        CloseHandle(h);
+        free(wpath);
+        return (int)err;
     }
     f->direct = direct;
     describe(f, h, wpath);
     free(wpath);
     return 0;
+}
+
+int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode)
+{
+    int err = tio__os_open_raw(f, path, flags, mode);
+    if (err == 0)
+        return 0;
+    bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
+    if (direct && err == ERROR_NOT_SUPPORTED)
+        return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses "
+                         "unbuffered I/O (FILE_FLAG_NO_BUFFERING: ERROR_INVALID_PARAMETER); "
+                         "use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+    return tio__fail(loop, tio__win_error_map((DWORD)err),
+                     "tio_file_open: %s: CreateFileW failed (Win32 error %lu)", path,
+                     (unsigned long)(DWORD)err);
 }
 
 /* FileModeInformation (NtQueryInformationFile) tells whether a handle was

@@ -14,7 +14,10 @@
  * of data, a cancel, a transient shortage) is decided there.
  *
  * Durability: FlushFileBuffers blocks and has no overlapped form, so fsync
- * runs on a helper thread which posts its result to the port.
+ * runs on a helper thread which posts its result to the port. The engine
+ * operations (CreateFileW, SetFileInformationByHandle, MoveFileExW, ...)
+ * have none either and run on the same thread, one at a time; a running
+ * one is interrupted with CancelSynchronousIo where the OS allows.
  */
 #include "common/ptrset.h"
 #include "win32/win32.h"
@@ -102,6 +105,11 @@ static DWORD status_to_error(LONG status)
 /* FlushFileBuffers, or its data-only form: a Win32 error (0: done). */
 static DWORD flush(const tio__task *t)
 {
+    /* A directory: NTFS journals the metadata of creates, renames and
+     * deletes in it, and FlushFileBuffers on a directory handle opened for
+     * reading is ERROR_ACCESS_DENIED; there is nothing more to write. */
+    if (t->file->flags & TIO_DIRECTORY)
+        return ERROR_SUCCESS;
     if ((t->op_flags & TIO_FSYNC_DATA) && nt.flush_ex != NULL) {
         io_status iosb;
         LONG st = nt.flush_ex(t->file->handle, FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, NULL, 0, &iosb);
@@ -133,7 +141,7 @@ static DWORD WINAPI flusher_main(void *arg)
         OP(t)->next = NULL;
         p->flushing = t;
         LeaveCriticalSection(&p->mu);
-        DWORD err = flush(t);
+        DWORD err = t->op == TIO__OP_FSYNC ? flush(t) : (DWORD)tio__os_engine_run(t);
         OP(t)->ov.Internal = err; /* ours while queued: the OS never saw this OVERLAPPED */
         EnterCriticalSection(&p->mu);
         p->flushing = NULL;
@@ -188,6 +196,16 @@ static void interrupt_flush(iocp *p, const tio__task *t)
     LeaveCriticalSection(&p->mu);
 }
 
+/* The raw outcome of what the helper thread ran: an fsync, or an engine
+ * operation (which outcome.c takes on its general path). */
+static void complete_helper(tio__task *t, DWORD err)
+{
+    if (t->op >= TIO__OP_FIRST_ENGINE)
+        tio__task_complete_slow(t, 0, (int)err);
+    else
+        tio__task_complete(t, 0, (int)err);
+}
+
 /* -------------------------------------------------------------- start */
 
 /* ReadFile or WriteFile, overlapped: the byte count comes from the
@@ -201,7 +219,7 @@ static BOOL issue(const tio__task *t, OVERLAPPED *ov)
 /* ReadFile/WriteFile (or the flusher's queue) for t: the three-way outcome. */
 static uint8_t issue_start(iocp *p, tio__task *t, iocp_op *op, tio__sync *sync)
 {
-    if (t->op == TIO__OP_FSYNC) {
+    if (t->op == TIO__OP_FSYNC || t->op >= TIO__OP_FIRST_ENGINE) {
         queue_flush(p, t);
         return TIO__PENDING;
     }
@@ -271,12 +289,12 @@ static unsigned iocp_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
 static void iocp_cancel(tio_loop *loop, tio__task *t)
 {
     iocp *p = P(loop);
-    if (t->op == TIO__OP_FSYNC) {
+    if (t->op == TIO__OP_FSYNC || t->op >= TIO__OP_FIRST_ENGINE) {
         /* Not started: it never will. Started: a flush at the device cannot
          * be stopped; its real result arrives. */
         if (unqueue_flush(p, t)) {
             tio__ptrset_remove(&p->ours, &OP(t)->ov);
-            tio__task_complete(t, 0, ERROR_OPERATION_ABORTED);
+            complete_helper(t, ERROR_OPERATION_ABORTED);
         }
         else
             interrupt_flush(p, t);
@@ -295,7 +313,7 @@ static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
     tio__task *t = task_of_ov(e->lpOverlapped);
     TIO_ASSERT(t->state == TIO__INFLIGHT);
     if (e->lpCompletionKey == KEY_FSYNC) {
-        tio__task_complete(t, 0, (int)OP(t)->ov.Internal);
+        complete_helper(t, (DWORD)OP(t)->ov.Internal);
         return;
     }
     LONG status = (LONG)e->lpOverlapped->Internal;

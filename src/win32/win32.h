@@ -13,6 +13,18 @@
 /* error.c */
 int tio__win_error_map(unsigned long err);
 
+/* file.c: path as CreateFileW and friends take it (absolute, \\?\ long
+ * form; malloc'd), or NULL with *err; a handle's direct-I/O alignment. */
+wchar_t *tio__win_long_path(const char *utf8, DWORD *err);
+size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path);
+
+/* Raw codes for refusals that are not one Win32 call's error (the file
+ * layer's, mapped like any other). ERROR_DIRECTORY_NOT_SUPPORTED (336) is
+ * missing from older mingw-w64 headers. */
+#ifndef ERROR_DIRECTORY_NOT_SUPPORTED
+#  define ERROR_DIRECTORY_NOT_SUPPORTED 336L
+#endif
+
 /* tio_file.backend_flags bits set by the IOCP backend. */
 #define TIO__WIN_SKIP_ON_SUCCESS 1u /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is in force */
 

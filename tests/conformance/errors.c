@@ -50,10 +50,10 @@ START_TEST(strerror_describes_every_code)
     static const int codes[] = {
         TIO_EINVAL, TIO_EBUSY,  TIO_ENOENT, TIO_ECANCELED, TIO_ETIMEDOUT, TIO_EACCES,
         TIO_EEXIST, TIO_EBADF,  TIO_ENOSPC, TIO_EIO,       TIO_ENOMEM,    TIO_ENOTSUP,
-        TIO_EPIPE,  TIO_EISDIR, TIO_EROFS,  TIO_EFBIG,     TIO_EOTHER,
+        TIO_EPIPE,  TIO_EISDIR, TIO_EROFS,  TIO_EFBIG,     TIO_EOTHER,    TIO_ENOTDIR,
     };
     enum { N = sizeof codes / sizeof codes[0] };
-    ck_assert_int_eq(N, 17);
+    ck_assert_int_eq(N, 18);
     for (int i = 0; i < N; i++) {
         const char *s = tio_strerror(codes[i]);
         ck_assert_msg(s != NULL && s[0] != '\0', "tio_strerror(%d) is empty", codes[i]);

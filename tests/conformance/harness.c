@@ -178,7 +178,7 @@ void count_cb(tio_task *task, int64_t result)
         c->hook(task, c, result);
 }
 
-static int track(int rc)
+int track(int rc)
 {
     if (rc == 0)
         g_accepted++;

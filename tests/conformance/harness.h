@@ -4,7 +4,7 @@
  *
  * One binary per backend runs the groups (io_eof.c, streams.c, cancel.c,
  * timeouts.c, loop.c, shutdown.c, durability.c, errors.c, pipeline.c,
- * vectored.c), assembled by
+ * vectored.c, engine.c), assembled by
  * main.c:
  *
  *     conformance BACKEND core|direct [SUBMIT_BATCH]
@@ -56,6 +56,7 @@ void add_durability_tests(Suite *s, conf_suite which);
 void add_errors_tests(Suite *s, conf_suite which);
 void add_pipeline_tests(Suite *s, conf_suite which);
 void add_vectored_tests(Suite *s, conf_suite which);
+void add_engine_tests(Suite *s, conf_suite which);
 
 /* A TCase with the harness's fixture (setup/teardown) and a timeout. */
 TCase *new_tcase(const char *name, double timeout_s);
@@ -130,6 +131,9 @@ int s_writev(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigne
              uint64_t off, tio_cb cb);
 int s_fsync(tio_loop *l, tio_task *t, tio_file *f, unsigned flags, tio_cb cb);
 int s_sleep(tio_loop *l, tio_task *t, uint64_t ns, tio_cb cb);
+
+/* Count rc == 0 as an acceptance (for calls made without an s_* wrapper). */
+int track(int rc);
 
 /* The result of a task cancelled after its start but before any run: see harness.c. */
 int cancelled_before_run_ok(const tcx *c, int64_t real);

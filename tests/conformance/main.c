@@ -28,6 +28,7 @@ static Suite *conformance_suite(conf_suite which)
     add_errors_tests(s, which);
     add_pipeline_tests(s, which);
     add_vectored_tests(s, which);
+    add_engine_tests(s, which);
     add_durability_tests(s, which);
     add_shutdown_tests(s, which);
     add_loop_tests(s, which);

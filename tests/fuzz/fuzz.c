@@ -1284,7 +1284,7 @@ static void op_misuse(uint8_t a, uint8_t b, uint8_t c)
               o == NULL, "open CREATE|EXCL of an existing file");
         CHECK(tio_file_open(L, &o, missing, TIO_RDONLY, 0) == TIO_ENOENT && o == NULL,
               "open of a missing file");
-        rc = tio_file_open(L, &o, path, 1u << 12, 0600);
+        rc = tio_file_open(L, &o, path, 1u << 20, 0600);
         break;
     }
     }

@@ -748,8 +748,8 @@ const char *__asan_default_options(void)
       open_rc(NULL, 0, F->newpath, TIO_CREATE | TIO_RDWR))                                    \
     X(open_null_out, CALL, ANY, TIO_EINVAL, NOALT, open_rc(LA, 1, F->newpath, TIO_CREATE | TIO_RDWR)) \
     X(open_null_path, CALL, ANY, TIO_EINVAL, NOALT, open_rc(LA, 0, NULL, TIO_CREATE | TIO_RDWR)) \
-    X(open_unknown_flag_bit11, CALL, ANY, TIO_EINVAL, NOALT,                                  \
-      open_rc(LA, 0, F->newpath, TIO_CREATE | TIO_RDWR | (1u << 11)))                         \
+    X(open_unknown_flag_bit20, CALL, ANY, TIO_EINVAL, NOALT,                                  \
+      open_rc(LA, 0, F->newpath, TIO_CREATE | TIO_RDWR | (1u << 20)))                         \
     X(open_unknown_flag_bit3, CALL, ANY, TIO_EINVAL, NOALT,                                   \
       open_rc(LA, 0, F->newpath, TIO_CREATE | TIO_RDWR | (1u << 3)))                          \
     X(open_unknown_flag_bit31, CALL, ANY, TIO_EINVAL, NOALT,                                  \

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c: conformance, the engine operations (DESIGN "Engine
+ * operations"): tio_open, tio_close, tio_allocate, tio_truncate,
+ * tio_rename, tio_unlink, tio_stat_file, and the open flags TIO_DIRECTORY
+ * and TIO_EXCLUSIVE. Each is a task with the rules of any other: results
+ * and OS errors in the callback, rejections at submission (semantic 3),
+ * exactly one callback (1), cancels and deadlines before the run (5, 16),
+ * destroy with them pending.
+ */
+#include "harness.h"
+
+#ifndef _WIN32
+#  include <sys/wait.h>
+#endif
+
+/* Submit with `start` (the call under test, already made: rc), then wait. */
+static int64_t finish(tio_loop *loop, tio_task *t, tcx *c, int rc)
+{
+    ck_assert_msg(rc == 0, "rejected: %s (%s)", tio_strerror(rc), tio_last_error(loop));
+    int64_t r = tio_wait(loop, t, 10 * SEC);
+    ck_assert_int_eq(c->calls, 1);
+    ck_assert_int_eq(r, c->result);
+    return r;
+}
+
+static int64_t open_wait(tio_loop *loop, tio_file **out, const char *path, unsigned flags)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_open(loop, &t, out, path, flags, 0644, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t close_wait(tio_loop *loop, tio_file *f)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_close(loop, &t, f, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t stat_wait(tio_loop *loop, tio_file *f, tio_stat *st)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_stat_file(loop, &t, f, st, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t allocate_wait(tio_loop *loop, tio_file *f, uint64_t off, uint64_t len,
+                             unsigned flags)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_allocate(loop, &t, f, off, len, flags, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t truncate_wait(tio_loop *loop, tio_file *f, uint64_t size)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_truncate(loop, &t, f, size, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t rename_wait(tio_loop *loop, const char *from, const char *to, unsigned flags)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_rename(loop, &t, from, to, flags, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static int64_t unlink_wait(tio_loop *loop, const char *path)
+{
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_unlink(loop, &t, path, count_cb);
+    g_in_submit--;
+    return finish(loop, &t, &c, track(rc));
+}
+
+static uint64_t size_of(tio_file *f)
+{
+    uint64_t size = 0;
+    ck_assert_int_eq(tio_file_size(f, &size), 0);
+    return size;
+}
+
+/* A file at path holding len bytes of fill_pattern(seed). */
+static void make_file(tio_loop *loop, const char *path, size_t len, uint64_t seed)
+{
+    tio_file *f = open_file(loop, path, TIO_CREATE | TIO_TRUNCATE | TIO_WRONLY);
+    unsigned char *data = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(data);
+    fill_pattern(data, len, seed);
+    if (len)
+        ck_assert_int_eq(write_wait(loop, f, data, len, 0), (int64_t)len);
+    free(data);
+    close_file(f);
+}
+
+/* ================================================================ open/close */
+
+START_TEST(open_and_close_as_tasks)
+{
+    tio_loop *loop = new_loop();
+    const char *path = scratch("open");
+    tio_file *f = (tio_file *)&f; /* set to NULL or the file before the callback */
+    ck_assert_int_eq(open_wait(loop, &f, path, TIO_CREATE | TIO_RDWR), 0);
+    ck_assert_ptr_nonnull(f);
+    ck_assert(path_exists(path));
+    unsigned char buf[100], back[100];
+    fill_pattern(buf, sizeof buf, 31);
+    ck_assert_int_eq(write_wait(loop, f, buf, sizeof buf, 0), 100);
+    ck_assert_int_eq(read_wait(loop, f, back, sizeof back, 0), 100);
+    ck_assert(memcmp(buf, back, sizeof buf) == 0);
+    ck_assert_int_eq(close_wait(loop, f), 0);
+
+    /* Closed: the tio_file refuses everything, as after tio_file_close. */
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    ck_assert_int_eq(s_read(loop, &t, f, buf, 10, 0, count_cb), TIO_EBADF);
+    ck_assert_int_eq(tio_close(loop, &t, f, count_cb), TIO_EBADF);
+    ck_assert_int_eq(tio_file_close(f), TIO_EBADF);
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(open_failures_arrive_in_the_callback_with_out_null)
+{
+    tio_loop *loop = new_loop();
+    const char *missing = scratch("missing");
+    const char *exists = scratch("exists");
+    const char *dir = scratch("dir");
+    make_file(loop, exists, 10, 32);
+    remove_dir(dir); /* a failed earlier run under Windows (no fork) may have left it */
+    ck_assert_int_eq(make_dir(dir), 0);
+    tio_file *f = (tio_file *)&f;
+    ck_assert_int_eq(open_wait(loop, &f, missing, TIO_RDONLY), TIO_ENOENT);
+    ck_assert_ptr_null(f);
+    f = (tio_file *)&f;
+    ck_assert_int_eq(open_wait(loop, &f, exists, TIO_CREATE | TIO_EXCL | TIO_RDWR), TIO_EEXIST);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(open_wait(loop, &f, exists, TIO_DIRECTORY), TIO_ENOTDIR);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(open_wait(loop, &f, dir, TIO_RDWR), TIO_EISDIR);
+    ck_assert_ptr_null(f);
+    ck_assert(!path_exists(missing));
+    remove_dir(dir);
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(open_arguments_are_checked_at_submission)
+{
+    tio_loop *loop = new_loop();
+    tio_file *f = (tio_file *)&f;
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    const char *p = scratch("openargs");
+    ck_assert_int_eq(tio_open(loop, &t, NULL, p, TIO_RDONLY, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, NULL, TIO_RDONLY, 0, count_cb), TIO_EINVAL);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_RDONLY, 0, NULL), TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, NULL, &f, p, TIO_RDONLY, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, "", TIO_RDONLY, 0, count_cb), TIO_ENOENT);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, 3, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, 1u << 20, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_DIRECTORY | TIO_RDWR, 0, count_cb),
+                     TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_DIRECTORY | TIO_CREATE, 0, count_cb),
+                     TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_EXCL | TIO_RDWR, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_pending(loop), 0);
+    ck_assert(!path_exists(p));
+    end_loop(loop);
+}
+END_TEST
+
+/* A create cancelled before it reached the OS did not happen. */
+START_TEST(open_cancelled_before_the_run_creates_nothing)
+{
+    tio_loop *loop = new_loop();
+    const char *path = scratch("opencancel");
+    tio_file *f = (tio_file *)&f;
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    g_in_submit++;
+    int rc = tio_open(loop, &t, &f, path, TIO_CREATE | TIO_RDWR, 0644, count_cb);
+    g_in_submit--;
+    ck_assert_int_eq(track(rc), 0);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    drain(loop);
+    if (c.result == 0) { /* submit_batch: the starting call handed it over */
+        ck_assert_int_gt((int)g_submit_batch, 0);
+        ck_assert_ptr_nonnull(f);
+        close_file(f);
+    } else {
+        ck_assert_int_eq(c.result, TIO_ECANCELED);
+        ck_assert_ptr_null(f);
+        ck_assert(!path_exists(path));
+    }
+    /* A deadline of 0: the same. */
+    task_init(&t, &c);
+    f = (tio_file *)&f;
+    g_in_submit++;
+    rc = tio_open(loop, &t, &f, path, TIO_CREATE | TIO_RDWR, 0644, count_cb);
+    g_in_submit--;
+    ck_assert_int_eq(track(rc), 0);
+    ck_assert_int_eq(tio_timeout(loop, &t, 0), 0);
+    drain(loop);
+    ck_assert_int_eq(c.calls, 1);
+    if (c.result == 0) {
+        ck_assert_int_gt((int)g_submit_batch, 0);
+        close_file(f);
+    } else {
+        ck_assert_int_eq(c.result, TIO_ETIMEDOUT);
+        ck_assert_ptr_null(f);
+    }
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(close_is_refused_while_tasks_are_pending_and_cancel_keeps_the_file)
+{
+    tio_loop *loop = new_loop();
+    tio_file *f = file_with_data(loop, "close", 4096, 33, NULL);
+    unsigned char buf[64];
+    tio_task r, t;
+    tcx rc, c;
+    task_init(&r, &rc);
+    task_init(&t, &c);
+    ck_assert_int_eq(s_read(loop, &r, f, buf, sizeof buf, 0, count_cb), 0);
+    ck_assert_int_eq(tio_close(loop, &t, f, count_cb), TIO_EBUSY);
+    run_until_calls(loop, &rc, 1);
+
+    /* Accepted: the file refuses new work until the close ends. */
+    g_in_submit++;
+    ck_assert_int_eq(track(tio_close(loop, &t, f, count_cb)), 0);
+    g_in_submit--;
+    ck_assert_int_eq(s_read(loop, &r, f, buf, sizeof buf, 0, count_cb), TIO_EBADF);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    drain(loop);
+    if (c.result == TIO_ECANCELED) {
+        /* Never reached the OS: still open. */
+        ck_assert_int_eq(read_wait(loop, f, buf, sizeof buf, 0), (int64_t)sizeof buf);
+        ck_assert_int_eq(close_wait(loop, f), 0);
+    } else {
+        ck_assert_int_gt((int)g_submit_batch, 0);
+        ck_assert_int_eq(c.result, 0);
+    }
+    end_loop(loop);
+}
+END_TEST
+
+/* ================================================================ space */
+
+START_TEST(allocate_reserves_space_and_never_shrinks)
+{
+    tio_loop *loop = new_loop();
+    tio_file *f = open_file(loop, scratch("alloc"), TIO_CREATE | TIO_RDWR);
+    tio_stat st;
+    int64_t r = allocate_wait(loop, f, 0, 1 << 20, 0);
+    if (r == TIO_ENOTSUP) {
+        printf("SKIP-PART: the scratch filesystem cannot reserve space\n");
+    } else {
+        ck_assert_int_eq(r, 0);
+        ck_assert_uint_eq(size_of(f), 1 << 20);
+        ck_assert_int_eq(stat_wait(loop, f, &st), 0);
+        ck_assert_uint_ge(st.allocated, 1 << 20);
+        /* Inside the file: the size stays. */
+        ck_assert_int_eq(allocate_wait(loop, f, 4096, 8192, 0), 0);
+        ck_assert_uint_eq(size_of(f), 1 << 20);
+        /* Past the end, keeping the size. */
+        r = allocate_wait(loop, f, 1 << 20, 1 << 20, TIO_ALLOCATE_KEEP_SIZE);
+        ck_assert(r == 0 || r == TIO_ENOTSUP);
+        ck_assert_uint_eq(size_of(f), 1 << 20);
+        if (r == 0) {
+            ck_assert_int_eq(stat_wait(loop, f, &st), 0);
+            ck_assert_uint_ge(st.allocated, 2u << 20);
+        }
+    }
+    close_file(f);
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(truncate_sets_the_size)
+{
+    tio_loop *loop = new_loop();
+    unsigned char *data;
+    tio_file *f = file_with_data(loop, "trunc", 5000, 34, &data);
+    ck_assert_int_eq(truncate_wait(loop, f, 100), 0);
+    ck_assert_uint_eq(size_of(f), 100);
+    ck_assert_int_eq(truncate_wait(loop, f, 10000), 0);
+    ck_assert_uint_eq(size_of(f), 10000);
+    unsigned char buf[10000];
+    ck_assert_int_eq(read_wait(loop, f, buf, sizeof buf, 0), 10000);
+    ck_assert(memcmp(buf, data, 100) == 0);
+    ck_assert(all_bytes(buf + 100, sizeof buf - 100, 0));
+    close_file(f);
+    end_loop(loop);
+    free(data);
+}
+END_TEST
+
+START_TEST(space_operations_are_checked_at_submission)
+{
+    tio_loop *loop = new_loop();
+    const char *path = scratch("spaceargs");
+    make_file(loop, path, 10, 35);
+    tio_file *ro = open_file(loop, path, TIO_RDONLY);
+    tio_file *rw = open_file(loop, path, TIO_RDWR);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    tio_stat st;
+    ck_assert_int_eq(tio_allocate(loop, &t, ro, 0, 100, 0, count_cb), TIO_EBADF);
+    ck_assert_int_eq(tio_truncate(loop, &t, ro, 0, count_cb), TIO_EBADF);
+    ck_assert_int_eq(tio_allocate(loop, &t, rw, 0, 0, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_allocate(loop, &t, rw, 0, 100, 2, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_allocate(loop, &t, rw, (uint64_t)INT64_MAX, 100, 0, count_cb),
+                     TIO_EINVAL);
+    ck_assert_int_eq(tio_truncate(loop, &t, rw, (uint64_t)INT64_MAX + 1, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_stat_file(loop, &t, rw, NULL, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_stat_file(loop, &t, NULL, &st, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_truncate(loop, NULL, rw, 0, count_cb), TIO_EINVAL);
+    tio_handle p[2];
+    tio_file *pr = pipe_reader(loop, p);
+    ck_assert_int_eq(tio_stat_file(loop, &t, pr, &st, count_cb), TIO_EINVAL);
+    close_pipe_reader(pr, p);
+    ck_assert_int_eq(tio_pending(loop), 0);
+    close_file(ro);
+    close_file(rw);
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(stat_reports_size_alignment_and_atomic_write)
+{
+    tio_loop *loop = new_loop();
+    tio_file *f = file_with_data(loop, "stat", 12345, 36, NULL);
+    tio_stat st;
+    memset(&st, 0xEE, sizeof st);
+    ck_assert_int_eq(stat_wait(loop, f, &st), 0);
+    ck_assert_uint_eq(st.size, 12345);
+    ck_assert_uint_eq(st.align, tio_file_align(f));
+    ck_assert_uint_ge(st.atomic_write, 512);
+    ck_assert_uint_eq(st.atomic_write & (st.atomic_write - 1), 0);
+    ck_assert_uint_lt(st.allocated, UINT64_C(1) << 40);
+    close_file(f);
+    end_loop(loop);
+}
+END_TEST
+
+/* ================================================================ names */
+
+START_TEST(rename_replaces_atomically_or_refuses_with_noreplace)
+{
+    tio_loop *loop = new_loop();
+    const char *a = scratch("rena"), *b = scratch("renb"), *gone = scratch("rengone");
+    make_file(loop, a, 100, 37);
+    make_file(loop, b, 50, 38);
+    ck_assert_int_eq(rename_wait(loop, a, b, TIO_RENAME_NOREPLACE), TIO_EEXIST);
+    ck_assert(path_exists(a));
+    ck_assert_int_eq(rename_wait(loop, a, b, 0), 0);
+    ck_assert(!path_exists(a));
+    tio_file *f = open_file(loop, b, TIO_RDONLY);
+    ck_assert_uint_eq(size_of(f), 100);
+    close_file(f);
+    ck_assert_int_eq(rename_wait(loop, b, a, TIO_RENAME_NOREPLACE), 0);
+    ck_assert(path_exists(a) && !path_exists(b));
+    ck_assert_int_eq(rename_wait(loop, gone, b, 0), TIO_ENOENT);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    ck_assert_int_eq(tio_rename(loop, &t, a, NULL, 0, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_rename(loop, &t, a, b, 4, count_cb), TIO_EINVAL);
+    ck_assert_int_eq(tio_rename(loop, &t, "", b, 0, count_cb), TIO_ENOENT);
+    end_loop(loop);
+}
+END_TEST
+
+START_TEST(unlink_removes_files_not_directories)
+{
+    tio_loop *loop = new_loop();
+    const char *a = scratch("unl"), *dir = scratch("unldir");
+    make_file(loop, a, 10, 39);
+    remove_dir(dir); /* a failed earlier run under Windows (no fork) may have left it */
+    ck_assert_int_eq(make_dir(dir), 0);
+    ck_assert_int_eq(unlink_wait(loop, a), 0);
+    ck_assert(!path_exists(a));
+    ck_assert_int_eq(unlink_wait(loop, a), TIO_ENOENT);
+    ck_assert_int_eq(unlink_wait(loop, dir), TIO_EISDIR);
+    ck_assert(path_exists(dir));
+    remove_dir(dir);
+    end_loop(loop);
+}
+END_TEST
+
+/* ================================================================ recipes */
+
+/* Durable create and durable replace, as the README shows them. */
+START_TEST(durable_create_and_replace)
+{
+    tio_loop *loop = new_loop();
+    const char *dir = scratch("durdir");
+    remove_dir(dir); /* a failed earlier run under Windows (no fork) may have left it */
+    ck_assert_int_eq(make_dir(dir), 0);
+    char path[600], tmp[600];
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    snprintf(tmp, sizeof tmp, "%s/manifest.tmp", dir);
+    unsigned char v1[200], v2[300], back[300];
+    fill_pattern(v1, sizeof v1, 40);
+    fill_pattern(v2, sizeof v2, 41);
+
+    tio_file *d = NULL, *f = NULL;
+    ck_assert_int_eq(open_wait(loop, &d, dir, TIO_DIRECTORY), 0);
+    ck_assert_int_eq(open_wait(loop, &f, path, TIO_CREATE | TIO_EXCL | TIO_WRONLY), 0);
+    ck_assert_int_eq(write_wait(loop, f, v1, sizeof v1, 0), (int64_t)sizeof v1);
+    tio_task t;
+    tcx c;
+    task_init(&t, &c);
+    ck_assert_int_eq(finish(loop, &t, &c, track(tio_fsync(loop, &t, f, 0, count_cb))), 0);
+    task_init(&t, &c);
+    ck_assert_int_eq(finish(loop, &t, &c, track(tio_fsync(loop, &t, d, 0, count_cb))), 0);
+    ck_assert_int_eq(close_wait(loop, f), 0);
+
+    ck_assert_int_eq(open_wait(loop, &f, tmp, TIO_CREATE | TIO_TRUNCATE | TIO_WRONLY), 0);
+    ck_assert_int_eq(write_wait(loop, f, v2, sizeof v2, 0), (int64_t)sizeof v2);
+    task_init(&t, &c);
+    ck_assert_int_eq(finish(loop, &t, &c, track(tio_fsync(loop, &t, f, 0, count_cb))), 0);
+    ck_assert_int_eq(close_wait(loop, f), 0);
+    ck_assert_int_eq(rename_wait(loop, tmp, path, 0), 0);
+    task_init(&t, &c);
+    ck_assert_int_eq(finish(loop, &t, &c, track(tio_fsync(loop, &t, d, 0, count_cb))), 0);
+    ck_assert_int_eq(close_wait(loop, d), 0);
+
+    f = open_file(loop, path, TIO_RDONLY);
+    ck_assert_int_eq(read_wait(loop, f, back, sizeof back, 0), (int64_t)sizeof v2);
+    ck_assert(memcmp(back, v2, sizeof v2) == 0);
+    close_file(f);
+    remove_path(path);
+    remove_dir(dir);
+    end_loop(loop);
+}
+END_TEST
+
+/* TIO_EXCLUSIVE: a second exclusive opener is refused while the first holds
+ * the file, in this process (and, POSIX, in another), and admitted after. */
+START_TEST(exclusive_open_refuses_a_second_opener)
+{
+    tio_loop *loop = new_loop();
+    const char *path = scratch("excl");
+    make_file(loop, path, 10, 42);
+    tio_file *a = NULL, *b = (tio_file *)&b;
+    ck_assert_int_eq(open_wait(loop, &a, path, TIO_RDWR | TIO_EXCLUSIVE), 0);
+    ck_assert_int_eq(open_wait(loop, &b, path, TIO_RDWR | TIO_EXCLUSIVE), TIO_EBUSY);
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(tio_file_open(loop, &b, path, TIO_RDWR | TIO_EXCLUSIVE, 0), TIO_EBUSY);
+#ifndef _WIN32
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        tio_loop *l2 = NULL;
+        tio_file *x = NULL;
+        tio_loop_config cfg = {0, 0, g_backend, 0};
+        int rc = tio_loop_create(&l2, &cfg);
+        if (rc == 0)
+            rc = tio_file_open(l2, &x, path, TIO_RDWR | TIO_EXCLUSIVE, 0);
+        _exit(rc == TIO_EBUSY ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "another process opened the TIO_EXCLUSIVE file");
+#endif
+    ck_assert_int_eq(close_wait(loop, a), 0);
+    ck_assert_int_eq(open_wait(loop, &b, path, TIO_RDWR | TIO_EXCLUSIVE), 0);
+    close_file(b);
+    end_loop(loop);
+}
+END_TEST
+
+/* Destroy with engine operations queued and running: each gets its one
+ * callback (end_loop counts). */
+START_TEST(destroy_with_engine_operations_pending)
+{
+    tio_loop *loop = new_loop();
+    const char *a = scratch("destroya"), *b = scratch("destroyb");
+    make_file(loop, a, 10, 43);
+    tio_task t[4];
+    tcx c[4];
+    tio_file *f = NULL;
+    tio_stat st;
+    for (int i = 0; i < 4; i++)
+        task_init(&t[i], &c[i]);
+    tio_file *g = open_file(loop, a, TIO_RDWR);
+    g_in_submit++;
+    ck_assert_int_eq(track(tio_open(loop, &t[0], &f, b, TIO_CREATE | TIO_RDWR, 0644, count_cb)),
+                     0);
+    ck_assert_int_eq(track(tio_stat_file(loop, &t[1], g, &st, count_cb)), 0);
+    ck_assert_int_eq(track(tio_truncate(loop, &t[2], g, 5, count_cb)), 0);
+    ck_assert_int_eq(track(tio_unlink(loop, &t[3], b, count_cb)), 0);
+    g_in_submit--;
+    tio_run(loop, 0);
+    end_loop(loop);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(c[i].calls, 1);
+}
+END_TEST
+
+/* ================================================================ suite */
+
+void add_engine_tests(Suite *s, conf_suite which)
+{
+    if (which == CONF_CORE) {
+        TCase *tc = new_tcase("engine", 60);
+        tcase_add_test(tc, open_and_close_as_tasks);
+        tcase_add_test(tc, open_failures_arrive_in_the_callback_with_out_null);
+        tcase_add_test(tc, open_arguments_are_checked_at_submission);
+        tcase_add_test(tc, open_cancelled_before_the_run_creates_nothing);
+        tcase_add_test(tc, close_is_refused_while_tasks_are_pending_and_cancel_keeps_the_file);
+        tcase_add_test(tc, allocate_reserves_space_and_never_shrinks);
+        tcase_add_test(tc, truncate_sets_the_size);
+        tcase_add_test(tc, space_operations_are_checked_at_submission);
+        tcase_add_test(tc, stat_reports_size_alignment_and_atomic_write);
+        tcase_add_test(tc, rename_replaces_atomically_or_refuses_with_noreplace);
+        tcase_add_test(tc, unlink_removes_files_not_directories);
+        tcase_add_test(tc, durable_create_and_replace);
+        tcase_add_test(tc, exclusive_open_refuses_a_second_opener);
+        tcase_add_test(tc, destroy_with_engine_operations_pending);
+        suite_add_tcase(s, tc);
+    }
+}
