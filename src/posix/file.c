@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -75,6 +76,23 @@ static void describe(tio_file *f, int fd)
 #endif
 }
 
+/* open(2) of a FIFO waits for ever for its peer. On a helper thread
+ * (tio_open) cancellation is enabled around the call, and only there, so
+ * that tio_cancel can stop it (helper.c); where cancellation acts, the
+ * open did not happen (glibc acts only on a call the cancel interrupted,
+ * since 2.21). Elsewhere (tio_file_open on the caller's thread) the
+ * caller's own setting is left alone. */
+static int open_cancellable(const char *path, int o, mode_t mode)
+{
+    if (!tio__posix_cancellable)
+        return open(path, o, mode);
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+    int fd = open(path, o, mode);
+    pthread_setcancelstate(old, NULL);
+    return fd;
+}
+
 /* open(2), knowing whether this call created the file: with O_CREAT but
  * not O_EXCL, an open of what exists, else an exclusive create (a race
  * with another creator is retried). */
@@ -82,21 +100,21 @@ static int open_noting_create(const char *path, int o, unsigned mode, bool *crea
 {
     *created = false;
     if (!(o & O_CREAT) || (o & O_EXCL)) {
-        int fd = open(path, o, (mode_t)mode);
+        int fd = open_cancellable(path, o, (mode_t)mode);
         *created = fd >= 0 && (o & O_EXCL);
         return fd;
     }
     for (int tries = 0; tries < 8; tries++) {
-        int fd = open(path, o & ~O_CREAT);
+        int fd = open_cancellable(path, o & ~O_CREAT, 0);
         if (fd >= 0 || errno != ENOENT)
             return fd;
-        fd = open(path, o | O_EXCL, (mode_t)mode);
+        fd = open_cancellable(path, o | O_EXCL, (mode_t)mode);
         if (fd >= 0 || errno != EEXIST) {
             *created = fd >= 0;
             return fd;
         }
     }
-    return open(path, o, (mode_t)mode);
+    return open_cancellable(path, o, (mode_t)mode);
 }
 
 /* Whether fd may use direct I/O: 0 (now on), or an errno: EISDIR (a
@@ -138,7 +156,8 @@ int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mod
     if (settle)
         o &= ~O_TRUNC;
     bool created = false;
-    int fd = settle ? open_noting_create(path, o, mode, &created) : open(path, o, (mode_t)mode);
+    int fd = settle ? open_noting_create(path, o, mode, &created)
+                    : open_cancellable(path, o, (mode_t)mode);
     if (fd < 0)
         return errno;
     int err = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Helper threads: see helper.h. */
 #include "posix/helper.h"
+#include "posix/posix.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,6 +11,8 @@
 
 #define MAX_HELPERS 16u
 
+_Thread_local bool tio__posix_cancellable;
+
 enum { AT_NONE = 0, AT_QUEUED, AT_RUNNING, AT_DONE };
 
 /* The task's backend words while the helper has it. */
@@ -17,6 +20,7 @@ typedef struct hjob {
     tio__task *next; /* h->queue or h->done */
     int32_t err;
     uint8_t where;
+    uint8_t slot;    /* AT_RUNNING: the thread running it */
 } hjob;
 
 _Static_assert(sizeof(hjob) <= sizeof(((tio__task *)0)->backend), "hjob exceeds backend words");
@@ -27,13 +31,23 @@ typedef struct list {
     tio__task *head, *tail;
 } list;
 
+/* One helper thread. A thread asked to stop a blocked open is condemned:
+ * a cancellation request, once made, cannot be withdrawn, so it runs no
+ * other task and exits (dead, joined when its slot is reused). */
+typedef struct slot {
+    pthread_t thread;
+    struct tio__helper *h;
+    tio__task *running;
+    bool used, dead, condemned;
+} slot;
+
 struct tio__helper {
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* helpers wait for work */
     list queue, done;
-    unsigned nthreads, idle;
+    unsigned live, idle;
     bool stopping;
-    pthread_t threads[MAX_HELPERS];
+    slot slots[MAX_HELPERS];
     void (*notify)(void *arg);
     void *arg;
 };
@@ -69,11 +83,38 @@ static bool unlink_task(list *l, tio__task *t)
     return false;
 }
 
+/* t's outcome for the loop (under h->mu). */
+static void post(tio__helper *h, tio__task *t, int err)
+{
+    H(t)->err = err;
+    H(t)->where = AT_DONE;
+    push(&h->done, t);
+}
+
+/* The thread was cancelled inside a blocked open (the only call run with
+ * cancellation enabled: tio__posix_open): the open did not happen. */
+static void cancelled(void *arg)
+{
+    slot *s = arg;
+    tio__helper *h = s->h;
+    pthread_mutex_lock(&h->mu);
+    post(h, s->running, ECANCELED);
+    s->running = NULL;
+    s->dead = true;
+    h->live--;
+    pthread_mutex_unlock(&h->mu);
+    h->notify(h->arg);
+}
+
 static void *helper_main(void *arg)
 {
-    tio__helper *h = arg;
+    slot *s = arg;
+    tio__helper *h = s->h;
+    /* Cancellation stays off except around the open(2) of a task's open. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    tio__posix_cancellable = true;
     pthread_mutex_lock(&h->mu);
-    for (;;) {
+    while (!s->condemned) {
         while (h->queue.head == NULL && !h->stopping) {
             h->idle++;
             pthread_cond_wait(&h->cv, &h->mu);
@@ -83,16 +124,22 @@ static void *helper_main(void *arg)
         if (t == NULL)
             break;
         H(t)->where = AT_RUNNING;
+        H(t)->slot = (uint8_t)(s - h->slots);
+        s->running = t;
         pthread_mutex_unlock(&h->mu);
-        int err = tio__os_engine_run(t);
+        int err;
+        pthread_cleanup_push(cancelled, s);
+        err = tio__os_engine_run(t);
+        pthread_cleanup_pop(0);
         pthread_mutex_lock(&h->mu);
-        H(t)->err = err;
-        H(t)->where = AT_DONE;
-        push(&h->done, t);
+        s->running = NULL;
+        post(h, t, err);
         pthread_mutex_unlock(&h->mu);
         h->notify(h->arg);
         pthread_mutex_lock(&h->mu);
     }
+    s->dead = true;
+    h->live--;
     pthread_mutex_unlock(&h->mu);
     return NULL;
 }
@@ -111,6 +158,8 @@ tio__helper *tio__helper_create(void (*notify)(void *arg), void *arg)
         free(h);
         return NULL;
     }
+    for (unsigned i = 0; i < MAX_HELPERS; i++)
+        h->slots[i].h = h;
     h->notify = notify;
     h->arg = arg;
     return h;
@@ -125,24 +174,42 @@ void tio__helper_destroy(tio__helper *h)
     h->stopping = true;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    for (unsigned i = 0; i < h->nthreads; i++)
-        pthread_join(h->threads[i], NULL);
+    for (unsigned i = 0; i < MAX_HELPERS; i++) {
+        if (h->slots[i].used)
+            pthread_join(h->slots[i].thread, NULL);
+    }
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
 
 /* A helper thread with every signal blocked: the program's signals go to
- * its own threads, as if taskio had none. */
+ * its own threads, as if taskio had none. (Cancellation does not need
+ * one unblocked: glibc and macOS deliver it by their own means.) */
 static int spawn(tio__helper *h)
 {
+    slot *s = NULL;
+    for (unsigned i = 0; i < MAX_HELPERS && s == NULL; i++) {
+        if (!h->slots[i].used)
+            s = &h->slots[i];
+        else if (h->slots[i].dead) {
+            pthread_join(h->slots[i].thread, NULL); /* exited: returns at once */
+            s = &h->slots[i];
+        }
+    }
+    if (s == NULL)
+        return EAGAIN;
+    s->used = s->dead = s->condemned = false;
+    s->running = NULL;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&h->threads[h->nthreads], NULL, helper_main, h);
+    int err = pthread_create(&s->thread, NULL, helper_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err == 0)
-        h->nthreads++;
+    if (err == 0) {
+        s->used = true;
+        h->live++;
+    }
     return err;
 }
 
@@ -155,9 +222,9 @@ int tio__helper_start(tio__helper *h, tio__task *t)
     unsigned queued = 0;
     for (tio__task *q = h->queue.head; q; q = H(q)->next)
         queued++;
-    if (h->idle <= queued && h->nthreads < MAX_HELPERS) {
+    if (h->idle <= queued && h->live < MAX_HELPERS) {
         err = spawn(h);
-        if (err != 0 && h->nthreads > 0)
+        if (err != 0 && h->live > 0)
             err = 0; /* the threads there are will get to it */
     }
     if (err == 0) {
@@ -170,14 +237,25 @@ int tio__helper_start(tio__helper *h, tio__task *t)
     return err;
 }
 
+/* Not begun: taken back (the OS never saw it). A running open, which may
+ * wait for ever for a FIFO's peer: its thread is cancelled (if the open
+ * already returned, the thread just retires after reporting it). Anything
+ * else running reports its real result. */
 void tio__helper_cancel(tio__helper *h, tio__task *t)
 {
     pthread_mutex_lock(&h->mu);
     bool taken = H(t)->where == AT_QUEUED && unlink_task(&h->queue, t);
-    if (taken)
+    if (taken) {
         H(t)->where = AT_NONE;
+    } else if (H(t)->where == AT_RUNNING && t->op == TIO__OP_OPEN) {
+        slot *s = &h->slots[H(t)->slot];
+        TIO_ASSERT(s->running == t);
+        if (!s->condemned) {
+            s->condemned = true;
+            pthread_cancel(s->thread);
+        }
+    }
     pthread_mutex_unlock(&h->mu);
-    /* Not begun: the OS never saw it. */
     if (taken)
         tio__task_complete_slow(t, 0, ECANCELED);
 }

@@ -10,6 +10,10 @@
 
 #include "common/internal.h"
 
+/* helper.c: true on a helper thread, whose task's open(2) may be
+ * cancelled (file.c). */
+extern _Thread_local bool tio__posix_cancellable;
+
 /* Turn direct I/O on for an open descriptor: 0, or an errno. EINVAL means
  * the filesystem refuses it (TIO_ENOTSUP for the user). */
 int tio__posix_direct_enable(int fd);

@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #ifndef _WIN32
+#  include <sys/stat.h>
 #  include <sys/wait.h>
 #endif
 
@@ -536,6 +537,69 @@ START_TEST(destroy_with_engine_operations_pending)
 }
 END_TEST
 
+#ifndef _WIN32
+static void open_fifo(tio_loop *loop, tio_task *t, tcx *c, tio_file **f, const char *fifo)
+{
+    task_init(t, c);
+    *f = (tio_file *)f;
+    g_in_submit++;
+    int rc = tio_open(loop, t, f, fifo, TIO_RDONLY, 0, count_cb);
+    g_in_submit--;
+    ck_assert_int_eq(track(rc), 0);
+    /* Long enough for the helper thread to be inside open(2), waiting. */
+    ck_assert_int_eq(tio_run(loop, 50 * MS), 0);
+    ck_assert_int_eq(c->calls, 0);
+}
+
+/* An open of a FIFO waits for a writer, for ever if none comes: a cancel
+ * or a deadline stops it, a writer completes it, destroy does not hang. */
+START_TEST(blocked_fifo_open_is_cancellable)
+{
+    tio_loop *loop = new_loop();
+    const char *fifo = scratch("fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    tio_task t;
+    tcx c;
+    tio_file *f;
+
+    open_fifo(loop, &t, &c, &f, fifo);
+    ck_assert_int_eq(tio_cancel(loop, &t), 0);
+    run_until_calls(loop, &c, 1);
+    ck_assert_int_eq(c.result, TIO_ECANCELED);
+    ck_assert_ptr_null(f);
+
+    open_fifo(loop, &t, &c, &f, fifo);
+    int64_t t0 = now_ns();
+    ck_assert_int_eq(tio_timeout(loop, &t, 100 * MS), 0);
+    run_until_calls(loop, &c, 1);
+    ck_assert_int_eq(c.result, TIO_ETIMEDOUT);
+    ck_assert_int_ge(now_ns() - t0, 100 * MS);
+    ck_assert_ptr_null(f);
+
+    /* A writer arrives: the open completes. The waiting reader already
+     * counts, so a non-blocking writer's open succeeds and wakes it. */
+    open_fifo(loop, &t, &c, &f, fifo);
+    int w = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    ck_assert_int_ge(w, 0);
+    run_until_calls(loop, &c, 1);
+    ck_assert_int_eq(c.result, 0);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(write(w, "x", 1), 1);
+    unsigned char b = 0;
+    ck_assert_int_eq(read_wait(loop, f, &b, 1, 0), 1);
+    ck_assert_int_eq(b, 'x');
+    close(w);
+    close_file(f);
+
+    /* Destroy with one waiting: cancelled, one callback (end_loop). */
+    open_fifo(loop, &t, &c, &f, fifo);
+    end_loop(loop);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_int_eq(c.result, TIO_ECANCELED);
+}
+END_TEST
+#endif
+
 /* ================================================================ suite */
 
 void add_engine_tests(Suite *s, conf_suite which)
@@ -556,6 +620,9 @@ void add_engine_tests(Suite *s, conf_suite which)
         tcase_add_test(tc, durable_create_and_replace);
         tcase_add_test(tc, exclusive_open_refuses_a_second_opener);
         tcase_add_test(tc, destroy_with_engine_operations_pending);
+#ifndef _WIN32
+        tcase_add_test(tc, blocked_fifo_open_is_cancellable);
+#endif
         suite_add_tcase(s, tc);
     }
 }
