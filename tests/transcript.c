@@ -29,10 +29,12 @@ static void note(tio_task *t, int64_t result)
         order[norder++] = (int)(intptr_t)t->data;
 }
 
+/* tio_os_error's value is the OS's own code (errno, GetLastError):
+ * whether there is one is the same everywhere, the number is not. */
 static void show(const char *what, tio_task *t, int64_t r)
 {
-    printf("%-44s %12lld  %-28s os_error %d\n", what, (long long)r,
-           r < 0 ? tio_strerror((int)r) : "", tio_os_error(t));
+    printf("%-44s %12lld  %-28s os_error %s\n", what, (long long)r,
+           r < 0 ? tio_strerror((int)r) : "", tio_os_error(t) != 0 ? "set" : "0");
 }
 
 static int64_t wait_for(tio_loop *loop, tio_task *t)
@@ -165,6 +167,53 @@ int main(int argc, char **argv)
     show("file: fdatasync", &t, wait_for(loop, &t));
     show("file: misaligned read (direct: refused)", &t,
          align > 1 ? tio_read(loop, &t, f, buf + 1, 4096, 0, note) : TIO_EINVAL);
+
+    /* Vectored: a header block and two data blocks, in one operation. */
+    tio_buf v[3] = {{buf, 4096}, {buf + 4096, 0}, {buf + 4096, 2 * 4096}};
+    tio_writev(loop, &t, f, v, 3, 4096, note);
+    show("file: writev 1 + 0 + 2 blocks", &t, wait_for(loop, &t));
+    tio_readv(loop, &t, f, v, 3, 2 * 4096, note);
+    show("file: readv across end of file", &t, wait_for(loop, &t));
+    show("file: readv of 0 segments", &t, tio_readv(loop, &t, f, v, 0, 0, note));
+
+    /* Engine operations. */
+    char other[600], dirpath[600];
+    snprintf(other, sizeof other, "%s/transcript.tmp", dir);
+    snprintf(dirpath, sizeof dirpath, "%s", dir);
+    tio_stat st;
+    tio_stat_file(loop, &t, f, &st, note);
+    show("engine: stat", &t, wait_for(loop, &t));
+    printf("%-44s %12llu  align ok %d, atomic ok %d\n", "engine: stat size", (unsigned long long)st.size,
+           st.align == (uint32_t)align, st.atomic_write >= 512 && (st.atomic_write & (st.atomic_write - 1)) == 0);
+    tio_truncate(loop, &t, f, 5000, note);
+    show("engine: truncate to 5000", &t, wait_for(loop, &t));
+    tio_file *g = NULL;
+    tio_open(loop, &t, &g, other, TIO_CREATE | TIO_EXCL | TIO_RDWR, 0600, note);
+    show("engine: open CREATE|EXCL", &t, wait_for(loop, &t));
+    tio_file *h = (tio_file *)&h;
+    tio_open(loop, &t, &h, other, TIO_CREATE | TIO_EXCL | TIO_RDWR, 0600, note);
+    show("engine: open CREATE|EXCL again", &t, wait_for(loop, &t));
+    printf("%-44s %d\n", "engine: out is NULL after the failure", h == NULL);
+    tio_open(loop, &t, &h, path, TIO_DIRECTORY, 0, note);
+    show("engine: open a file TIO_DIRECTORY", &t, wait_for(loop, &t));
+    tio_open(loop, &t, &h, dirpath, TIO_RDWR, 0, note);
+    show("engine: open a directory for writing", &t, wait_for(loop, &t));
+    tio_allocate(loop, &t, g, 0, 65536, TIO_ALLOCATE_KEEP_SIZE, note);
+    int64_t ar = wait_for(loop, &t);
+    printf("%-44s %s\n", "engine: allocate keeping the size", ar == 0 || ar == TIO_ENOTSUP ? "0 or ENOTSUP" : tio_strerror((int)ar));
+    tio_close(loop, &t, g, note);
+    tio_cancel(loop, &t);
+    show("engine: close cancelled before any run", &t, wait_for(loop, &t));
+    tio_close(loop, &t, g, note);
+    show("engine: close", &t, wait_for(loop, &t));
+    tio_rename(loop, &t, other, path, TIO_RENAME_NOREPLACE, note);
+    show("engine: rename NOREPLACE onto a file", &t, wait_for(loop, &t));
+    tio_unlink(loop, &t, other, note);
+    show("engine: unlink", &t, wait_for(loop, &t));
+    tio_unlink(loop, &t, other, note);
+    show("engine: unlink again", &t, wait_for(loop, &t));
+    tio_unlink(loop, &t, dirpath, note);
+    show("engine: unlink a directory", &t, wait_for(loop, &t));
 
     tio_task s[3] = {{0}, {0}, {0}};
     for (int i = 0; i < 3; i++) {
