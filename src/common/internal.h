@@ -28,9 +28,11 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 #if defined(__GNUC__)
 #  define TIO_COLD __attribute__((cold, noinline))
 #  define TIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define TIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #  define TIO_COLD
 #  define TIO_LIKELY(x) (x)
+#  define TIO_UNLIKELY(x) (x)
 #endif
 
 #define TIO_CONTAINER_OF(ptr, type, field) \
@@ -384,7 +386,7 @@ unsigned tio__run_callbacks(tio_loop *loop);
 /* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */
 void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
-void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: the next attempt */
+TIO_COLD void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: next attempt */
 void tio__vec_advance(tio__task *t, uint32_t bytes);         /* an attempt moved bytes */
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */

@@ -164,9 +164,9 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
  * caller's: see move_batch), unless it needs no OS at all (a zero-length
  * read or write: on a pipe the OS would wait for data first, ppoll or
  * Windows' 0-byte ReadFile). */
-static bool take(tio_loop *loop, tio__task *t)
+static inline bool take(tio_loop *loop, tio__task *t)
 {
-    if (t->vec)
+    if (TIO_UNLIKELY(t->vec))
         tio__vec_prepare(loop, t);
     if (t->len == 0 && t->op <= TIO__OP_WRITE) {
         tio__task_finish(t, t->done, 0);
