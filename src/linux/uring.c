@@ -19,6 +19,7 @@
 #include "posix/iovec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_MASK = 7 };
+enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_ENGINE = 4, TAG_MASK = 7 };
 #define PTR_BITS 57
 #define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
 
@@ -52,6 +53,8 @@ static uint64_t op_key(const tio__task *t) { return task_key(t, TAG_OP); }
  * the poll that waits for a nonblocking stream to become ready. */
 static uint64_t current_key(const tio__task *t)
 {
+    if (t->op >= TIO__OP_FIRST_ENGINE)
+        return task_key(t, TAG_ENGINE);
     return task_key(t, (t->backend[0] & F_POLLING) ? TAG_POLL : TAG_OP);
 }
 
@@ -195,13 +198,80 @@ static void helper_notify(void *arg)
     (void)n; /* fails only when the counter is full: a wake is pending anyway */
 }
 
-/* An engine operation: io_uring's own opcodes for them (OPENAT, STATX,
- * RENAMEAT, ...) each differ in some way from the blocking call's
- * semantics (an OPENAT of a FIFO returns at once), so they all run on the
- * helper threads, as on the threads backend. */
+/* The engine operations the ring runs itself: those whose opcode is the
+ * very system call the helper thread would make (fallocate, ftruncate,
+ * unlinkat, renameat), where the kernel has it (probed at create). The
+ * rest run on the helper threads: OPENAT returns at once for a FIFO with
+ * no peer (io_uring tries a nonblocking open first) and is followed by
+ * the direct-I/O probe, the lock and alignment discovery; STATX lacks the
+ * physical block size; a close must wait for the fixed-file slot; a
+ * RENAME_NOREPLACE the filesystem refuses falls back to link + unlink. */
+static bool native_engine(const uring *u, const tio__task *t)
+{
+    if (!(u->native_ops & (1u << t->op)))
+        return false;
+    return t->op != TIO__OP_RENAME || !(t->op_flags & TIO_RENAME_NOREPLACE);
+}
+
+static void prep_engine(struct io_uring_sqe *sqe, const tio__task *t)
+{
+    switch (t->op) {
+    case TIO__OP_ALLOCATE:
+        io_uring_prep_fallocate(sqe, t->file->handle,
+                                (t->op_flags & TIO_ALLOCATE_KEEP_SIZE) ? FALLOC_FL_KEEP_SIZE : 0,
+                                (off_t)t->offset, (off_t)t->e.len);
+        break;
+#ifdef IORING_OP_FTRUNCATE
+    case TIO__OP_TRUNCATE:
+        io_uring_prep_rw(IORING_OP_FTRUNCATE, sqe, t->file->handle, NULL, 0, t->offset);
+        break;
+#endif
+    case TIO__OP_UNLINK: io_uring_prep_unlinkat(sqe, AT_FDCWD, t->e.path, 0); break;
+    case TIO__OP_RENAME:
+        io_uring_prep_renameat(sqe, AT_FDCWD, t->e.path, AT_FDCWD, t->e.to, 0);
+        break;
+    default: TIO_ASSERT(!"prep_engine: not run by the ring"); break;
+    }
+    io_uring_sqe_set_data64(sqe, task_key(t, TAG_ENGINE));
+}
+
+/* Which engine operations the ring runs (native_engine). */
+static void probe_engine_ops(uring *u)
+{
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
+    if (probe == NULL)
+        return;
+    static const struct {
+        int op, opcode;
+    } ops[] = {
+        {TIO__OP_ALLOCATE, IORING_OP_FALLOCATE},
+#ifdef IORING_OP_FTRUNCATE
+        {TIO__OP_TRUNCATE, IORING_OP_FTRUNCATE}, /* Linux 6.9 */
+#endif
+        {TIO__OP_UNLINK, IORING_OP_UNLINKAT},
+        {TIO__OP_RENAME, IORING_OP_RENAMEAT},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (io_uring_opcode_supported(probe, ops[i].opcode))
+            u->native_ops |= 1u << ops[i].op;
+    }
+    io_uring_free_probe(probe);
+}
+
+/* An engine operation: on the ring, or on a helper thread (as on the
+ * threads backend). NULL sqe from the ring: BUSY, like any operation. */
 static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s)
 {
     (void)loop;
+    if (native_engine(u, t)) {
+        struct io_uring_sqe *sqe = get_sqe(u);
+        if (sqe == NULL)
+            return TIO__BUSY;
+        prep_engine(sqe, t);
+        t->backend[0] = 0;
+        u->inflight++;
+        return TIO__PENDING;
+    }
     if (u->helper == NULL && (u->helper = tio__helper_create(helper_notify, u)) == NULL) {
         s->os_error = ENOMEM;
         return TIO__FAILED;
@@ -222,7 +292,8 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
     for (; i < n; i++) {
         tio__task *t = tasks[i];
         if (t->op >= TIO__OP_FIRST_ENGINE) {
-            out[i] = start_engine(loop, u, t, &sync[i]);
+            if ((out[i] = start_engine(loop, u, t, &sync[i])) == TIO__BUSY)
+                break;
             continue;
         }
         struct io_uring_sqe *sqe = get_sqe(u);
@@ -257,7 +328,7 @@ static bool queue_cancel(uring *u, tio__task *t)
 static void uring_cancel(tio_loop *loop, tio__task *t)
 {
     uring *u = U(loop);
-    if (t->op >= TIO__OP_FIRST_ENGINE) {
+    if (t->op >= TIO__OP_FIRST_ENGINE && !native_engine(u, t)) {
         tio__helper_cancel(u->helper, t);
         return;
     }
@@ -322,6 +393,19 @@ static void complete_op(uring *u, tio__task *t, int res)
     release(u, t, res >= 0 ? res : 0, res >= 0 ? 0 : -res);
 }
 
+/* An engine operation the ring ran: its raw outcome (outcome.c's general
+ * path, which also settles what it changed). */
+static void complete_engine(uring *u, tio__task *t, int res)
+{
+    TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
+    u->inflight--;
+    if (t->backend[0] != 0) {
+        u->deferred -= (t->backend[0] & F_CANCEL_DEFERRED) != 0;
+        t->backend[0] = 0;
+    }
+    tio__task_complete_slow(t, 0, res < 0 ? -res : 0);
+}
+
 /* The stream is ready (or in error, or hung up): the repeated operation
  * reports which. A poll cancelled on our request is the task's cancel. */
 static void complete_poll(uring *u, tio__task *t, int res)
@@ -347,6 +431,9 @@ static bool reap(uring *u)
         case TAG_POLL:
             TIO_ASSERT(task_key(task_of_key(key), TAG_POLL) == key);
             complete_poll(u, task_of_key(key), cqe->res);
+            break;
+        case TAG_ENGINE:
+            complete_engine(u, task_of_key(key), cqe->res);
             break;
         case TAG_WAKE:
             u->wake_armed = false;
@@ -491,6 +578,7 @@ static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
     loop->backend_data = u;
     tio__uring_fixed_init(u);
     tio__uring_read_fsize_limit(u);
+    probe_engine_ops(u);
     return 0;
 }
 

@@ -28,6 +28,7 @@ typedef struct uring {
      * write wake_fd too, so tio_wake counts itself in user_wakes */
     struct tio__helper *helper;
     _Atomic unsigned user_wakes;
+    unsigned native_ops;     /* 1 << TIO__OP_*: engine operations this kernel's ring runs */
     /* registered files (sparse table) */
     int *free_slots;         /* stack of free file-table slots */
     unsigned nfree, nslots;
