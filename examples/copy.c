@@ -83,8 +83,9 @@ static uint64_t now_ns(void)
 
 static void fail(copy *c, const char *step, int64_t result)
 {
+    const char *why = tio_last_error(c->loop); /* explains a refused call; "" after a callback */
     if (!c->failed)
-        fprintf(stderr, "\n%s: %s. %s\n", step, tio_strerror((int)result), tio_last_error(c->loop));
+        fprintf(stderr, "\n%s: %s%s%s\n", step, tio_strerror((int)result), *why ? ". " : "", why);
     c->failed = 1; /* no new operation starts */
 }
 

@@ -98,7 +98,8 @@ static void make_slot(const store *s, uint64_t n, unsigned char *header, unsigne
 
 static void fail(store *s, const char *step, int64_t result)
 {
-    fprintf(stderr, "%s: %s. %s\n", step, tio_strerror((int)result), tio_last_error(s->loop));
+    const char *why = tio_last_error(s->loop); /* explains a refused call; "" after a callback */
+    fprintf(stderr, "%s: %s%s%s\n", step, tio_strerror((int)result), *why ? ". " : "", why);
     s->failed = 1; /* no new reads start: the loop drains */
 }
 

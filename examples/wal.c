@@ -113,8 +113,8 @@ static size_t round_up(size_t n, size_t align) { return (n + align - 1) / align 
 
 static void fail(wal *log, const char *step, int64_t result)
 {
-    /* tio_last_error explains a call that refused (it is "" after a callback's failure) */
-    fprintf(stderr, "%s: %s. %s\n", step, tio_strerror((int)result), tio_last_error(log->loop));
+    const char *why = tio_last_error(log->loop); /* explains a refused call; "" after a callback */
+    fprintf(stderr, "%s: %s%s%s\n", step, tio_strerror((int)result), *why ? ". " : "", why);
     log->failed = 1; /* callbacks start nothing new: tio_drain then returns */
 }
 
