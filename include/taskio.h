@@ -176,7 +176,10 @@ TIO_API int tio_drain(tio_loop *loop);
 TIO_API int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns);
 
 /* Make a tio_run blocked in (or about to block in) waiting return early.
- * The only call that is safe from any thread. Returns 0. */
+ * The only call that is safe from any thread. Returns 0. It is not
+ * async-signal-safe (the threads backend takes a mutex): a signal handler
+ * sets a volatile sig_atomic_t flag instead, and the loop runs tio_run with
+ * a bounded timeout to see it (examples/copy.c does this for Ctrl-C). */
 TIO_API int tio_wake(tio_loop *loop);
 
 /* Number of tasks accepted whose callback has not yet run. */

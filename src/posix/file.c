@@ -77,14 +77,16 @@ static void describe(tio_file *f, int fd)
 }
 
 /* open(2) of a FIFO waits for ever for its peer. On a helper thread
- * (tio_open) cancellation is enabled around the call, and only there, so
- * that tio_cancel can stop it (helper.c); where cancellation acts, the
- * open did not happen (glibc acts only on a call the cancel interrupted,
- * since 2.21). Elsewhere (tio_file_open on the caller's thread) the
- * caller's own setting is left alone. */
+ * (tio_open) cancellation is enabled around that call, and only there, so
+ * that tio_cancel can stop it (helper.c). Only for a FIFO: C libraries
+ * before glibc 2.34 (BZ #12683) could act on a cancel that arrived just
+ * after the call succeeded, losing the descriptor, and an open that
+ * creates a file must never be half undone. Elsewhere (tio_file_open on
+ * the caller's thread) the caller's own setting is left alone. */
 static int open_cancellable(const char *path, int o, mode_t mode)
 {
-    if (!tio__posix_cancellable)
+    struct stat st;
+    if (!tio__posix_cancellable || stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
         return open(path, o, mode);
     int old;
     pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);

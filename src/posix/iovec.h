@@ -17,8 +17,11 @@ _Static_assert(sizeof(tio_buf) == sizeof(struct iovec) &&
                    offsetof(tio_buf, len) == offsetof(struct iovec, iov_len),
                "tio_buf must be laid out as struct iovec");
 
-/* Whether t's attempt is the whole vectored rest (else a plain buf/len). */
-static inline bool tio__vec_whole(const tio__task *t) { return t->vec && t->buf == NULL; }
+/* Whether a read or write attempt is the whole vectored rest (else a
+ * plain buf/len): only a vectored attempt has no buffer. Told by the
+ * buffer, not by t->vec, because worker threads read this while the loop
+ * thread may write the flag bits sharing vec's byte (a cancel). */
+static inline bool tio__vec_whole(const tio__task *t) { return t->buf == NULL; }
 
 static inline const struct iovec *tio__iov(const tio__task *t)
 {

@@ -99,6 +99,7 @@ int is_dir(const char *path)
 
 /* ================================================================ the run */
 
+const char *g_argv0;
 const char *g_backend;
 unsigned g_submit_batch;
 const char *g_dir = ".";

@@ -85,6 +85,7 @@ int is_dir(const char *path);
 
 /* ================================================================ the run */
 
+extern const char *g_argv0;     /* this program, for tests that run a second process */
 extern const char *g_backend;   /* argv[1] */
 extern unsigned g_submit_batch; /* argv[3]: tio_loop_config.submit_batch of every loop */
 extern const char *g_dir;       /* $TIO_TEST_DIR, default "." */

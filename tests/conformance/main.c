@@ -56,8 +56,31 @@ static int probe(const char *group)
     return rc;
 }
 
+/* `conformance --exclusive-probe PATH BACKEND`: the other process of
+ * exclusive_open_refuses_a_second_opener (exec'd, not just forked: a
+ * forked copy of a process with threads may not start threads of its own,
+ * and ThreadSanitizer refuses it). Exit 0 when its TIO_EXCLUSIVE open of
+ * PATH is refused with TIO_EBUSY. */
+static int exclusive_probe(const char *path, const char *backend)
+{
+    tio_loop_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = backend;
+    tio_loop *loop = NULL;
+    tio_file *f = NULL;
+    int rc = tio_loop_create(&loop, &cfg);
+    if (rc == 0) {
+        rc = tio_file_open(loop, &f, path, TIO_RDWR | TIO_EXCLUSIVE, 0);
+        tio_loop_destroy(loop);
+    }
+    return rc == TIO_EBUSY ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--exclusive-probe") == 0)
+        return exclusive_probe(argv[2], argv[3]);
+    g_argv0 = argv[0];
     if ((argc != 3 && argc != 4) ||
         (strcmp(argv[2], "core") != 0 && strcmp(argv[2], "direct") != 0)) {
         fprintf(stderr, "usage: %s io_uring|threads|iocp core|direct [SUBMIT_BATCH]\n", argv[0]);
