@@ -192,9 +192,16 @@ START_TEST(vectored_cancel_and_deadline_before_the_run)
     ck_assert_int_eq(tio_cancel(loop, &t1), 0);
     ck_assert_int_eq(tio_timeout(loop, &t2, 0), 0);
     drain(loop);
-    ck_assert(cancelled_before_run_ok(&c1, 300));
+    /* Not yet at the OS: cancelled. Under submit_batch the starting call
+     * handed it over, and then what it moved is the result: all of it, or,
+     * where the segments go one by one (iocp), the segments done before the
+     * cancel (as for any transfer continued in legs). */
+    ck_assert_int_eq(c1.calls, 1);
+    ck_assert(c1.result == TIO_ECANCELED ||
+              (g_submit_batch > 0 && (c1.result == 100 || c1.result == 300)));
     ck_assert_int_eq(c2.calls, 1);
-    ck_assert(c2.result == TIO_ETIMEDOUT || (g_submit_batch > 0 && c2.result == 300));
+    ck_assert(c2.result == TIO_ETIMEDOUT ||
+              (g_submit_batch > 0 && (c2.result == 100 || c2.result == 300)));
     close_file(f);
     end_loop(loop);
 }
