@@ -5,6 +5,9 @@
 #                       warning, and its .Xr references name pages that exist
 #                       (skipped, 77, where mandoc is not installed)
 #   docs.man_coverage   every TIO_API function in include/taskio.h has a page
+#   format.check        the C sources are formatted with .clang-format
+#                       (scripts/format-check.sh; skipped, 77, without
+#                       clang-format)
 #   version.matches     tio_version(), TIO_VERSION_STRING, TIO_VERSION_MAJOR/
 #                       MINOR/PATCH and project(VERSION) agree
 #
@@ -15,7 +18,9 @@ if(CMAKE_HOST_UNIX AND NOT CMAKE_CROSSCOMPILING)
   add_test(NAME docs.man_coverage
            COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/man-lint.sh coverage
                    ${PROJECT_SOURCE_DIR}/include/taskio.h ${PROJECT_SOURCE_DIR}/man)
-  set_tests_properties(docs.man_lint docs.man_coverage PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+  add_test(NAME format.check COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/format-check.sh)
+  set_tests_properties(docs.man_lint docs.man_coverage format.check
+                       PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
 
 add_executable(version_matches ${PROJECT_SOURCE_DIR}/tests/version.c)

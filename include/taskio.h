@@ -71,37 +71,40 @@ typedef int tio_handle; /* file descriptor */
 #define TIO_TASK_PRIVATE_WORDS 24
 
 struct tio_task {
-    void *data;     /* the caller's; never touched by the library */
-    int64_t result; /* set before the callback: >= 0 bytes, < 0 TIO_E* */
+    void *data;                             /* the caller's; never touched by the library */
+    int64_t result;                         /* set before the callback: >= 0 bytes, < 0 TIO_E* */
     uint64_t priv_[TIO_TASK_PRIVATE_WORDS]; /* private; zero before first use */
 };
 
 /* Initialise a task before its first use (or zero it with memset). */
+/* clang-format would spread the initializer over lines. */
+/* clang-format off */
 #define TIO_TASK_INIT {0, 0, {0}}
+/* clang-format on */
 
 /* ---------------------------------------------------------------- errors */
 
 /* Negative error codes, identical on every OS. tio_os_error() gives the raw
  * errno / GetLastError() code behind the last failure of a task. */
 enum {
-    TIO_EINVAL = -1,     /* invalid argument, misaligned buffer/offset/length */
-    TIO_EBUSY = -2,      /* task already pending; file has pending tasks */
-    TIO_ENOENT = -3,     /* no such file; task not pending */
-    TIO_ECANCELED = -4,  /* the operation was cancelled by tio_cancel */
-    TIO_ETIMEDOUT = -5,  /* the operation's tio_timeout expired; tio_wait expired */
-    TIO_EACCES = -6,     /* permission denied */
-    TIO_EEXIST = -7,     /* file exists (TIO_CREATE|TIO_EXCL) */
-    TIO_EBADF = -8,      /* bad handle; read on write-only / write on read-only file */
-    TIO_ENOSPC = -9,     /* no space left on device (or quota) */
-    TIO_EIO = -10,       /* I/O error reported by the device */
-    TIO_ENOMEM = -11,    /* out of memory or kernel resources */
-    TIO_ENOTSUP = -12,   /* not supported (e.g. the filesystem refuses O_DIRECT) */
-    TIO_EPIPE = -13,     /* write to a pipe whose reader has closed */
-    TIO_EISDIR = -14,    /* is a directory */
-    TIO_EROFS = -15,     /* read-only filesystem */
-    TIO_EFBIG = -16,     /* file too large */
-    TIO_EOTHER = -17,    /* unmapped OS error: see tio_os_error() */
-    TIO_ENOTDIR = -18,   /* a path component, or a TIO_DIRECTORY open, is not a directory */
+    TIO_EINVAL = -1,    /* invalid argument, misaligned buffer/offset/length */
+    TIO_EBUSY = -2,     /* task already pending; file has pending tasks */
+    TIO_ENOENT = -3,    /* no such file; task not pending */
+    TIO_ECANCELED = -4, /* the operation was cancelled by tio_cancel */
+    TIO_ETIMEDOUT = -5, /* the operation's tio_timeout expired; tio_wait expired */
+    TIO_EACCES = -6,    /* permission denied */
+    TIO_EEXIST = -7,    /* file exists (TIO_CREATE|TIO_EXCL) */
+    TIO_EBADF = -8,     /* bad handle; read on write-only / write on read-only file */
+    TIO_ENOSPC = -9,    /* no space left on device (or quota) */
+    TIO_EIO = -10,      /* I/O error reported by the device */
+    TIO_ENOMEM = -11,   /* out of memory or kernel resources */
+    TIO_ENOTSUP = -12,  /* not supported (e.g. the filesystem refuses O_DIRECT) */
+    TIO_EPIPE = -13,    /* write to a pipe whose reader has closed */
+    TIO_EISDIR = -14,   /* is a directory */
+    TIO_EROFS = -15,    /* read-only filesystem */
+    TIO_EFBIG = -16,    /* file too large */
+    TIO_EOTHER = -17,   /* unmapped OS error: see tio_os_error() */
+    TIO_ENOTDIR = -18,  /* a path component, or a TIO_DIRECTORY open, is not a directory */
 };
 
 /* A static, never-NULL description of a TIO_E* code (or "success" for >= 0). */
@@ -125,10 +128,10 @@ TIO_API const char *tio_last_error(const tio_loop *loop);
 #define TIO_MAX_IO ((size_t)1 << 30) /* largest read/write length: 1 GiB */
 
 typedef struct tio_loop_config {
-    unsigned queue_depth; /* 0: default (256). Submission ring size, and the
+    unsigned queue_depth;  /* 0: default (256). Submission ring size, and the
                              number of callbacks one tio_run runs at most */
-    unsigned threads;     /* threads backend workers; 0: default (4) */
-    const char *backend;  /* NULL: TIO_BACKEND, else first that initialises;
+    unsigned threads;      /* threads backend workers; 0: default (4) */
+    const char *backend;   /* NULL: TIO_BACKEND, else first that initialises;
                              or "io_uring", "iocp", "threads" */
     unsigned submit_batch; /* when started operations reach the OS.
         0 (default): together, in the next tio_run's one system call (on
@@ -194,8 +197,8 @@ enum {
     TIO_CREATE = 1 << 4,
     TIO_TRUNCATE = 1 << 5,
     TIO_EXCL = 1 << 6,
-    TIO_DIRECT = 1 << 8,     /* bypass the page cache; TIO_ENOTSUP if refused */
-    TIO_DSYNC = 1 << 9,      /* a write completes only once durable */
+    TIO_DIRECT = 1 << 8,      /* bypass the page cache; TIO_ENOTSUP if refused */
+    TIO_DSYNC = 1 << 9,       /* a write completes only once durable */
     TIO_DIRECT_TRY = 1 << 10, /* like TIO_DIRECT, but open buffered if refused */
     TIO_DIRECTORY = 1 << 11,  /* open a directory (TIO_RDONLY only), to tio_fsync it */
     TIO_EXCLUSIVE = 1 << 12   /* refuse (TIO_EBUSY) while another TIO_EXCLUSIVE open holds it */
@@ -205,8 +208,8 @@ enum {
  * Returns 0 or TIO_EINVAL (unknown flags, bad access mode), TIO_ENOENT,
  * TIO_EEXIST, TIO_EACCES, TIO_EISDIR, TIO_EROFS, TIO_ENOTSUP (TIO_DIRECT
  * refused by the filesystem; tio_last_error explains), TIO_ENOMEM, ... */
-TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path,
-                          unsigned flags, unsigned mode);
+TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsigned flags,
+                          unsigned mode);
 
 /* Adopt an open handle (file, pipe, socket, device) for this loop. flags
  * give the access mode (TIO_RDONLY/WRONLY/RDWR); whether it is direct is
@@ -262,17 +265,16 @@ TIO_API tio_handle tio_file_handle(const tio_file *file);
  * conditions are retried and never reported. No operation raises a signal:
  * a write to a pipe whose reader is gone gives TIO_EPIPE, past RLIMIT_FSIZE
  * TIO_EFBIG. Operations waiting on streams never delay file operations. */
-TIO_API int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf,
-                     size_t len, uint64_t offset, tio_cb cb);
-TIO_API int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf,
-                      size_t len, uint64_t offset, tio_cb cb);
+TIO_API int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len,
+                     uint64_t offset, tio_cb cb);
+TIO_API int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf, size_t len,
+                      uint64_t offset, tio_cb cb);
 
 /* Make the file's written data durable: with TIO_FSYNC_DATA only what is
  * needed to read the data back (fdatasync), else also metadata (fsync).
  * TIO_EINVAL at submission on a pipe or socket (nothing to make durable). */
 enum { TIO_FSYNC_DATA = 1 };
-TIO_API int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags,
-                      tio_cb cb);
+TIO_API int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, tio_cb cb);
 
 /* A timer task: completes with 0 after ns nanoseconds (TIO_ECANCELED if
  * cancelled first). Sleeps of equal length complete in submission order. */
@@ -388,8 +390,7 @@ TIO_API int tio_allocate(tio_loop *loop, tio_task *task, tio_file *file, uint64_
 /* Set the file's size (shrink or extend with zeros). TIO_EBADF at
  * submission on a file opened TIO_RDONLY, TIO_EINVAL on a pipe or socket
  * or a size over INT64_MAX. */
-TIO_API int tio_truncate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t size,
-                         tio_cb cb);
+TIO_API int tio_truncate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t size, tio_cb cb);
 
 /* Rename `from` to `to`, atomically replacing `to` if it exists (with
  * TIO_RENAME_NOREPLACE: TIO_EEXIST instead). Durable only after a
@@ -414,8 +415,7 @@ typedef struct tio_stat {
 } tio_stat;
 
 /* Fill *st (valid when the callback reports 0). */
-TIO_API int tio_stat_file(tio_loop *loop, tio_task *task, tio_file *file, tio_stat *st,
-                          tio_cb cb);
+TIO_API int tio_stat_file(tio_loop *loop, tio_task *task, tio_file *file, tio_stat *st, tio_cb cb);
 
 /* ---------------------------------------------------------------- memory */
 

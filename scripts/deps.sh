@@ -16,8 +16,8 @@ pkgs="cmake make gcc pkg-config check libsubunit-dev"
 case "${1:-}" in
 # clang and its runtimes: the sanitizer builds and the fuzzer.
 # fio and dpkg-dev: the fio ioengine builds against fio's Debian source.
-# mandoc: docs.man_lint (mandoc -Tlint over man/).
-"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3 mandoc" ;;
+# mandoc: docs.man_lint (mandoc -Tlint over man/); clang-format-14: format.check.
+"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3 mandoc clang-format-14" ;;
 threads-only) ;;
 windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)

@@ -17,8 +17,8 @@ if [ -z "$cf" ]; then
     done
 fi
 if [ -z "$cf" ]; then
-    echo "format-check: clang-format not found (apt-get install clang-format-14)" >&2
-    exit 2
+    echo "format-check: clang-format not found (apt-get install clang-format-14): skipped" >&2
+    exit 77 # CTest's visible skip (format.check)
 fi
 total=0
 files=0

@@ -35,7 +35,7 @@ enum { K_WRITE, K_READ, K_FSYNC, K_SLEEP };
 typedef struct slot {
     tio_task task;
     int kind;
-    int block;            /* -1: none */
+    int block; /* -1: none */
     bool cancel_asked, timeout_asked;
     unsigned char *buf;
     int calls;
@@ -45,7 +45,7 @@ typedef struct world {
     tio_loop *loop;
     tio_file *file;
     size_t align;
-    unsigned char *image;     /* what the file must hold: acknowledged bytes */
+    unsigned char *image; /* what the file must hold: acknowledged bytes */
     bool busy[NBLOCKS];
     slot slots[NTASKS];
     uint64_t rng;
@@ -87,7 +87,8 @@ static void on_done(tio_task *task, int64_t r)
     if (r < 0) {
         ck_assert_msg(allowed_error(r, s), "seed result %lld (%s) not allowed for kind %d%s%s",
                       (long long)r, tio_strerror((int)r), s->kind,
-                      s->cancel_asked ? " (cancel asked)" : "", s->timeout_asked ? " (timeout)" : "");
+                      s->cancel_asked ? " (cancel asked)" : "",
+                      s->timeout_asked ? " (timeout)" : "");
         if (r == TIO_EIO || r == TIO_ENOSPC || r == TIO_EFBIG)
             W.failures_injected_seen++;
     } else if (s->kind == K_WRITE) {
@@ -150,9 +151,7 @@ static void submit_random(slot *s)
     case K_FSYNC:
         rc = tio_fsync(W.loop, &s->task, W.file, (rnd() & 1) ? TIO_FSYNC_DATA : 0, on_done);
         break;
-    default:
-        rc = tio_sleep(W.loop, &s->task, rnd() % 2000000, on_done);
-        break;
+    default: rc = tio_sleep(W.loop, &s->task, rnd() % 2000000, on_done); break;
     }
     W.in_submit--;
     ck_assert_int_eq(rc, 0);
@@ -212,7 +211,7 @@ static void run_seed(uint64_t seed)
     /* Rates, per thousand: high enough that every kind fires each seed. */
     static const unsigned rates[TIO__FAULT_KINDS] = {
         [TIO__FAULT_START_FAILED] = 40, [TIO__FAULT_START_BUSY] = 80, [TIO__FAULT_SHORT] = 60,
-        [TIO__FAULT_WAIT_EINTR] = 100, [TIO__FAULT_ENTER] = 80, [TIO__FAULT_CQE_AGAIN] = 60,
+        [TIO__FAULT_WAIT_EINTR] = 100,  [TIO__FAULT_ENTER] = 80,      [TIO__FAULT_CQE_AGAIN] = 60,
         [TIO__FAULT_SYNC] = 80,
     };
     memset(&W, 0, sizeof W);
@@ -222,8 +221,8 @@ static void run_seed(uint64_t seed)
     tio_loop_config cfg = {16, 3, g_backend, (unsigned)(seed % 3)};
     ck_assert_int_eq(tio_loop_create(&W.loop, &cfg), 0);
     const char *path = scratch_path();
-    int rc = tio_file_open(W.loop, &W.file, path, TIO_CREATE | TIO_TRUNCATE | TIO_RDWR |
-                           TIO_DIRECT_TRY, 0600);
+    int rc = tio_file_open(W.loop, &W.file, path,
+                           TIO_CREATE | TIO_TRUNCATE | TIO_RDWR | TIO_DIRECT_TRY, 0600);
     ck_assert_msg(rc == 0, "open %s: %s", path, tio_last_error(W.loop));
     W.align = tio_file_align(W.file);
     W.image = calloc(NBLOCKS, BLOCK);
@@ -276,12 +275,12 @@ START_TEST(randomized_workload_keeps_every_promise_under_faults)
         ck_assert_msg(g_hits[k] > 0, "fault kind %d never fired", k);
     }
     printf("NOTE: %s, seeds %llu..%llu: injected failed %llu, busy %llu, short %llu, "
-           "wait-eintr %llu, enter %llu, cqe-again %llu, sync %llu\n", g_backend,
-           (unsigned long long)g_first_seed, (unsigned long long)(g_first_seed + g_seeds - 1),
-           (unsigned long long)g_hits[0], (unsigned long long)g_hits[1],
-           (unsigned long long)g_hits[2], (unsigned long long)g_hits[3],
-           (unsigned long long)g_hits[4], (unsigned long long)g_hits[5],
-           (unsigned long long)g_hits[6]);
+           "wait-eintr %llu, enter %llu, cqe-again %llu, sync %llu\n",
+           g_backend, (unsigned long long)g_first_seed,
+           (unsigned long long)(g_first_seed + g_seeds - 1), (unsigned long long)g_hits[0],
+           (unsigned long long)g_hits[1], (unsigned long long)g_hits[2],
+           (unsigned long long)g_hits[3], (unsigned long long)g_hits[4],
+           (unsigned long long)g_hits[5], (unsigned long long)g_hits[6]);
 }
 END_TEST
 

@@ -233,8 +233,7 @@ static inline void scratch_remove_all(scratch_paths *s)
  * seccomp, io_uring_disabled, not compiled); 1 on any other failure, said on
  * stderr as "<prog>: tio_loop_create(<backend>): ...".
  */
-static inline int create_loop_or_skip(tio_loop **out, const tio_loop_config *cfg,
-                                      const char *prog)
+static inline int create_loop_or_skip(tio_loop **out, const tio_loop_config *cfg, const char *prog)
 {
     *out = NULL;
     int rc = tio_loop_create(out, cfg);
@@ -246,8 +245,7 @@ static inline int create_loop_or_skip(tio_loop **out, const tio_loop_config *cfg
     }
     if (rc != 0) {
         fprintf(stderr, "%s: tio_loop_create(%s): %s: %s\n", prog,
-                cfg->backend ? cfg->backend : "(default)", tio_strerror(rc),
-                tio_last_error(NULL));
+                cfg->backend ? cfg->backend : "(default)", tio_strerror(rc), tio_last_error(NULL));
         return 1;
     }
     return 0;
@@ -309,8 +307,7 @@ static inline int probe_direct(tio_loop *loop, const char *dir, unsigned extra, 
 enum { TIO_READS = 0, TIO_WRITES = 1 };
 
 #ifdef _WIN32
-static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *why,
-                            size_t why_len)
+static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *why, size_t why_len)
 {
     static unsigned counter; /* unique names within the process */
     fds[0] = fds[1] = INVALID_HANDLE_VALUE;
@@ -324,11 +321,11 @@ static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *w
     int tio_reads = tio_end == TIO_READS;
     DWORD type = message ? PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE
                          : PIPE_TYPE_BYTE | PIPE_READMODE_BYTE;
-    HANDLE server = CreateNamedPipeW(
-        name,
-        (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
-            FILE_FLAG_FIRST_PIPE_INSTANCE,
-        type | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536, 65536, 0, NULL);
+    HANDLE server = CreateNamedPipeW(name,
+                                     (tio_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) |
+                                         FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                     type | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 65536, 65536,
+                                     0, NULL);
     if (server == INVALID_HANDLE_VALUE) {
         snprintf(why, why_len, "CreateNamedPipeW(%s): Win32 error %lu", name8,
                  (unsigned long)GetLastError());
@@ -362,8 +359,7 @@ static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *w
     }
     CloseHandle(ov.hEvent);
     if (!ok && err != ERROR_PIPE_CONNECTED) {
-        snprintf(why, why_len, "ConnectNamedPipe(%s): Win32 error %lu", name8,
-                 (unsigned long)err);
+        snprintf(why, why_len, "ConnectNamedPipe(%s): Win32 error %lu", name8, (unsigned long)err);
         CloseHandle(client);
         CloseHandle(server);
         return -1;
@@ -373,13 +369,12 @@ static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *w
     return 0;
 }
 #else
-static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *why,
-                            size_t why_len)
+static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *why, size_t why_len)
 {
     (void)tio_end;
     (void)message;
     fds[0] = fds[1] = -1;
-#ifdef __APPLE__
+#  ifdef __APPLE__
     /* macOS has no pipe2: pipe, then FD_CLOEXEC on each end (the tests
      * fork nothing meanwhile). */
     if (pipe(fds) == 0) {
@@ -388,11 +383,11 @@ static inline int open_pipe(tio_handle fds[2], int tio_end, int message, char *w
         return 0;
     }
     snprintf(why, why_len, "pipe: %s", strerror(errno));
-#else
+#  else
     if (pipe2(fds, O_CLOEXEC) == 0)
         return 0;
     snprintf(why, why_len, "pipe2: %s", strerror(errno));
-#endif
+#  endif
     return -1;
 }
 #endif

@@ -107,7 +107,8 @@ static void pipes(tio_loop *loop)
     int d = dup(p[0]);
     tio_file *a, *b;
     tio_task ta = {0}, tb = {0};
-    if (tio_file_wrap(loop, &a, p[0], TIO_RDONLY) != 0 || tio_file_wrap(loop, &b, d, TIO_RDONLY) != 0)
+    if (tio_file_wrap(loop, &a, p[0], TIO_RDONLY) != 0 ||
+        tio_file_wrap(loop, &b, d, TIO_RDONLY) != 0)
         exit(1);
     tio_read(loop, &ta, a, buf, 4, 0, note);
     tio_read(loop, &tb, b, buf + 8, 4, 0, note);
@@ -136,7 +137,8 @@ int main(int argc, char **argv)
     char path[512];
     snprintf(path, sizeof path, "%s/transcript.dat", dir);
     tio_file *f;
-    if (tio_file_open(loop, &f, path, TIO_CREATE | TIO_TRUNCATE | TIO_RDWR | TIO_DIRECT_TRY, 0600)) {
+    if (tio_file_open(loop, &f, path, TIO_CREATE | TIO_TRUNCATE | TIO_RDWR | TIO_DIRECT_TRY,
+                      0600)) {
         fprintf(stderr, "%s\n", tio_last_error(loop));
         return 1;
     }
@@ -183,8 +185,9 @@ int main(int argc, char **argv)
     tio_stat st;
     tio_stat_file(loop, &t, f, &st, note);
     show("engine: stat", &t, wait_for(loop, &t));
-    printf("%-44s %12llu  align ok %d, atomic ok %d\n", "engine: stat size", (unsigned long long)st.size,
-           st.align == (uint32_t)align, st.atomic_write >= 512 && (st.atomic_write & (st.atomic_write - 1)) == 0);
+    printf("%-44s %12llu  align ok %d, atomic ok %d\n", "engine: stat size",
+           (unsigned long long)st.size, st.align == (uint32_t)align,
+           st.atomic_write >= 512 && (st.atomic_write & (st.atomic_write - 1)) == 0);
     tio_truncate(loop, &t, f, 5000, note);
     show("engine: truncate to 5000", &t, wait_for(loop, &t));
     tio_file *g = NULL;
@@ -200,7 +203,8 @@ int main(int argc, char **argv)
     show("engine: open a directory for writing", &t, wait_for(loop, &t));
     tio_allocate(loop, &t, g, 0, 65536, TIO_ALLOCATE_KEEP_SIZE, note);
     int64_t ar = wait_for(loop, &t);
-    printf("%-44s %s\n", "engine: allocate keeping the size", ar == 0 || ar == TIO_ENOTSUP ? "0 or ENOTSUP" : tio_strerror((int)ar));
+    printf("%-44s %s\n", "engine: allocate keeping the size",
+           ar == 0 || ar == TIO_ENOTSUP ? "0 or ENOTSUP" : tio_strerror((int)ar));
     tio_close(loop, &t, g, note);
     tio_cancel(loop, &t);
     show("engine: close cancelled before any run", &t, wait_for(loop, &t));

@@ -17,11 +17,11 @@
 /* Raw OS errors as each OS spells them: the fake OS reports what a real one
  * would, and the common code classifies them per OS. */
 #ifdef _WIN32
-#  define RAW_EIO 1117       /* ERROR_IO_DEVICE */
-#  define RAW_ENOSPC 112     /* ERROR_DISK_FULL */
-#  define RAW_CANCELED 995   /* ERROR_OPERATION_ABORTED */
-#  define RAW_AGAIN 1784     /* ERROR_INVALID_USER_BUFFER */
-#  define RAW_INTR 995       /* Windows has no EINTR: a cancelled wait is aborted */
+#  define RAW_EIO 1117     /* ERROR_IO_DEVICE */
+#  define RAW_ENOSPC 112   /* ERROR_DISK_FULL */
+#  define RAW_CANCELED 995 /* ERROR_OPERATION_ABORTED */
+#  define RAW_AGAIN 1784   /* ERROR_INVALID_USER_BUFFER */
+#  define RAW_INTR 995     /* Windows has no EINTR: a cancelled wait is aborted */
 #  define RAW_AGAIN_CODE TIO_EOTHER
 #else
 #  define RAW_EIO EIO
@@ -35,18 +35,18 @@
 /* ------------------------------------------------------ the test backend */
 
 typedef struct script {
-    int outcome;        /* what a start reports: PENDING, COMPLETED, FAILED, BUSY */
-    int64_t bytes;      /* COMPLETED: bytes moved */
-    int os_error;       /* FAILED: the raw errno */
+    int outcome;   /* what a start reports: PENDING, COMPLETED, FAILED, BUSY */
+    int64_t bytes; /* COMPLETED: bytes moved */
+    int os_error;  /* FAILED: the raw errno */
 } script;
 
 typedef struct fake {
-    script next;            /* outcome for the next start */
-    unsigned busy_left;     /* report BUSY this many times first */
+    script next;        /* outcome for the next start */
+    unsigned busy_left; /* report BUSY this many times first */
     unsigned starts, cancels, waits, wakes, submits;
-    tio__task *os[64];      /* PENDING tasks the fake OS holds */
+    tio__task *os[64]; /* PENDING tasks the fake OS holds */
     unsigned nos;
-    bool cancel_completes;  /* the OS stops a cancelled task at once */
+    bool cancel_completes; /* the OS stops a cancelled task at once */
 } fake;
 
 static fake F;
@@ -182,7 +182,7 @@ static void setup(void)
 {
     memset(&F, 0, sizeof F);
     F.next.outcome = TIO__PENDING;
-        F.cancel_completes = true;
+    F.cancel_completes = true;
     calls = 0;
     last_result = 0;
     loop = make_loop(8);

@@ -29,17 +29,17 @@
  */
 #ifdef _WIN32
 
-#include "win32/win32.h" /* <windows.h>, common/internal.h, TIO__WIN_SKIP_ON_SUCCESS */
+#  include "win32/win32.h" /* <windows.h>, common/internal.h, TIO__WIN_SKIP_ON_SUCCESS */
 
-#include <float.h>
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#  include <float.h>
+#  include <math.h>
+#  include <stddef.h>
+#  include <stdint.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
 
-#include "tio_check.h" /* <check.h>, MS, SEC, clock, named pipes, writes, closes */
+#  include "tio_check.h" /* <check.h>, MS, SEC, clock, named pipes, writes, closes */
 
 
 /* ================================================================ helpers */
@@ -51,8 +51,7 @@ static void client_read(HANDLE h, void *buf, size_t len)
     while (len > 0) {
         DWORD n = 0;
         ck_assert_msg(ReadFile(h, p, (DWORD)len, &n, NULL) && n > 0,
-                      "ReadFile on the client end: Win32 error %lu",
-                      (unsigned long)GetLastError());
+                      "ReadFile on the client end: Win32 error %lu", (unsigned long)GetLastError());
         p += n;
         len -= n;
     }
@@ -129,20 +128,19 @@ static starts snap(const tio_loop *loop)
 
 /* The starts since `before` were exactly p PENDING, c COMPLETED, f FAILED
  * (and no BUSY). */
-#define ck_assert_starts(loop, before, p, c, f)                                                 \
-    do {                                                                                        \
-        starts now_ = snap(loop);                                                               \
-        uint64_t dp_ = now_.n[TIO__PENDING] - (before).n[TIO__PENDING];                         \
-        uint64_t dc_ = now_.n[TIO__COMPLETED] - (before).n[TIO__COMPLETED];                     \
-        uint64_t df_ = now_.n[TIO__FAILED] - (before).n[TIO__FAILED];                           \
-        uint64_t db_ = now_.n[TIO__BUSY] - (before).n[TIO__BUSY];                               \
-        ck_assert_msg(dp_ == (uint64_t)(p) && dc_ == (uint64_t)(c) && df_ == (uint64_t)(f) &&    \
-                          db_ == 0,                                                             \
-                      "starts since the snapshot: PENDING %llu COMPLETED %llu FAILED %llu "     \
-                      "BUSY %llu; want PENDING %d COMPLETED %d FAILED %d BUSY 0",               \
-                      (unsigned long long)dp_, (unsigned long long)dc_,                         \
-                      (unsigned long long)df_, (unsigned long long)db_, (int)(p), (int)(c),     \
-                      (int)(f));                                                                \
+#  define ck_assert_starts(loop, before, p, c, f)                                              \
+    do {                                                                                       \
+      starts now_ = snap(loop);                                                                \
+      uint64_t dp_ = now_.n[TIO__PENDING] - (before).n[TIO__PENDING];                          \
+      uint64_t dc_ = now_.n[TIO__COMPLETED] - (before).n[TIO__COMPLETED];                      \
+      uint64_t df_ = now_.n[TIO__FAILED] - (before).n[TIO__FAILED];                            \
+      uint64_t db_ = now_.n[TIO__BUSY] - (before).n[TIO__BUSY];                                \
+      ck_assert_msg(dp_ == (uint64_t)(p) && dc_ == (uint64_t)(c) && df_ == (uint64_t)(f) &&    \
+                        db_ == 0,                                                              \
+                    "starts since the snapshot: PENDING %llu COMPLETED %llu FAILED %llu "      \
+                    "BUSY %llu; want PENDING %d COMPLETED %d FAILED %d BUSY 0",                \
+                    (unsigned long long)dp_, (unsigned long long)dc_, (unsigned long long)df_, \
+                    (unsigned long long)db_, (int)(p), (int)(c), (int)(f));                    \
     } while (0)
 
 /* ---------------------------------------------------------- loops, files */
@@ -155,8 +153,7 @@ static tio_loop *new_loop_qd(unsigned queue_depth)
     cfg.queue_depth = queue_depth;
     tio_loop *loop = NULL;
     int rc = tio_loop_create(&loop, &cfg);
-    ck_assert_msg(rc == 0, "tio_loop_create(iocp): %s: %s", tio_strerror(rc),
-                  tio_last_error(NULL));
+    ck_assert_msg(rc == 0, "tio_loop_create(iocp): %s: %s", tio_strerror(rc), tio_last_error(NULL));
     return loop;
 }
 
@@ -548,8 +545,10 @@ START_TEST(empty_pipe_read_pends_then_cancel_gives_ecanceled)
     ck_assert_int_eq(r.calls, 0); /* not inside tio_cancel */
     run_until(loop, &r, 1, 5 * SEC);
     ck_assert_int_eq(r.result, TIO_ECANCELED);
-    ck_assert_msg(r.os_error == 0, "tio_os_error %d, want 0: a cancel is the library's "
-                  "outcome, not an OS failure", r.os_error);
+    ck_assert_msg(r.os_error == 0,
+                  "tio_os_error %d, want 0: a cancel is the library's "
+                  "outcome, not an OS failure",
+                  r.os_error);
     /* The cancelled read took nothing: the next one finds the data there. */
     write_all_fd(p[1], "xy", 2);
     starts s0 = snap(loop);
@@ -581,8 +580,10 @@ START_TEST(empty_pipe_read_pends_then_timeout_gives_etimedout)
     run_until(loop, &r, 1, 5 * SEC);
     int64_t el = now_ns() - t0;
     ck_assert_int_eq(r.result, TIO_ETIMEDOUT);
-    ck_assert_msg(r.os_error == 0, "tio_os_error %d, want 0: a cancel is the library's "
-                  "outcome, not an OS failure", r.os_error);
+    ck_assert_msg(r.os_error == 0,
+                  "tio_os_error %d, want 0: a cancel is the library's "
+                  "outcome, not an OS failure",
+                  r.os_error);
     ck_assert_msg(el >= 50 * MS, "timed out after %lld ns, deadline 50 ms", (long long)el);
     ck_assert_uint_eq(tio_pending(loop), 0);
     close_file(f);
@@ -648,7 +649,7 @@ START_TEST(pending_read_completes_with_zero_when_writer_closes)
 }
 END_TEST
 
-#define BIG (1u << 20) /* far beyond the 64 KiB pipe buffer */
+#  define BIG (1u << 20) /* far beyond the 64 KiB pipe buffer */
 
 /* A write larger than the pipe's buffer pends until the reader drains it. */
 START_TEST(write_larger_than_the_pipe_buffer_pends_until_the_reader_drains)
@@ -789,8 +790,7 @@ START_TEST(cancel_file_with_one_read_already_finished_at_the_os_gives_its_bytes)
             got = i;
             ck_assert(memcmp(buf[i], "ab", 2) == 0);
         } else {
-            ck_assert_msg(r[i].result == TIO_ECANCELED, "read %d: %lld", i,
-                          (long long)r[i].result);
+            ck_assert_msg(r[i].result == TIO_ECANCELED, "read %d: %lld", i, (long long)r[i].result);
         }
     }
     ck_assert_msg(got >= 0, "the 2 written bytes were lost to the cancel");
@@ -915,8 +915,8 @@ START_TEST(wrap_of_handle_bound_to_another_loops_port_fails_with_einval)
     tio_file *f = wrap(loop, p[0], TIO_RDONLY);
     tio_file *g = NULL;
     int rc = tio_file_wrap(other, &g, p[0], TIO_RDONLY);
-    printf("NOTE: tio_file_wrap of a handle on another loop's port: %s (%s)\n",
-           tio_strerror(rc), tio_last_error(other));
+    printf("NOTE: tio_file_wrap of a handle on another loop's port: %s (%s)\n", tio_strerror(rc),
+           tio_last_error(other));
     ck_assert_int_eq(rc, TIO_EINVAL);
     ck_assert_ptr_null(g);
     ck_assert_msg(strstr(tio_last_error(other), "CreateIoCompletionPort") != NULL,
@@ -1020,7 +1020,7 @@ int main(void)
 
 #else /* !_WIN32 */
 
-#include <stdio.h>
+#  include <stdio.h>
 
 int main(void)
 {

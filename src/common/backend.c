@@ -43,10 +43,14 @@ static int create_named(tio_loop *loop, const tio_loop_config *cfg, const char *
         return compiled[i]->create(loop, cfg);
     }
     if (!known_name(name))
-        return tio__fail(loop, TIO_EINVAL, "unknown backend \"%s\" (%s); expected io_uring, "
-                         "threads or iocp", name, from);
-    return tio__fail(loop, TIO_ENOTSUP, "backend \"%s\" (%s) is not compiled into this build "
-                     "(CMake -DTIO_BACKENDS)", name, from);
+        return tio__fail(loop, TIO_EINVAL,
+                         "unknown backend \"%s\" (%s); expected io_uring, "
+                         "threads or iocp",
+                         name, from);
+    return tio__fail(loop, TIO_ENOTSUP,
+                     "backend \"%s\" (%s) is not compiled into this build "
+                     "(CMake -DTIO_BACKENDS)",
+                     name, from);
 }
 
 int tio__backend_select(tio_loop *loop, const tio_loop_config *cfg)

@@ -58,10 +58,8 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
             loop->backend->cancel(loop, t);
         }
         break;
-    case TIO__DONE:
-        break; /* the result is in; the callback reports it */
-    default:
-        TIO_ASSERT(!"cancel of an idle task");
+    case TIO__DONE: break; /* the result is in; the callback reports it */
+    default: TIO_ASSERT(!"cancel of an idle task");
     }
 }
 

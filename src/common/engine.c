@@ -14,7 +14,9 @@ static int check_file_op(tio_loop *loop, const char *call, tio_task *task, tio_f
 {
     if (task == NULL || file == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
-                         task == NULL ? "task" : file == NULL ? "file" : "callback");
+                         task == NULL   ? "task"
+                         : file == NULL ? "file"
+                                        : "callback");
     if (!tio__file_is_open(file))
         return tio__fail(loop, TIO_EBADF, "%s: the file is closed", call);
     if (file->loop != loop)
@@ -36,7 +38,9 @@ static int check_name_op(tio_loop *loop, const char *call, tio_task *task, const
 {
     if (task == NULL || path == NULL || (has_to && to == NULL) || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
-                         task == NULL ? "task" : cb == NULL ? "callback" : "path");
+                         task == NULL ? "task"
+                         : cb == NULL ? "callback"
+                                      : "path");
     if (tio__priv(task)->state != TIO__IDLE)
         return tio__fail(loop, TIO_EBUSY, "%s: the task is already pending", call);
     if (loop->destroying)
@@ -74,8 +78,10 @@ int tio_allocate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t offset
     if (len == 0)
         return tio__fail(loop, TIO_EINVAL, "tio_allocate: length 0");
     if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
-        return tio__fail(loop, TIO_EINVAL, "tio_allocate: offset %llu + length %llu exceeds "
-                         "INT64_MAX", (unsigned long long)offset, (unsigned long long)len);
+        return tio__fail(loop, TIO_EINVAL,
+                         "tio_allocate: offset %llu + length %llu exceeds "
+                         "INT64_MAX",
+                         (unsigned long long)offset, (unsigned long long)len);
     tio__priv(task)->e.len = len;
     enqueue(loop, task, TIO__OP_ALLOCATE, file, NULL, offset, flags, cb);
     return 0;
@@ -144,17 +150,12 @@ int tio_unlink(tio_loop *loop, tio_task *task, const char *path, tio_cb cb)
 void tio__engine_settle(tio__task *t, int64_t *result)
 {
     switch (t->op) {
-    case TIO__OP_OPEN:
-        tio__file_opened(t, result);
-        break;
-    case TIO__OP_CLOSE:
-        tio__file_closed(t, *result);
-        break;
+    case TIO__OP_OPEN: tio__file_opened(t, result); break;
+    case TIO__OP_CLOSE: tio__file_closed(t, *result); break;
     case TIO__OP_STAT:
         if (*result == 0)
             ((tio_stat *)t->buf)->align = (uint32_t)t->file->align_bytes;
         break;
-    default:
-        break;
+    default: break;
     }
 }

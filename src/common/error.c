@@ -60,18 +60,18 @@ int tio__errno_map(int err)
     case ETIME: return TIO_ETIMEDOUT;
 #endif
     case EACCES: return TIO_EACCES;
-    case EPERM: return TIO_EACCES;     /* e.g. O_NOATIME, immutable files, seccomp */
+    case EPERM: return TIO_EACCES; /* e.g. O_NOATIME, immutable files, seccomp */
     case EEXIST: return TIO_EEXIST;
     case EBADF: return TIO_EBADF;
     case ENOSPC: return TIO_ENOSPC;
 #ifdef EDQUOT
-    case EDQUOT: return TIO_ENOSPC;    /* quota: to an engine, the same as a full disk */
+    case EDQUOT: return TIO_ENOSPC; /* quota: to an engine, the same as a full disk */
 #endif
     case EIO: return TIO_EIO;
-    case ENXIO: return TIO_EIO;        /* device gone */
+    case ENXIO: return TIO_EIO; /* device gone */
     case ENOMEM: return TIO_ENOMEM;
-    case ENFILE: return TIO_ENOMEM;    /* system file table full: a resource limit */
-    case EMFILE: return TIO_ENOMEM;    /* RLIMIT_NOFILE reached */
+    case ENFILE: return TIO_ENOMEM; /* system file table full: a resource limit */
+    case EMFILE: return TIO_ENOMEM; /* RLIMIT_NOFILE reached */
     case ENOTSUP: return TIO_ENOTSUP;
 #if EOPNOTSUPP != ENOTSUP
     case EOPNOTSUPP: return TIO_ENOTSUP;
@@ -82,22 +82,23 @@ int tio__errno_map(int err)
     case EISDIR: return TIO_EISDIR;
     case EROFS: return TIO_EROFS;
     case EFBIG: return TIO_EFBIG;
-    case EOVERFLOW: return TIO_EFBIG;  /* offset beyond what the file can hold */
+    case EOVERFLOW: return TIO_EFBIG; /* offset beyond what the file can hold */
     case ENAMETOOLONG: return TIO_EINVAL;
-    case ELOOP: return TIO_EINVAL;     /* too many symlinks */
-    case ETXTBSY: return TIO_EBUSY;
-    /* macOS and the BSDs (errno(2), intro(2)) */
+    case ELOOP: return TIO_EINVAL; /* too many symlinks */
+    case ETXTBSY:
+        return TIO_EBUSY;
+        /* macOS and the BSDs (errno(2), intro(2)) */
 #ifdef EDEVERR
-    case EDEVERR: return TIO_EIO;      /* macOS: device error */
+    case EDEVERR: return TIO_EIO; /* macOS: device error */
 #endif
 #ifdef EPWROFF
-    case EPWROFF: return TIO_EIO;      /* macOS: device power is off */
+    case EPWROFF: return TIO_EIO; /* macOS: device power is off */
 #endif
 #ifdef EINTEGRITY
-    case EINTEGRITY: return TIO_EIO;   /* FreeBSD: a UFS or ZFS checksum failed */
+    case EINTEGRITY: return TIO_EIO; /* FreeBSD: a UFS or ZFS checksum failed */
 #endif
 #ifdef EAUTH
-    case EAUTH: return TIO_EACCES;     /* NFS: authentication failed */
+    case EAUTH: return TIO_EACCES; /* NFS: authentication failed */
 #endif
 #ifdef ENEEDAUTH
     case ENEEDAUTH: return TIO_EACCES; /* NFS: no authenticator */
@@ -106,10 +107,10 @@ int tio__errno_map(int err)
     case ENOTCAPABLE: return TIO_EACCES; /* FreeBSD Capsicum: the descriptor lacks the right */
 #endif
 #ifdef ECAPMODE
-    case ECAPMODE: return TIO_EACCES;  /* FreeBSD Capsicum: refused in capability mode */
+    case ECAPMODE: return TIO_EACCES; /* FreeBSD Capsicum: refused in capability mode */
 #endif
 #ifdef EFTYPE
-    case EFTYPE: return TIO_EINVAL;    /* NetBSD: O_NOFOLLOW met a symlink (ELOOP elsewhere) */
+    case EFTYPE: return TIO_EINVAL; /* NetBSD: O_NOFOLLOW met a symlink (ELOOP elsewhere) */
 #endif
     default: return TIO_EOTHER;
     }
@@ -131,7 +132,10 @@ int tio__os_error_kind(int err)
     }
 }
 
-int tio__os_error_map(int err) { return tio__errno_map(err); }
+int tio__os_error_map(int err)
+{
+    return tio__errno_map(err);
+}
 #endif
 
 int tio__fail(tio_loop *loop, int code, const char *fmt, ...)

@@ -18,8 +18,8 @@
 
 #if defined(TIO_FAULTS) && TIO_FAULTS
 
-#include <errno.h>
-#include <stdlib.h>
+#  include <errno.h>
+#  include <stdlib.h>
 
 /* A start whose length was cut, or that runs synchronously. */
 typedef struct marked {
@@ -39,7 +39,7 @@ typedef struct tio__faults {
     uint64_t hits[TIO__FAULT_KINDS];
     marked *marks;
     unsigned nmarks, cap;
-    bool woken;          /* a wake consumed while waiting for a synchronous start */
+    bool woken; /* a wake consumed while waiting for a synchronous start */
 } tio__faults;
 
 static uint64_t next_random(tio__faults *f)
@@ -60,16 +60,16 @@ static bool roll(tio__faults *f, int kind)
 }
 
 /* OS errors an injected failure reports, as each OS spells them. */
-#ifdef _WIN32
+#  ifdef _WIN32
 /* ERROR_IO_DEVICE, ERROR_DISK_FULL, ERROR_FILE_TOO_LARGE; ERROR_INVALID_USER_BUFFER */
 static const int injected_errors[] = {1117, 112, 1117, 223};
 static const int transient_errors[] = {1784, 1784};
-#define RAW_CANCELED 995 /* ERROR_OPERATION_ABORTED */
-#else
+#    define RAW_CANCELED 995 /* ERROR_OPERATION_ABORTED */
+#  else
 static const int injected_errors[] = {EIO, ENOSPC, EIO, EFBIG};
 static const int transient_errors[] = {EAGAIN, EINTR};
-#define RAW_CANCELED ECANCELED
-#endif
+#    define RAW_CANCELED ECANCELED
+#  endif
 
 static marked *find_mark(tio__faults *f, const tio__task *t)
 {
@@ -173,8 +173,8 @@ static uint8_t run_sync(tio_loop *loop, tio__faults *f, tio__task *t, tio__sync 
     return s->os_error ? TIO__FAILED : TIO__COMPLETED;
 }
 
-static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
-                              unsigned flags, uint8_t *out, tio__sync *sync)
+static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                              uint8_t *out, tio__sync *sync)
 {
     tio__faults *f = loop->faults;
     unsigned i = 0;

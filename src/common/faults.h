@@ -26,7 +26,10 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
 uint64_t tio__faults_hits(const tio_loop *loop, int kind);
 void tio__faults_free(tio_loop *loop);
 #else
-static inline void tio__faults_free(tio_loop *loop) { (void)loop; }
+static inline void tio__faults_free(tio_loop *loop)
+{
+    (void)loop;
+}
 #endif
 
 #endif

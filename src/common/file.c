@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TIO_OPEN_FLAGS                                                                  \
-    (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY |   \
-     TIO_DIRECTORY | TIO_EXCLUSIVE)
+#define TIO_OPEN_FLAGS                                                                   \
+  (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY | \
+   TIO_DIRECTORY | TIO_EXCLUSIVE)
 
 static tio_file *file_new(tio_loop *loop, unsigned flags)
 {
@@ -79,8 +79,10 @@ static int check_open(tio_loop *loop, const char *call, const char *path, unsign
         return tio__fail(loop, TIO_EINVAL, "%s: %s: TIO_TRUNCATE needs write access", call, path);
     if ((flags & TIO_DIRECTORY) &&
         (flags & (3u | TIO_CREATE | TIO_TRUNCATE | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY)))
-        return tio__fail(loop, TIO_EINVAL, "%s: %s: TIO_DIRECTORY takes TIO_RDONLY alone "
-                         "(and TIO_EXCLUSIVE)", call, path);
+        return tio__fail(loop, TIO_EINVAL,
+                         "%s: %s: TIO_DIRECTORY takes TIO_RDONLY alone "
+                         "(and TIO_EXCLUSIVE)",
+                         call, path);
     return 0;
 }
 
@@ -138,8 +140,10 @@ int tio_open(tio_loop *loop, tio_task *task, tio_file **out, const char *path, u
         *out = NULL;
     if (task == NULL || out == NULL || path == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "tio_open: NULL %s",
-                         task == NULL ? "task" : out == NULL ? "out" : path == NULL ? "path"
-                                                                                : "callback");
+                         task == NULL   ? "task"
+                         : out == NULL  ? "out"
+                         : path == NULL ? "path"
+                                        : "callback");
     if (tio__priv(task)->state != TIO__IDLE)
         return tio__fail(loop, TIO_EBUSY, "tio_open: the task is already pending");
     if (loop->destroying)
@@ -243,7 +247,9 @@ int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb)
     TIO_ASSERT_OWNER(loop);
     if (task == NULL || file == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "tio_close: NULL %s",
-                         task == NULL ? "task" : file == NULL ? "file" : "callback");
+                         task == NULL   ? "task"
+                         : file == NULL ? "file"
+                                        : "callback");
     if (!tio__file_is_open(file))
         return tio__fail(loop, TIO_EBADF, "tio_close: the file is closed");
     if (file->loop != loop)

@@ -17,11 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format 14 would put a space into the stringised #x. */
+/* clang-format off */
 #if defined(TIO_DEBUG) && TIO_DEBUG
 #  define TIO_ASSERT(x) ((x) ? (void)0 : tio__assert_fail(#x, __FILE__, __LINE__))
 #else
 #  define TIO_ASSERT(x) ((void)0)
 #endif
+/* clang-format on */
 void tio__assert_fail(const char *expr, const char *file, int line);
 
 /* Out of the hot path: an explaining or unusual branch. */
@@ -35,8 +38,10 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 #  define TIO_UNLIKELY(x) (x)
 #endif
 
+/* clang-format off */
 #define TIO_CONTAINER_OF(ptr, type, field) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
+/* clang-format on */
 
 /* ------------------------------------------------------------ task state */
 
@@ -76,11 +81,11 @@ enum tio__start { TIO__PENDING = 0, TIO__COMPLETED, TIO__FAILED, TIO__BUSY };
  * one normalising function can apply the semantics without knowing errno
  * from GetLastError. */
 enum tio__error_kind {
-    TIO__ERR_FAIL = 0,  /* a real failure: mapped to TIO_E*, os_error kept */
-    TIO__ERR_CANCELED,  /* the OS stopped it on our request */
-    TIO__ERR_INTR,      /* interrupted: cancelled if one was asked, else retried */
-    TIO__ERR_AGAIN,     /* transient, nothing done: retried */
-    TIO__ERR_END,       /* end of data on a read (Windows' EOF and broken pipe) */
+    TIO__ERR_FAIL = 0, /* a real failure: mapped to TIO_E*, os_error kept */
+    TIO__ERR_CANCELED, /* the OS stopped it on our request */
+    TIO__ERR_INTR,     /* interrupted: cancelled if one was asked, else retried */
+    TIO__ERR_AGAIN,    /* transient, nothing done: retried */
+    TIO__ERR_END,      /* end of data on a read (Windows' EOF and broken pipe) */
 };
 
 typedef struct tio__task tio__task;
@@ -103,23 +108,23 @@ struct tio__task {
     tio_cb cb;
     void *buf;
     uint64_t offset;
-    tio__link link;          /* on exactly one loop list unless IDLE/sleeping */
-    struct tio__list *on;    /* that list, or NULL */
-    tio__heap_node timer;    /* in loop->timers iff has_deadline */
-    int64_t deadline_ns;     /* monotonic; valid iff has_deadline */
-    uint32_t len;            /* <= TIO_MAX_IO: what is left to transfer */
-    uint32_t done;           /* bytes transferred by earlier legs of a continued transfer */
-    uint32_t gen;            /* +1 on every completion: keys stale cancels out */
-    uint32_t timer_seq;      /* tie-break: equal deadlines fire in arming order */
-    int32_t os_error;        /* raw errno / GetLastError of the last failure */
-    uint8_t state;           /* enum tio__state */
-    uint8_t op;              /* enum tio__op */
+    tio__link link;       /* on exactly one loop list unless IDLE/sleeping */
+    struct tio__list *on; /* that list, or NULL */
+    tio__heap_node timer; /* in loop->timers iff has_deadline */
+    int64_t deadline_ns;  /* monotonic; valid iff has_deadline */
+    uint32_t len;         /* <= TIO_MAX_IO: what is left to transfer */
+    uint32_t done;        /* bytes transferred by earlier legs of a continued transfer */
+    uint32_t gen;         /* +1 on every completion: keys stale cancels out */
+    uint32_t timer_seq;   /* tie-break: equal deadlines fire in arming order */
+    int32_t os_error;     /* raw errno / GetLastError of the last failure */
+    uint8_t state;        /* enum tio__state */
+    uint8_t op;           /* enum tio__op */
     uint8_t has_deadline : 1;
     uint8_t cancel_requested : 1;
-    uint8_t timed_out : 1;   /* the cancel came from a deadline */
-    uint8_t is_stream : 1;   /* a copy of file->is_stream, for the flush policy */
-    uint8_t vec : 1;         /* tio_readv/tio_writev: see vec below and vector.c */
-    uint8_t op_flags;        /* TIO_FSYNC_DATA */
+    uint8_t timed_out : 1;                /* the cancel came from a deadline */
+    uint8_t is_stream : 1;                /* a copy of file->is_stream, for the flush policy */
+    uint8_t vec : 1;                      /* tio_readv/tio_writev: see vec below and vector.c */
+    uint8_t op_flags;                     /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
     union {
         /* A vectored transfer. Each attempt at the OS is either the whole
@@ -129,21 +134,21 @@ struct tio__task {
         struct {
             const tio_buf *bufs;
             uint32_t count;
-            uint32_t left;   /* bytes still to move */
-            uint32_t seg;    /* the segment the next byte belongs to */
-            uint32_t skip;   /* bytes of bufs[seg] already moved */
+            uint32_t left; /* bytes still to move */
+            uint32_t seg;  /* the segment the next byte belongs to */
+            uint32_t skip; /* bytes of bufs[seg] already moved */
         } v;
         /* An engine operation's arguments (engine.c), besides file (NULL
          * for open, rename and unlink), buf (open: the tio_file being
          * opened; stat: the caller's tio_stat), offset (open: the mode;
          * allocate: the start; truncate: the size) and op_flags. */
         struct {
-            const char *path;  /* open, rename (from), unlink */
+            const char *path; /* open, rename (from), unlink */
             union {
-                const char *to;  /* rename */
-                tio_file **out;  /* open */
+                const char *to; /* rename */
+                tio_file **out; /* open */
             };
-            uint64_t len;      /* allocate */
+            uint64_t len; /* allocate */
         } e;
     };
 };
@@ -152,7 +157,10 @@ _Static_assert(sizeof(struct tio__task) <= sizeof(((tio_task *)0)->priv_),
                "task private state exceeds TIO_TASK_PRIVATE_WORDS");
 _Static_assert(TIO_MAX_IO <= UINT32_MAX, "len is stored in 32 bits");
 
-static inline tio__task *tio__priv(tio_task *t) { return (tio__task *)(void *)t->priv_; }
+static inline tio__task *tio__priv(tio_task *t)
+{
+    return (tio__task *)(void *)t->priv_;
+}
 static inline const tio__task *tio__cpriv(const tio_task *t)
 {
     return (const tio__task *)(const void *)t->priv_;
@@ -232,8 +240,14 @@ static inline void tio__list_splice_tail(tio__list *from, tio__link *first, tio_
     (void)k;
 }
 
-static inline bool tio__list_empty(const tio__list *l) { return l->head.next == &l->head; }
-static inline tio__task *tio__task_of(tio__link *n) { return TIO_CONTAINER_OF(n, tio__task, link); }
+static inline bool tio__list_empty(const tio__list *l)
+{
+    return l->head.next == &l->head;
+}
+static inline tio__task *tio__task_of(tio__link *n)
+{
+    return TIO_CONTAINER_OF(n, tio__task, link);
+}
 
 /* ------------------------------------------------------------------- heap */
 
@@ -258,8 +272,8 @@ tio__heap_node *tio__heap_min(const tio__heap *h);
 
 /* A synchronous outcome of one start: see submit. */
 typedef struct tio__sync {
-    int64_t bytes;   /* COMPLETED: bytes transferred */
-    int os_error;    /* FAILED: the raw OS error (errno, GetLastError) */
+    int64_t bytes; /* COMPLETED: bytes transferred */
+    int os_error;  /* FAILED: the raw OS error (errno, GetLastError) */
 } tio__sync;
 
 /* submit's flags */
@@ -316,25 +330,25 @@ typedef struct tio__backend {
 struct tio_loop {
     const tio__backend *backend;
     void *backend_data;
-    tio__list queued;        /* QUEUED tasks, in submission order */
-    tio__list inflight;      /* INFLIGHT tasks other than sleeps */
-    tio__list done;          /* DONE tasks, in completion order */
-    tio__heap timers;        /* tasks with a deadline (sleeps and timeouts) */
-    unsigned pending;        /* tasks not IDLE */
-    unsigned sleeping;       /* INFLIGHT sleep tasks (in timers, on no list) */
-    unsigned queue_depth;    /* at most this many file operations in flight */
-    unsigned budget;         /* callbacks per run */
-    unsigned submit_batch;   /* tio_loop_config.submit_batch: flush from the starting
+    tio__list queued;            /* QUEUED tasks, in submission order */
+    tio__list inflight;          /* INFLIGHT tasks other than sleeps */
+    tio__list done;              /* DONE tasks, in completion order */
+    tio__heap timers;            /* tasks with a deadline (sleeps and timeouts) */
+    unsigned pending;            /* tasks not IDLE */
+    unsigned sleeping;           /* INFLIGHT sleep tasks (in timers, on no list) */
+    unsigned queue_depth;        /* at most this many file operations in flight */
+    unsigned budget;             /* callbacks per run */
+    unsigned submit_batch;       /* tio_loop_config.submit_batch: flush from the starting
                                 call at this many queued (0: only runs flush) */
-    unsigned inflight_files; /* INFLIGHT operations on files that are not streams */
-    unsigned queued_streams; /* QUEUED operations on streams (uncapped) */
+    unsigned inflight_files;     /* INFLIGHT operations on files that are not streams */
+    unsigned queued_streams;     /* QUEUED operations on streams (uncapped) */
     unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
-    bool retry_starts;       /* the last flush left starts the backend refused for now */
-    uint32_t requeues;       /* tasks put back on the queue, ever (tio__flush's passes) */
-    tio_file *file_list;     /* open tio_files */
-    tio_file *closed_files;  /* closed ones, kept for reuse until destroy (via next) */
-    int64_t now_ns;          /* monotonic clock, refreshed per run */
-    uint32_t timer_seq;      /* next tio__task.timer_seq */
+    bool retry_starts;           /* the last flush left starts the backend refused for now */
+    uint32_t requeues;           /* tasks put back on the queue, ever (tio__flush's passes) */
+    tio_file *file_list;         /* open tio_files */
+    tio_file *closed_files;      /* closed ones, kept for reuse until destroy (via next) */
+    int64_t now_ns;              /* monotonic clock, refreshed per run */
+    uint32_t timer_seq;          /* next tio__task.timer_seq */
     bool in_callback;
     bool destroying;
     struct tio__faults *faults; /* fault injection (test builds only), else NULL */
@@ -346,49 +360,52 @@ struct tio_loop {
     uint32_t wait_gen;
     bool wait_done;
     int64_t wait_result;
-    unsigned long owner;     /* creating thread, for ownership assertions */
+    unsigned long owner; /* creating thread, for ownership assertions */
     char errmsg[TIO__ERRMSG_SIZE];
 };
 
-#define TIO__FILE_OPEN 0x7469666fu   /* "tifo" */
-#define TIO__FILE_CLOSED 0x74696663u /* "tifc" */
+#define TIO__FILE_OPEN 0x7469666fu    /* "tifo" */
+#define TIO__FILE_CLOSED 0x74696663u  /* "tifc" */
 #define TIO__FILE_OPENING 0x74696670u /* "tifp": a tio_open in progress */
 #define TIO__FILE_CLOSING 0x74696678u /* "tifx": a tio_close is pending */
 
 struct tio_file {
-    uint32_t magic;          /* TIO__FILE_OPEN, _CLOSED after close, _OPENING, _CLOSING */
+    uint32_t magic; /* TIO__FILE_OPEN, _CLOSED after close, _OPENING, _CLOSING */
     tio_loop *loop;
     tio_handle handle;
-    unsigned flags;          /* TIO_* open flags as given */
-    size_t align_bytes;      /* 1 unless direct */
-    unsigned pending;        /* tasks on this file not IDLE */
+    unsigned flags;     /* TIO_* open flags as given */
+    size_t align_bytes; /* 1 unless direct */
+    unsigned pending;   /* tasks on this file not IDLE */
     bool direct;
-    bool owned;              /* close the handle on tio_file_close */
+    bool owned; /* close the handle on tio_file_close */
     bool can_read, can_write;
-    bool is_stream;          /* pipe/socket/tty: no offsets, reads may block for ever */
-    bool writing;            /* a stream write is INFLIGHT: later ones wait (order) */
-    int backend_index;       /* backend's own per-file slot (registered fd), -1 */
-    unsigned backend_flags;  /* backend's own per-file bits */
-    tio_file *next, *prev;   /* loop->file_list, closed by tio_loop_destroy */
+    bool is_stream;         /* pipe/socket/tty: no offsets, reads may block for ever */
+    bool writing;           /* a stream write is INFLIGHT: later ones wait (order) */
+    int backend_index;      /* backend's own per-file slot (registered fd), -1 */
+    unsigned backend_flags; /* backend's own per-file bits */
+    tio_file *next, *prev;  /* loop->file_list, closed by tio_loop_destroy */
 };
 
-static inline bool tio__file_is_open(const tio_file *f) { return f->magic == TIO__FILE_OPEN; }
+static inline bool tio__file_is_open(const tio_file *f)
+{
+    return f->magic == TIO__FILE_OPEN;
+}
 
 /* ---------------------------------------------------------- common calls */
 
 /* task.c: the state machine and the flush policy. */
-void tio__task_enqueue(tio_loop *loop, tio__task *t);     /* IDLE -> QUEUED (maybe flushed) */
+void tio__task_enqueue(tio_loop *loop, tio__task *t);        /* IDLE -> QUEUED (maybe flushed) */
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */
-void tio__task_requeue(tio__task *t);                      /* INFLIGHT -> QUEUED: continue/retry */
-void tio__flush(tio_loop *loop, unsigned flags);           /* hand queued work to the backend */
+void tio__task_requeue(tio__task *t);            /* INFLIGHT -> QUEUED: continue/retry */
+void tio__flush(tio_loop *loop, unsigned flags); /* hand queued work to the backend */
 unsigned tio__run_callbacks(tio_loop *loop);
 
 /* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */
 void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
 TIO_COLD void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: next attempt */
-void tio__vec_advance(tio__task *t, uint32_t bytes);         /* an attempt moved bytes */
-int tio__start_failed(tio_loop *loop, tio__task *t, int os_error); /* FAILED at start: BUSY? */
+void tio__vec_advance(tio__task *t, uint32_t bytes);                /* an attempt moved bytes */
+int tio__start_failed(tio_loop *loop, tio__task *t, int os_error);  /* FAILED at start: BUSY? */
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
 
 /* engine.c and file.c: an engine operation's effect on the loop's state

@@ -178,8 +178,8 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
         return TIO_ENOENT;
     if (t->loop != loop)
         return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
-    int64_t deadline =
-        timeout_ns < 0 ? -1 : tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns);
+    int64_t deadline = timeout_ns < 0 ? -1
+                                      : tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns);
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;
@@ -260,12 +260,13 @@ int tio_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
             return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: buffer %u is empty", i);
         /* io_uring's limit per buffer; and the range must not wrap. */
         if (bufs[i].len > TIO_MAX_IO || (uintptr_t)bufs[i].base > UINTPTR_MAX - bufs[i].len)
-            return tio__fail(loop, TIO_EINVAL, "tio_register_buffers: buffer %u is over 1 GiB "
-                             "or wraps the address space", i);
+            return tio__fail(loop, TIO_EINVAL,
+                             "tio_register_buffers: buffer %u is over 1 GiB "
+                             "or wraps the address space",
+                             i);
     }
     if (loop->pending > 0)
-        return tio__fail(loop, TIO_EBUSY, "tio_register_buffers: %u tasks pending",
-                         loop->pending);
+        return tio__fail(loop, TIO_EBUSY, "tio_register_buffers: %u tasks pending", loop->pending);
     if (loop->backend->register_buffers != NULL)
         loop->backend->register_buffers(loop, bufs, count);
     return 0;

@@ -90,9 +90,7 @@ static void failed(tio__task *t, int os_error)
             return;
         }
         break;
-    case TIO__ERR_CANCELED:
-        tio__task_finish_cancelled(t);
-        return;
+    case TIO__ERR_CANCELED: tio__task_finish_cancelled(t); return;
     case TIO__ERR_INTR:
     case TIO__ERR_AGAIN:
         if (t->cancel_requested)
@@ -100,8 +98,7 @@ static void failed(tio__task *t, int os_error)
         else
             tio__task_requeue(t);
         return;
-    default:
-        break;
+    default: break;
     }
     finish_error(t, os_error);
 }

@@ -11,14 +11,14 @@
 /* Direct I/O needs buffer address, offset and length aligned. Wine and some
  * filesystems accept misaligned direct I/O silently (or fall back to
  * buffered); taskio rejects it everywhere so engines see one rule. */
-static int check_alignment(tio_loop *loop, const char *call, const tio_file *file,
-                           const void *buf, size_t len, uint64_t offset)
+static int check_alignment(tio_loop *loop, const char *call, const tio_file *file, const void *buf,
+                           size_t len, uint64_t offset)
 {
     size_t a = file->align_bytes;
     TIO_ASSERT(a != 0 && (a & (a - 1)) == 0);
     if (((uintptr_t)buf & (a - 1)) != 0)
-        return tio__fail(loop, TIO_EINVAL, "%s: buffer %p is not aligned to %zu bytes (direct file)",
-                         call, buf, a);
+        return tio__fail(loop, TIO_EINVAL,
+                         "%s: buffer %p is not aligned to %zu bytes (direct file)", call, buf, a);
     if ((offset & (a - 1)) != 0)
         return tio__fail(loop, TIO_EINVAL, "%s: offset %llu is not a multiple of %zu (direct file)",
                          call, (unsigned long long)offset, a);
@@ -33,7 +33,9 @@ static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file
 {
     if (task == NULL || file == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
-                         task == NULL ? "task" : file == NULL ? "file" : "callback");
+                         task == NULL   ? "task"
+                         : file == NULL ? "file"
+                                        : "callback");
     if (!tio__file_is_open(file))
         return tio__fail(loop, TIO_EBADF, "%s: the file is closed", call);
     if (file->loop != loop)
@@ -77,9 +79,8 @@ static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio
     if (task == NULL || file == NULL || cb == NULL || buf == NULL)
         return false;
     size_t a = file->align_bytes; /* 1 unless direct */
-    return tio__file_is_open(file) && file->loop == loop &&
-           tio__priv(task)->state == TIO__IDLE && !loop->destroying && len <= TIO_MAX_IO &&
-           offset <= (uint64_t)INT64_MAX - len &&
+    return tio__file_is_open(file) && file->loop == loop && tio__priv(task)->state == TIO__IDLE &&
+           !loop->destroying && len <= TIO_MAX_IO && offset <= (uint64_t)INT64_MAX - len &&
            (op == TIO__OP_READ ? file->can_read : file->can_write) &&
            (((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0;
 }
@@ -105,8 +106,8 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
     return 0;
 }
 
-int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len,
-             uint64_t offset, tio_cb cb)
+int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len, uint64_t offset,
+             tio_cb cb)
 {
     return submit_io(loop, "tio_read", TIO__OP_READ, task, file, buf, len, offset, cb);
 }
@@ -163,8 +164,10 @@ static int submit_vec(tio_loop *loop, const char *call, int op, tio_task *task, 
         return tio__fail(loop, TIO_EINVAL, "%s: %u segments (1 to TIO_MAX_IOV = %u)", call, count,
                          TIO_MAX_IOV);
     if (file->is_stream)
-        return tio__fail(loop, TIO_EINVAL, "%s: the file is a pipe or socket (vectored I/O is "
-                         "for files and devices)", call);
+        return tio__fail(loop, TIO_EINVAL,
+                         "%s: the file is a pipe or socket (vectored I/O is "
+                         "for files and devices)",
+                         call);
     if (op == TIO__OP_READ && !file->can_read)
         return tio__fail(loop, TIO_EBADF, "%s: the file was not opened for reading", call);
     if (op == TIO__OP_WRITE && !file->can_write)
@@ -209,8 +212,8 @@ int tio_readv(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *buf
     return submit_vec(loop, "tio_readv", TIO__OP_READ, task, file, bufs, count, offset, cb);
 }
 
-int tio_writev(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs,
-               unsigned count, uint64_t offset, tio_cb cb)
+int tio_writev(tio_loop *loop, tio_task *task, tio_file *file, const tio_buf *bufs, unsigned count,
+               uint64_t offset, tio_cb cb)
 {
     return submit_vec(loop, "tio_writev", TIO__OP_WRITE, task, file, bufs, count, offset, cb);
 }

@@ -49,8 +49,7 @@ size_t tio__posix_atomic_write(int fd)
     snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/physical_block_size", maj, min);
     size_t v = read_size(path);
     if (v == 0) {
-        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../queue/physical_block_size", maj,
-                 min);
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../queue/physical_block_size", maj, min);
         v = read_size(path);
     }
     return v != 0 ? v : tio__posix_direct_align(fd);

@@ -38,7 +38,10 @@ enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_ENGINE = 4, T
 #define F_CANCEL_DEFERRED 1u /* cancel asked while no SQE could be had */
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
 
-static uring *U(tio_loop *loop) { return loop->backend_data; }
+static uring *U(tio_loop *loop)
+{
+    return loop->backend_data;
+}
 
 static uint64_t task_key(const tio__task *t, unsigned tag)
 {
@@ -47,7 +50,10 @@ static uint64_t task_key(const tio__task *t, unsigned tag)
     return (uint64_t)p | ((uint64_t)(t->gen & 0x7f) << PTR_BITS) | tag;
 }
 
-static uint64_t op_key(const tio__task *t) { return task_key(t, TAG_OP); }
+static uint64_t op_key(const tio__task *t)
+{
+    return task_key(t, TAG_OP);
+}
 
 /* The key of whatever the kernel is doing for t now: the operation, or
  * the poll that waits for a nonblocking stream to become ready. */
@@ -284,8 +290,8 @@ static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s
     return TIO__PENDING;
 }
 
-static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
-                             unsigned flags, uint8_t *out, tio__sync *sync)
+static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                             uint8_t *out, tio__sync *sync)
 {
     uring *u = U(loop);
     unsigned i = 0;
@@ -420,7 +426,7 @@ static bool reap(uring *u)
     bool woken = false;
     unsigned head, seen = 0;
     struct io_uring_cqe *cqe;
-    io_uring_for_each_cqe(&u->ring, head, cqe) {
+    io_uring_for_each_cqe (&u->ring, head, cqe) {
         uint64_t key = io_uring_cqe_get_data64(cqe);
         seen++;
         switch (key & TAG_MASK) {
@@ -432,9 +438,7 @@ static bool reap(uring *u)
             TIO_ASSERT(task_key(task_of_key(key), TAG_POLL) == key);
             complete_poll(u, task_of_key(key), cqe->res);
             break;
-        case TAG_ENGINE:
-            complete_engine(u, task_of_key(key), cqe->res);
-            break;
+        case TAG_ENGINE: complete_engine(u, task_of_key(key), cqe->res); break;
         case TAG_WAKE:
             u->wake_armed = false;
             woken = true;
@@ -443,8 +447,7 @@ static bool reap(uring *u)
             /* 0 found, -ENOENT already done, -EALREADY running and being
              * stopped: all normal; the target's own CQE tells its fate. */
             break;
-        default:
-            TIO_ASSERT(!"io_uring: unknown CQE tag");
+        default: TIO_ASSERT(!"io_uring: unknown CQE tag");
         }
     }
     io_uring_cq_advance(&u->ring, seen);
@@ -558,8 +561,10 @@ static int uring_create(tio_loop *loop, const tio_loop_config *cfg)
         free(u);
         /* EPERM: seccomp or kernel.io_uring_disabled; ENOSYS: no io_uring;
          * ENOMEM: RLIMIT_MEMLOCK before 5.12. The threads backend serves. */
-        return tio__fail(loop, rc == -ENOMEM || rc == -EPERM || rc == -ENOSYS || rc == -EINVAL
-                                   ? TIO_ENOTSUP : tio__errno_map(-rc),
+        return tio__fail(loop,
+                         rc == -ENOMEM || rc == -EPERM || rc == -ENOSYS || rc == -EINVAL
+                             ? TIO_ENOTSUP
+                             : tio__errno_map(-rc),
                          "io_uring_setup refused: %s", strerror(-rc));
     }
     if (!(u->ring.features & IORING_FEAT_NODROP)) {

@@ -16,21 +16,21 @@ typedef struct uring_buf {
 
 typedef struct uring {
     struct io_uring ring;
-    int wake_fd;             /* eventfd: the only thing other threads touch */
-    uint64_t wake_buf;       /* target of the armed eventfd read */
+    int wake_fd;       /* eventfd: the only thing other threads touch */
+    uint64_t wake_buf; /* target of the armed eventfd read */
     bool wake_armed;
-    unsigned inflight;       /* operation SQEs the kernel still owes a CQE */
-    unsigned writes;         /* of those, writes */
-    unsigned stream_writes;  /* of those, on pipes and sockets: SIGPIPE is possible */
-    bool fsize_limited;      /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
-    unsigned deferred;       /* tasks whose cancel waits for an SQE */
+    unsigned inflight;      /* operation SQEs the kernel still owes a CQE */
+    unsigned writes;        /* of those, writes */
+    unsigned stream_writes; /* of those, on pipes and sockets: SIGPIPE is possible */
+    bool fsize_limited;     /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
+    unsigned deferred;      /* tasks whose cancel waits for an SQE */
     /* the engine operations' helper threads (started on first use); they
      * write wake_fd too, so tio_wake counts itself in user_wakes */
     struct tio__helper *helper;
     _Atomic unsigned user_wakes;
-    unsigned native_ops;     /* 1 << TIO__OP_*: engine operations this kernel's ring runs */
+    unsigned native_ops; /* 1 << TIO__OP_*: engine operations this kernel's ring runs */
     /* registered files (sparse table) */
-    int *free_slots;         /* stack of free file-table slots */
+    int *free_slots; /* stack of free file-table slots */
     unsigned nfree, nslots;
     /* registered buffers, sorted by base */
     uring_buf *bufs;

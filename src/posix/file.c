@@ -192,14 +192,20 @@ int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, 
         return 0;
     bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
     if (direct && err == ENOTSUP)
-        return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses direct "
-                         "I/O (EINVAL); use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+        return tio__fail(loop, TIO_ENOTSUP,
+                         "tio_file_open: %s: the filesystem refuses direct "
+                         "I/O (EINVAL); use TIO_DIRECT_TRY to fall back to buffered I/O",
+                         path);
     if (direct && err == EISDIR)
-        return tio__fail(loop, TIO_EISDIR, "tio_file_open: %s: is a directory (direct I/O "
-                         "applies to files and block devices)", path);
+        return tio__fail(loop, TIO_EISDIR,
+                         "tio_file_open: %s: is a directory (direct I/O "
+                         "applies to files and block devices)",
+                         path);
     if ((flags & TIO_EXCLUSIVE) && err == EBUSY)
-        return tio__fail(loop, TIO_EBUSY, "tio_file_open: %s: another TIO_EXCLUSIVE open holds "
-                         "it", path);
+        return tio__fail(loop, TIO_EBUSY,
+                         "tio_file_open: %s: another TIO_EXCLUSIVE open holds "
+                         "it",
+                         path);
     return tio__fail(loop, tio__errno_map(err), "tio_file_open: %s: %s (errno %d)", path,
                      strerror(err), err);
 }
@@ -214,8 +220,10 @@ int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags)
     int acc = fl & O_ACCMODE;
     if (((flags & 3u) != TIO_WRONLY && acc == O_WRONLY) ||
         ((flags & 3u) != TIO_RDONLY && acc == O_RDONLY))
-        return tio__fail(loop, TIO_EBADF, "tio_file_wrap: fd %d was not opened for the access "
-                         "mode asked (flags 0x%x)", h, flags);
+        return tio__fail(loop, TIO_EBADF,
+                         "tio_file_wrap: fd %d was not opened for the access "
+                         "mode asked (flags 0x%x)",
+                         h, flags);
     f->direct = tio__posix_direct_is_on(h, fl);
     describe(f, h);
     return 0;

@@ -20,12 +20,15 @@ typedef struct hjob {
     tio__task *next; /* h->queue or h->done */
     int32_t err;
     uint8_t where;
-    uint8_t slot;    /* AT_RUNNING: the thread running it */
+    uint8_t slot; /* AT_RUNNING: the thread running it */
 } hjob;
 
 _Static_assert(sizeof(hjob) <= sizeof(((tio__task *)0)->backend), "hjob exceeds backend words");
 
-static hjob *H(tio__task *t) { return (hjob *)(void *)t->backend; }
+static hjob *H(tio__task *t)
+{
+    return (hjob *)(void *)t->backend;
+}
 
 typedef struct list {
     tio__task *head, *tail;
@@ -43,7 +46,7 @@ typedef struct slot {
 
 struct tio__helper {
     pthread_mutex_t mu;
-    pthread_cond_t cv;      /* helpers wait for work */
+    pthread_cond_t cv; /* helpers wait for work */
     list queue, done;
     unsigned live, idle;
     bool stopping;

@@ -21,7 +21,10 @@ _Static_assert(sizeof(tio_buf) == sizeof(struct iovec) &&
  * plain buf/len): only a vectored attempt has no buffer. Told by the
  * buffer, not by t->vec, because worker threads read this while the loop
  * thread may write the flag bits sharing vec's byte (a cancel). */
-static inline bool tio__vec_whole(const tio__task *t) { return t->buf == NULL; }
+static inline bool tio__vec_whole(const tio__task *t)
+{
+    return t->buf == NULL;
+}
 
 static inline const struct iovec *tio__iov(const tio__task *t)
 {

@@ -43,7 +43,7 @@ typedef struct job {
     int64_t bytes;
     int32_t os_error;
     uint8_t where;
-    bool cancel;            /* a stream task the loop cancelled: the poller reports it */
+    bool cancel; /* a stream task the loop cancelled: the poller reports it */
 } job;
 
 _Static_assert(sizeof(job) <= sizeof(((tio__task *)0)->backend), "job exceeds backend words");
@@ -54,10 +54,10 @@ typedef struct queue {
 } queue;
 
 typedef struct poll_set {
-    struct pollfd *fds;  /* [0] the self-pipe, then one per tio_file with waiting tasks */
-    tio__task **tasks;   /* the waiting tasks, when the set was built */
-    unsigned *slot;      /* tasks[i]'s entry in fds */
-    unsigned cap;        /* of each array */
+    struct pollfd *fds; /* [0] the self-pipe, then one per tio_file with waiting tasks */
+    tio__task **tasks;  /* the waiting tasks, when the set was built */
+    unsigned *slot;     /* tasks[i]'s entry in fds */
+    unsigned cap;       /* of each array */
 } poll_set;
 
 typedef struct pool {
@@ -65,21 +65,24 @@ typedef struct pool {
     pthread_cond_t work_cv; /* workers wait for work */
     pthread_cond_t done_cv; /* the loop waits for results (CLOCK_MONOTONIC) */
     queue work, waiting, done;
-    unsigned idle;          /* workers waiting for work */
-    bool loop_waiting;      /* the loop sleeps on done_cv: the next result signals it */
+    unsigned idle;     /* workers waiting for work */
+    bool loop_waiting; /* the loop sleeps on done_cv: the next result signals it */
     bool woken, stopping;
     unsigned nworkers;
     pthread_t *workers;
     pthread_t poller;
     bool poller_started;
-    struct poll_set *ps;    /* the poller's pollfds (allocated with the pool) */
-    int poke[2];            /* self-pipe: the waiting set changed */
-    bool poked;             /* a byte is in poke[] and not yet read */
-    tio__helper *helper;    /* engine operations (started on first use) */
-    bool helper_done;       /* the helper has results for the loop */
+    struct poll_set *ps; /* the poller's pollfds (allocated with the pool) */
+    int poke[2];         /* self-pipe: the waiting set changed */
+    bool poked;          /* a byte is in poke[] and not yet read */
+    tio__helper *helper; /* engine operations (started on first use) */
+    bool helper_done;    /* the helper has results for the loop */
 } pool;
 
-static job *J(tio__task *t) { return (job *)(void *)t->backend; }
+static job *J(tio__task *t)
+{
+    return (job *)(void *)t->backend;
+}
 
 static void q_push(queue *q, tio__task *t)
 {
@@ -443,8 +446,8 @@ static uint8_t start_engine(pool *p, tio__task *t, tio__sync *s)
     return TIO__PENDING;
 }
 
-static unsigned threads_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
-                               unsigned flags, uint8_t *out, tio__sync *sync)
+static unsigned threads_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                               uint8_t *out, tio__sync *sync)
 {
     pool *p = loop->backend_data;
     unsigned files = 0;

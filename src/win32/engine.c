@@ -118,7 +118,9 @@ int tio__os_engine_run(tio__task *t)
         break;
     case TIO__OP_UNLINK: err = unlink_path(t->e.path); break;
     case TIO__OP_STAT: err = stat_file(t->file, t->buf); break;
-    default: TIO_ASSERT(!"tio__os_engine_run: not an engine operation"); err = ERROR_INVALID_PARAMETER;
+    default:
+        TIO_ASSERT(!"tio__os_engine_run: not an engine operation");
+        err = ERROR_INVALID_PARAMETER;
     }
     return (int)err;
 }

@@ -16,19 +16,15 @@ int tio__win_error_map(unsigned long err)
     case ERROR_PATH_NOT_FOUND:
     case ERROR_INVALID_DRIVE:
     case ERROR_BAD_NETPATH:
-    case ERROR_BAD_NET_NAME:
-        return TIO_ENOENT;
+    case ERROR_BAD_NET_NAME: return TIO_ENOENT;
     case ERROR_ACCESS_DENIED:
-    case ERROR_PRIVILEGE_NOT_HELD:
-        return TIO_EACCES;
+    case ERROR_PRIVILEGE_NOT_HELD: return TIO_EACCES;
     case ERROR_SHARING_VIOLATION: /* another handle's share mode excludes ours */
     case ERROR_LOCK_VIOLATION:
     case ERROR_BUSY:
-    case ERROR_PIPE_BUSY:
-        return TIO_EBUSY;
+    case ERROR_PIPE_BUSY: return TIO_EBUSY;
     case ERROR_FILE_EXISTS:
-    case ERROR_ALREADY_EXISTS:
-        return TIO_EEXIST;
+    case ERROR_ALREADY_EXISTS: return TIO_EEXIST;
     case ERROR_DISK_FULL:
     case ERROR_HANDLE_DISK_FULL:
 #ifdef ERROR_DISK_QUOTA_EXCEEDED
@@ -39,15 +35,12 @@ int tio__win_error_map(unsigned long err)
     case ERROR_INVALID_NAME:
     case ERROR_FILENAME_EXCED_RANGE:
     case ERROR_NEGATIVE_SEEK:
-    case ERROR_NO_UNICODE_TRANSLATION:
-        return TIO_EINVAL;
-    case ERROR_INVALID_HANDLE:
-        return TIO_EBADF;
+    case ERROR_NO_UNICODE_TRANSLATION: return TIO_EINVAL;
+    case ERROR_INVALID_HANDLE: return TIO_EBADF;
     case ERROR_OPERATION_ABORTED: /* CancelIoEx, or the issuing handle closed */
         return TIO_ECANCELED;
     case ERROR_SEM_TIMEOUT:
-    case WAIT_TIMEOUT:
-        return TIO_ETIMEDOUT;
+    case WAIT_TIMEOUT: return TIO_ETIMEDOUT;
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_OUTOFMEMORY:
     case ERROR_NO_SYSTEM_RESOURCES:
@@ -55,24 +48,19 @@ int tio__win_error_map(unsigned long err)
     case ERROR_PAGED_SYSTEM_RESOURCES:
     case ERROR_WORKING_SET_QUOTA:
     case ERROR_NOT_ENOUGH_QUOTA:
-    case ERROR_TOO_MANY_OPEN_FILES:
-        return TIO_ENOMEM;
+    case ERROR_TOO_MANY_OPEN_FILES: return TIO_ENOMEM;
     case ERROR_NOT_SUPPORTED:
     case ERROR_INVALID_FUNCTION: /* the device or filesystem lacks the operation */
-    case ERROR_CALL_NOT_IMPLEMENTED:
-        return TIO_ENOTSUP;
+    case ERROR_CALL_NOT_IMPLEMENTED: return TIO_ENOTSUP;
     case ERROR_BROKEN_PIPE: /* a write whose reader has gone */
     case ERROR_NO_DATA:     /* the pipe is being closed */
-    case ERROR_PIPE_NOT_CONNECTED:
-        return TIO_EPIPE;
+    case ERROR_PIPE_NOT_CONNECTED: return TIO_EPIPE;
     case ERROR_DIRECTORY_NOT_SUPPORTED: /* a directory where a file was expected */
         return TIO_EISDIR;
     case ERROR_DIRECTORY: /* "The directory name is invalid": a file where a directory was expected */
         return TIO_ENOTDIR;
-    case ERROR_WRITE_PROTECT:
-        return TIO_EROFS;
-    case ERROR_FILE_TOO_LARGE:
-        return TIO_EFBIG;
+    case ERROR_WRITE_PROTECT: return TIO_EROFS;
+    case ERROR_FILE_TOO_LARGE: return TIO_EFBIG;
     case ERROR_CRC:
     case ERROR_IO_DEVICE:
     case ERROR_SECTOR_NOT_FOUND:
@@ -80,10 +68,8 @@ int tio__win_error_map(unsigned long err)
     case ERROR_WRITE_FAULT:
     case ERROR_GEN_FAILURE:
     case ERROR_DEVICE_NOT_CONNECTED:
-    case ERROR_NOT_READY:
-        return TIO_EIO;
-    default:
-        return TIO_EOTHER;
+    case ERROR_NOT_READY: return TIO_EIO;
+    default: return TIO_EOTHER;
     }
 }
 
@@ -91,11 +77,9 @@ int tio__win_error_map(unsigned long err)
 int tio__os_error_kind(int os_error)
 {
     switch ((DWORD)os_error) {
-    case ERROR_OPERATION_ABORTED: /* CancelIoEx, CancelSynchronousIo */
-        return TIO__ERR_CANCELED;
-    case ERROR_HANDLE_EOF:  /* a read at or past end of file */
-    case ERROR_BROKEN_PIPE: /* a read whose writer has closed: end of stream */
-        return TIO__ERR_END;
+    case ERROR_OPERATION_ABORTED: /* CancelIoEx, CancelSynchronousIo */ return TIO__ERR_CANCELED;
+    case ERROR_HANDLE_EOF: /* a read at or past end of file */
+    case ERROR_BROKEN_PIPE: /* a read whose writer has closed: end of stream */ return TIO__ERR_END;
     /* ReadFile/WriteFile: "too many outstanding asynchronous I/O requests"
      * (ERROR_INVALID_USER_BUFFER, ERROR_NOT_ENOUGH_MEMORY); the working set
      * and nonpaged pool limits that lock the buffer's pages. Retried while
@@ -103,10 +87,8 @@ int tio__os_error_kind(int os_error)
     case ERROR_INVALID_USER_BUFFER:
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_WORKING_SET_QUOTA:
-    case ERROR_NO_SYSTEM_RESOURCES:
-        return TIO__ERR_AGAIN;
-    default:
-        return TIO__ERR_FAIL;
+    case ERROR_NO_SYSTEM_RESOURCES: return TIO__ERR_AGAIN;
+    default: return TIO__ERR_FAIL;
     }
 }
 

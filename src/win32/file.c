@@ -166,7 +166,7 @@ int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mod
         return (int)err;
     bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
     DWORD attrs = (flags & TIO_CREATE) && !(mode & 0200) ? FILE_ATTRIBUTE_READONLY
-                                                          : FILE_ATTRIBUTE_NORMAL;
+                                                         : FILE_ATTRIBUTE_NORMAL;
     DWORD base = attrs | FILE_FLAG_OVERLAPPED | ((flags & TIO_DSYNC) ? FILE_FLAG_WRITE_THROUGH : 0);
     /* A directory handle needs FILE_FLAG_BACKUP_SEMANTICS (CreateFileW). */
     if (flags & TIO_DIRECTORY)
@@ -200,9 +200,8 @@ int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mod
         return (int)err;
     }
     BY_HANDLE_FILE_INFORMATION info;
-    if ((flags & TIO_DIRECTORY) &&
-        (!GetFileInformationByHandle(h, &info) ||
-         !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)))
+    if ((flags & TIO_DIRECTORY) && (!GetFileInformationByHandle(h, &info) ||
+                                    !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)))
         err = ERROR_DIRECTORY; /* BACKUP_SEMANTICS opened a file: not what was asked */
     if (err == 0 && (flags & TIO_EXCLUSIVE))
         err = lock_exclusive(h);
@@ -224,9 +223,11 @@ int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, 
         return 0;
     bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
     if (direct && err == ERROR_NOT_SUPPORTED)
-        return tio__fail(loop, TIO_ENOTSUP, "tio_file_open: %s: the filesystem refuses "
+        return tio__fail(loop, TIO_ENOTSUP,
+                         "tio_file_open: %s: the filesystem refuses "
                          "unbuffered I/O (FILE_FLAG_NO_BUFFERING: ERROR_INVALID_PARAMETER); "
-                         "use TIO_DIRECT_TRY to fall back to buffered I/O", path);
+                         "use TIO_DIRECT_TRY to fall back to buffered I/O",
+                         path);
     return tio__fail(loop, tio__win_error_map((DWORD)err),
                      "tio_file_open: %s: CreateFileW failed (Win32 error %lu)", path,
                      (unsigned long)(DWORD)err);

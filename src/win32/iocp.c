@@ -54,8 +54,14 @@ typedef struct iocp {
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
-static iocp *P(tio_loop *loop) { return loop->backend_data; }
-static iocp_op *OP(tio__task *t) { return (iocp_op *)(void *)t->backend; }
+static iocp *P(tio_loop *loop)
+{
+    return loop->backend_data;
+}
+static iocp_op *OP(tio__task *t)
+{
+    return (iocp_op *)(void *)t->backend;
+}
 static tio__task *task_of_ov(OVERLAPPED *ov)
 {
     return TIO_CONTAINER_OF((uint64_t *)(void *)ov, tio__task, backend[0]);
@@ -69,7 +75,10 @@ static tio__task *task_of_ov(OVERLAPPED *ov)
  * FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, fdatasync's analogue; where it is missing,
  * TIO_FSYNC_DATA is a full FlushFileBuffers. */
 typedef struct io_status {
-    union { LONG status; void *pointer; } u;
+    union {
+        LONG status;
+        void *pointer;
+    } u;
     ULONG_PTR information;
 } io_status;
 typedef ULONG(WINAPI *rtl_status_fn)(LONG);
@@ -89,8 +98,8 @@ static BOOL CALLBACK resolve_ntdll(INIT_ONCE *once, void *param, void **ctx)
     (void)ctx;
     HMODULE m = GetModuleHandleW(L"ntdll.dll");
     if (m != NULL) {
-        nt.status_to_error =
-            (rtl_status_fn)(void (*)(void))GetProcAddress(m, "RtlNtStatusToDosError");
+        nt.status_to_error = (rtl_status_fn)(void (*)(void))GetProcAddress(m,
+                                                                           "RtlNtStatusToDosError");
         nt.flush_ex = (flush_ex_fn)(void (*)(void))GetProcAddress(m, "NtFlushBuffersFileEx");
     }
     return TRUE;
@@ -295,8 +304,7 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
         if (unqueue_flush(p, t)) {
             tio__ptrset_remove(&p->ours, &OP(t)->ov);
             complete_helper(t, ERROR_OPERATION_ABORTED);
-        }
-        else
+        } else
             interrupt_flush(p, t);
         return;
     }
@@ -318,7 +326,7 @@ static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
     }
     LONG status = (LONG)e->lpOverlapped->Internal;
     DWORD err = status >= 0 ? ERROR_SUCCESS : status_to_error(status); /* NT_SUCCESS */
-    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA) /* see start_one */
+    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA)                /* see start_one */
         tio__task_complete(t, e->dwNumberOfBytesTransferred, 0);
     else
         tio__task_complete(t, 0, (int)err);
@@ -330,23 +338,24 @@ static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
     /* Milliseconds, rounded up: returning before a deadline would only
      * make the loop spin until it passes. */
     DWORD ms = timeout_ns < 0 ? INFINITE
-               : timeout_ns >= (int64_t)0xFFFFFFFE * 1000000 ? 0xFFFFFFFE
-                                                             : (DWORD)((timeout_ns + 999999) / 1000000);
+               : timeout_ns >= (int64_t)0xFFFFFFFE * 1000000
+                   ? 0xFFFFFFFE
+                   : (DWORD)((timeout_ns + 999999) / 1000000);
     ULONG n = 0;
     if (!GetQueuedCompletionStatusEx(p->port, p->entries, ENTRIES, &n, ms, FALSE)) {
         DWORD err = GetLastError();
         if (err == WAIT_TIMEOUT)
             return 0;
         return tio__fail(loop, tio__win_error_map(err),
-                         "GetQueuedCompletionStatusEx failed (Win32 error %lu)", (unsigned long)err);
+                         "GetQueuedCompletionStatusEx failed (Win32 error %lu)",
+                         (unsigned long)err);
     }
     bool woken = false;
     for (ULONG i = 0; i < n; i++) {
         if (p->entries[i].lpCompletionKey == KEY_WAKE) {
             InterlockedExchange(&p->wake_posted, 0); /* a later wake posts again */
             woken = true;
-        }
-        else
+        } else
             complete_entry(p, &p->entries[i]);
     }
     return woken ? TIO__WOKEN : 0;
@@ -370,8 +379,8 @@ static int iocp_attach(tio_loop *loop, tio_file *f)
         DWORD err = GetLastError();
         /* ERROR_INVALID_PARAMETER: already bound to another port (a handle
          * belongs to one port for its whole life), or not overlapped. */
-        return tio__fail(loop, err == ERROR_INVALID_PARAMETER ? TIO_EINVAL
-                                                              : tio__win_error_map(err),
+        return tio__fail(loop,
+                         err == ERROR_INVALID_PARAMETER ? TIO_EINVAL : tio__win_error_map(err),
                          "CreateIoCompletionPort: the handle cannot join this loop's port "
                          "(Win32 error %lu; already bound elsewhere or not overlapped?)",
                          (unsigned long)err);
@@ -395,8 +404,10 @@ static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
     if (p->port == NULL) {
         DWORD err = GetLastError();
         free(p);
-        return tio__fail(loop, tio__win_error_map(err), "CreateIoCompletionPort failed "
-                         "(Win32 error %lu)", (unsigned long)err);
+        return tio__fail(loop, tio__win_error_map(err),
+                         "CreateIoCompletionPort failed "
+                         "(Win32 error %lu)",
+                         (unsigned long)err);
     }
     InitializeCriticalSection(&p->mu);
     InitializeConditionVariable(&p->cv);
@@ -435,7 +446,8 @@ const tio__backend tio__backend_iocp = {
     .create = iocp_create,
     .destroy = iocp_destroy,
     .submit = iocp_submit,
-    .cancel = iocp_cancel, /* per task: Wine's CancelIoEx(h, NULL) reports TRUE with nothing pending */
+    .cancel =
+        iocp_cancel, /* per task: Wine's CancelIoEx(h, NULL) reports TRUE with nothing pending */
     .wait = iocp_wait,
     .wake = iocp_wake,
     .attach = iocp_attach,

@@ -199,8 +199,7 @@ static void race_hook(tio_task *task, tcx *c, int64_t result)
                       (long long)result);
         reuse *r = rc->r;
         memset(r->buf, 0, sizeof r->buf);
-        ck_assert_int_eq(s_read(rc->loop, task, r->pipe_file, r->buf, sizeof r->buf, 0,
-                                count_cb),
+        ck_assert_int_eq(s_read(rc->loop, task, r->pipe_file, r->buf, sizeof r->buf, 0, count_cb),
                          0);
     }
 }
@@ -379,8 +378,7 @@ START_TEST(direct_cancelled_reads_leave_buffers_untouched_after_callback)
             s->task.data = s;
             s->calls = 0;
             memset(s->buf, 0xC3, DC_BLK);
-            ck_assert_int_eq(s_read(loop, &s->task, f, s->buf, DC_BLK, (uint64_t)i * DC_BLK,
-                                    dc_cb),
+            ck_assert_int_eq(s_read(loop, &s->task, f, s->buf, DC_BLK, (uint64_t)i * DC_BLK, dc_cb),
                              0);
         }
         /* hand some (more each round) to the device before cancelling */

@@ -34,8 +34,8 @@ static void check_direct_try(tio_loop *loop, const char *dir, int expect_direct)
 static void check_direct_or_enotsup(tio_loop *loop, const char *dir)
 {
     tio_file *f = NULL;
-    int rc = tio_file_open(loop, &f, scratch_in(dir, "direct"),
-                           TIO_CREATE | TIO_RDWR | TIO_DIRECT, 0644);
+    int rc = tio_file_open(loop, &f, scratch_in(dir, "direct"), TIO_CREATE | TIO_RDWR | TIO_DIRECT,
+                           0644);
     int direct_ok;
     if (rc == 0) {
         direct_ok = 1;
@@ -130,11 +130,10 @@ START_TEST(direct_file_rejects_misaligned_buffer_offset_length)
 
     for (int w = 0; w < 2; w++) {
 #define TRY(b, len, off)                                                                    \
-    ck_assert_msg((w ? s_write(loop, &t, f, (b), (len), (off), count_cb)                    \
-                     : s_read(loop, &t, f, (b), (len), (off), count_cb)) == TIO_EINVAL,     \
-                  "%s buf+%td len %zu off %llu on a direct file (align %zu): not TIO_EINVAL", \
-                  w ? "write" : "read", (unsigned char *)(b) - buf, (size_t)(len),          \
-                  (unsigned long long)(off), a)
+  ck_assert_msg((w ? s_write(loop, &t, f, (b), (len), (off), count_cb)                      \
+                   : s_read(loop, &t, f, (b), (len), (off), count_cb)) == TIO_EINVAL,       \
+                "%s buf+%td len %zu off %llu on a direct file (align %zu): not TIO_EINVAL", \
+                w ? "write" : "read", (b)-buf, (size_t)(len), (unsigned long long)(off), a)
         TRY(buf + 1, a, 0);
         TRY(buf + a / 2, a, 0);
         TRY(buf + 8, a, 0);
@@ -380,7 +379,8 @@ void add_durability_tests(Suite *s, conf_suite which)
     if (which == CONF_CORE) {
         TCase *tc = new_tcase("durability", 60);
 #ifdef _WIN32
-        tcase_add_test(tc, direct_open_on_scratch_dir_is_direct_or_enotsup_and_direct_try_always_opens);
+        tcase_add_test(tc,
+                       direct_open_on_scratch_dir_is_direct_or_enotsup_and_direct_try_always_opens);
 #else
         tcase_add_test(tc, direct_open_on_tmpfs_is_direct_or_enotsup_and_direct_try_always_opens);
 #endif

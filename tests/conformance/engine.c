@@ -192,8 +192,7 @@ START_TEST(open_arguments_are_checked_at_submission)
     ck_assert_int_eq(tio_open(loop, &t, &f, "", TIO_RDONLY, 0, count_cb), TIO_ENOENT);
     ck_assert_int_eq(tio_open(loop, &t, &f, p, 3, 0, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_open(loop, &t, &f, p, 1u << 20, 0, count_cb), TIO_EINVAL);
-    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_DIRECTORY | TIO_RDWR, 0, count_cb),
-                     TIO_EINVAL);
+    ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_DIRECTORY | TIO_RDWR, 0, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_DIRECTORY | TIO_CREATE, 0, count_cb),
                      TIO_EINVAL);
     ck_assert_int_eq(tio_open(loop, &t, &f, p, TIO_EXCL | TIO_RDWR, 0, count_cb), TIO_EINVAL);
@@ -346,8 +345,7 @@ START_TEST(space_operations_are_checked_at_submission)
     ck_assert_int_eq(tio_truncate(loop, &t, ro, 0, count_cb), TIO_EBADF);
     ck_assert_int_eq(tio_allocate(loop, &t, rw, 0, 0, 0, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_allocate(loop, &t, rw, 0, 100, 2, count_cb), TIO_EINVAL);
-    ck_assert_int_eq(tio_allocate(loop, &t, rw, (uint64_t)INT64_MAX, 100, 0, count_cb),
-                     TIO_EINVAL);
+    ck_assert_int_eq(tio_allocate(loop, &t, rw, (uint64_t)INT64_MAX, 100, 0, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_truncate(loop, &t, rw, (uint64_t)INT64_MAX + 1, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_stat_file(loop, &t, rw, NULL, count_cb), TIO_EINVAL);
     ck_assert_int_eq(tio_stat_file(loop, &t, NULL, &st, count_cb), TIO_EINVAL);
@@ -519,8 +517,7 @@ START_TEST(destroy_with_engine_operations_pending)
         task_init(&t[i], &c[i]);
     tio_file *g = open_file(loop, a, TIO_RDWR);
     g_in_submit++;
-    ck_assert_int_eq(track(tio_open(loop, &t[0], &f, b, TIO_CREATE | TIO_RDWR, 0644, count_cb)),
-                     0);
+    ck_assert_int_eq(track(tio_open(loop, &t[0], &f, b, TIO_CREATE | TIO_RDWR, 0644, count_cb)), 0);
     ck_assert_int_eq(track(tio_stat_file(loop, &t[1], g, &st, count_cb)), 0);
     ck_assert_int_eq(track(tio_truncate(loop, &t[2], g, 5, count_cb)), 0);
     ck_assert_int_eq(track(tio_unlink(loop, &t[3], b, count_cb)), 0);

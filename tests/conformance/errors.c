@@ -23,8 +23,7 @@ START_TEST(open_missing_path_without_create_gives_enoent)
     ck_assert_int_eq(tio_file_open(loop, &f, path, TIO_RDONLY, 0644), TIO_ENOENT);
     const char *why = tio_last_error(loop);
     ck_assert_ptr_nonnull(why);
-    ck_assert_msg(strstr(why, path) != NULL, "tio_last_error does not name the path: \"%s\"",
-                  why);
+    ck_assert_msg(strstr(why, path) != NULL, "tio_last_error does not name the path: \"%s\"", why);
     end_loop(loop);
 }
 END_TEST
@@ -59,8 +58,7 @@ START_TEST(strerror_describes_every_code)
         ck_assert_msg(s != NULL && s[0] != '\0', "tio_strerror(%d) is empty", codes[i]);
         for (int j = 0; j < i; j++)
             ck_assert_msg(strcmp(s, tio_strerror(codes[j])) != 0,
-                          "tio_strerror(%d) == tio_strerror(%d): \"%s\"", codes[i], codes[j],
-                          s);
+                          "tio_strerror(%d) == tio_strerror(%d): \"%s\"", codes[i], codes[j], s);
     }
     const char *ok = tio_strerror(0);
     ck_assert(ok != NULL && ok[0] != '\0');

@@ -187,8 +187,7 @@ int track(int rc)
 }
 
 /* Submitting wrappers: mark "inside a submitting call" and count acceptance. */
-int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_t off,
-           tio_cb cb)
+int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_t off, tio_cb cb)
 {
     g_in_submit++;
     int rc = tio_read(l, t, f, buf, len, off, cb);
@@ -261,7 +260,8 @@ tio_loop *new_loop_with(unsigned queue_depth, unsigned submit_batch)
 tio_loop *new_loop_qd(unsigned queue_depth)
 {
     return new_loop_with(queue_depth, queue_depth != 0 && g_submit_batch > queue_depth
-                                          ? queue_depth : g_submit_batch);
+                                          ? queue_depth
+                                          : g_submit_batch);
 }
 
 tio_loop *new_loop(void)
@@ -274,8 +274,8 @@ void end_loop(tio_loop *loop)
 {
     tio_loop_destroy(loop);
     ck_assert_int_eq(g_in_submit, 0);
-    ck_assert_msg(g_callbacks == g_accepted,
-                  "%ld calls were accepted but %ld callbacks ran", g_accepted, g_callbacks);
+    ck_assert_msg(g_callbacks == g_accepted, "%ld calls were accepted but %ld callbacks ran",
+                  g_accepted, g_callbacks);
 }
 
 tio_file *open_file(tio_loop *loop, const char *path, unsigned flags)

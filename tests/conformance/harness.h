@@ -122,8 +122,7 @@ void task_init(tio_task *t, tcx *c);
 void count_cb(tio_task *task, int64_t result);
 
 /* Submitting wrappers: mark "inside a submitting call" and count acceptance. */
-int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_t off,
-           tio_cb cb);
+int s_read(tio_loop *l, tio_task *t, tio_file *f, void *buf, size_t len, uint64_t off, tio_cb cb);
 int s_write(tio_loop *l, tio_task *t, tio_file *f, const void *buf, size_t len, uint64_t off,
             tio_cb cb);
 int s_readv(tio_loop *l, tio_task *t, tio_file *f, const tio_buf *bufs, unsigned count,

@@ -101,17 +101,15 @@ static void *tl_main(void *p)
                 a->ops++;
                 if (xs[i].calls != 1 || xs[i].result != TL_BLK || xs[i].wrong_thread) {
                     snprintf(a->err, sizeof a->err,
-                             "round %d %s block %d: calls %d result %lld wrong thread %d",
-                             round, w ? "read" : "write", i, xs[i].calls,
-                             (long long)xs[i].result, xs[i].wrong_thread);
+                             "round %d %s block %d: calls %d result %lld wrong thread %d", round,
+                             w ? "read" : "write", i, xs[i].calls, (long long)xs[i].result,
+                             xs[i].wrong_thread);
                     goto out;
                 }
                 if (w == 1) {
-                    fill_pattern(expect, TL_BLK,
-                                 (uint64_t)a->id * 1000003u + round * 1009u + i);
+                    fill_pattern(expect, TL_BLK, (uint64_t)a->id * 1000003u + round * 1009u + i);
                     if (memcmp(expect, bufs + (size_t)i * TL_BLK, TL_BLK) != 0) {
-                        snprintf(a->err, sizeof a->err, "round %d block %d: wrong data",
-                                 round, i);
+                        snprintf(a->err, sizeof a->err, "round %d block %d: wrong data", round, i);
                         goto out;
                     }
                 }
@@ -160,8 +158,8 @@ START_TEST(no_callback_runs_inside_a_submitting_call)
     make_pipe(ready);
     make_pipe(closed);
     make_pipe(idle);
-    write_all_fd(ready[1], "ready", 5);  /* can complete synchronously */
-    close_fd(closed[1]);                 /* fails / EOFs synchronously */
+    write_all_fd(ready[1], "ready", 5); /* can complete synchronously */
+    close_fd(closed[1]);                /* fails / EOFs synchronously */
     tio_file *fr = wrap_handle(loop, ready[0], TIO_RDONLY);
     tio_file *fc = wrap_handle(loop, closed[0], TIO_RDONLY);
     tio_file *fi = wrap_handle(loop, idle[0], TIO_RDONLY);
@@ -240,9 +238,8 @@ static void chain_hook(tio_task *task, tcx *c, int64_t result)
     ck_assert_int_eq(tio_cancel(ch->loop, task), TIO_ENOENT);
     if (++ch->idx < ch->n) {
         memset(ch->buf, 0, sizeof ch->buf);
-        ck_assert_int_eq(s_read(ch->loop, task, ch->f, ch->buf, 512, (uint64_t)ch->idx * 512,
-                                count_cb),
-                         0);
+        ck_assert_int_eq(
+            s_read(ch->loop, task, ch->f, ch->buf, 512, (uint64_t)ch->idx * 512, count_cb), 0);
     }
 }
 
@@ -403,8 +400,8 @@ START_TEST(every_accepted_call_gets_exactly_one_callback)
         expect_calls[i] = 1;
     }
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(s_write(loop, &t[i], f, data, 1024, 16384 + (uint64_t)i * 1024,
-                                 count_cb), 0);
+        ck_assert_int_eq(s_write(loop, &t[i], f, data, 1024, 16384 + (uint64_t)i * 1024, count_cb),
+                         0);
     for (int i = 4; i < 8; i++)
         ck_assert_int_eq(s_read(loop, &t[i], f, bufs[i], 1024, (uint64_t)i * 1024, count_cb), 0);
     ck_assert_int_eq(s_fsync(loop, &t[8], f, 0, count_cb), 0);

@@ -98,8 +98,8 @@ int main(int argc, char **argv)
     printf("conformance: backend %s, group %s, scratch dir %s\n", g_backend, group, g_dir);
     fflush(stdout);
 
-    SRunner *sr = srunner_create(conformance_suite(strcmp(group, "core") == 0 ? CONF_CORE
-                                                                              : CONF_DIRECT));
+    SRunner *sr = srunner_create(
+        conformance_suite(strcmp(group, "core") == 0 ? CONF_CORE : CONF_DIRECT));
 #ifdef _WIN32
     srunner_set_fork_status(sr, CK_NOFORK); /* no fork() on Windows */
 #endif

@@ -166,7 +166,10 @@ END_TEST
 
 /* ------------------------------------------- a signal does not cut a wait */
 
-static void on_usr1(int sig) { (void)sig; }
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
 
 typedef struct kicker {
     pthread_t target;
@@ -204,7 +207,8 @@ START_TEST(run_waits_its_whole_timeout_through_a_signal_posix)
     ck_assert_int_eq(tio_run(loop, 300 * MS), 0);
     int64_t took = now_ns() - t0;
     pthread_join(th, NULL);
-    ck_assert_msg(took >= 300 * MS, "tio_run(300 ms) returned after %lld ms", (long long)(took / MS));
+    ck_assert_msg(took >= 300 * MS, "tio_run(300 ms) returned after %lld ms",
+                  (long long)(took / MS));
     ck_assert_int_eq(tio_cancel(loop, &t), 0);
     drain(loop);
     close_pipe_reader(pr, p);
@@ -329,8 +333,7 @@ START_TEST(concurrent_pipe_writes_land_in_submission_order_posix)
     static tcx c[N];
     for (int i = 0; i < N; i++) {
         task_init(&t[i], &c[i]);
-        ck_assert_int_eq(s_write(loop, &t[i], pw, src + (size_t)i * CHUNK, CHUNK, 0, count_cb),
-                         0);
+        ck_assert_int_eq(s_write(loop, &t[i], pw, src + (size_t)i * CHUNK, CHUNK, 0, count_cb), 0);
     }
     drain(loop);
     pthread_join(th, NULL);
@@ -338,7 +341,8 @@ START_TEST(concurrent_pipe_writes_land_in_submission_order_posix)
         ck_assert_int_eq(c[i].result, CHUNK);
     ck_assert_uint_eq(d.have, (size_t)N * CHUNK);
     for (int i = 0; i < N; i++)
-        ck_assert_msg(got[(size_t)i * CHUNK] == i + 1 && got[(size_t)i * CHUNK + CHUNK - 1] == i + 1,
+        ck_assert_msg(got[(size_t)i * CHUNK] == i + 1 &&
+                          got[(size_t)i * CHUNK + CHUNK - 1] == i + 1,
                       "chunk %d landed out of order", i);
     ck_assert(memcmp(src, got, (size_t)N * CHUNK) == 0);
     close_file(pw);

@@ -135,8 +135,10 @@ START_TEST(nonblocking_pipe_read_waits_for_data_and_cancels)
     int64_t cpu0 = cpu_ns();
     ck_assert_int_eq(tio_wait(loop, &t, 200 * MSEC), TIO_ETIMEDOUT);
     int64_t cpu = cpu_ns() - cpu0;
-    ck_assert_msg(cpu < 100 * MSEC, "the loop spun while the stream had no data: %lld ns of "
-                  "CPU in a 200 ms wait", (long long)cpu);
+    ck_assert_msg(cpu < 100 * MSEC,
+                  "the loop spun while the stream had no data: %lld ns of "
+                  "CPU in a 200 ms wait",
+                  (long long)cpu);
     ck_assert_int_eq(c.calls, 0);
     write_all_fd(p[1], "abc", 3);
     ck_assert_int_eq(tio_wait(loop, &t, 10 * SEC), 3);

@@ -134,8 +134,8 @@ static const char *const kind_names[] = {"none", "read", "write", "fsync", "slee
 
 /* Which tio_file a task uses: the target, and for a pipe pair the direction. */
 enum { FID_A, FID_B, FID_IN0, FID_IN1, FID_OUT0, FID_OUT1, NFIDS };
-static const char *const fid_names[] = {"file A", "file B", "in-pipe 0", "in-pipe 1",
-                                        "out-pipe 0", "out-pipe 1"};
+static const char *const fid_names[] = {"file A",    "file B",     "in-pipe 0",
+                                        "in-pipe 1", "out-pipe 0", "out-pipe 1"};
 
 typedef struct htask {
     tio_task t;
@@ -144,69 +144,69 @@ typedef struct htask {
     bool pending;
     /* the operation, kept for resubmission from the callback */
     int kind;
-    int fid;                   /* -1 for a sleep */
+    int fid; /* -1 for a sleep */
     uint64_t off;
     size_t len;
     uint64_t ns;
     unsigned fsync_flags;
-    uint32_t wid;              /* a write's data: write_byte(wid, j) */
+    uint32_t wid; /* a write's data: write_byte(wid, j) */
     /* this submission */
-    uint64_t seq;              /* global submission order */
-    uint64_t epoch;            /* G.epoch when accepted */
-    bool submitted_in_run;     /* accepted from a callback */
+    uint64_t seq;          /* global submission order */
+    uint64_t epoch;        /* G.epoch when accepted */
+    bool submitted_in_run; /* accepted from a callback */
     int64_t t_submit;
     bool cancelled, strict_cancel, timeout_armed, conflicted;
     int64_t timeout_earliest;
-    uint32_t wseq0;            /* file read: the file's write stamp when accepted */
-    uint64_t size_min0;        /* file read: acknowledged size when accepted */
+    uint32_t wseq0;     /* file read: the file's write stamp when accepted */
+    uint64_t size_min0; /* file read: acknowledged size when accepted */
     /* behaviour of its callback */
     bool resubmit, probe;
     int cancel_other;
-    size_t poison_len;         /* buf[0, poison_len) holds poison_byte() while idle */
+    size_t poison_len; /* buf[0, poison_len) holds poison_byte() while idle */
 } htask;
 
 typedef struct hfile {
     tio_file *f;
     char path[PATH_MAX];
-    unsigned flags;            /* open flags but CREATE/TRUNCATE */
+    unsigned flags; /* open flags but CREATE/TRUNCATE */
     size_t align;
-    uint32_t wseq;             /* stamp counter for touch[] */
-    uint64_t size_min;         /* end of the furthest acknowledged write */
-    uint64_t size_max;         /* end of the furthest write ever accepted */
-    uint8_t val[FILE_BYTES];   /* the model's content where known[] */
+    uint32_t wseq;           /* stamp counter for touch[] */
+    uint64_t size_min;       /* end of the furthest acknowledged write */
+    uint64_t size_max;       /* end of the furthest write ever accepted */
+    uint8_t val[FILE_BYTES]; /* the model's content where known[] */
     uint8_t known[FILE_BYTES];
-    uint16_t busy[FILE_BYTES]; /* pending writes covering the byte */
-    uint32_t touch[FILE_BYTES];/* stamp of the last write accepted or completed on it */
+    uint16_t busy[FILE_BYTES];  /* pending writes covering the byte */
+    uint32_t touch[FILE_BYTES]; /* stamp of the last write accepted or completed on it */
 } hfile;
 
 /* In-pipe: taskio reads rfd, the fuzzer writes wfd. */
 typedef struct hin {
     tio_file *f;
-    int rfd, wfd;              /* wfd -1 once the writer is closed */
+    int rfd, wfd; /* wfd -1 once the writer is closed */
     uint8_t salt;
-    uint64_t written;          /* stream bytes written */
-    uint64_t first;            /* lowest position no read has returned */
+    uint64_t written;             /* stream bytes written */
+    uint64_t first;               /* lowest position no read has returned */
     uint8_t claimed[PIPE_WINDOW]; /* positions >= first returned by a read, by pos % 256 */
     bool eof_seen;
 } hin;
 
 /* Out-pipe: taskio writes wfd, the fuzzer reads rfd. */
 typedef struct hseg {
-    uint32_t wid, from, to;    /* bytes [from, to) of write wid, reported, not yet read */
+    uint32_t wid, from, to; /* bytes [from, to) of write wid, reported, not yet read */
 } hseg;
 
 typedef struct hout {
     tio_file *f;
-    int wfd, rfd;              /* rfd -1 once the reader is closed */
+    int wfd, rfd; /* rfd -1 once the reader is closed */
     hseg seg[OUT_SEGS];
     unsigned head, count;
-    uint64_t pending_read;     /* bytes of the pending write the fuzzer received */
+    uint64_t pending_read; /* bytes of the pending write the fuzzer received */
 } hout;
 
 static struct {
     bool ready, trace;
     char dir[PATH_MAX];
-    uint8_t *scratch;          /* for calls that must be refused, and checks */
+    uint8_t *scratch; /* for calls that must be refused, and checks */
     tio_loop *loop;
     const char *backend;
     unsigned queue_depth;
@@ -214,7 +214,7 @@ static struct {
     htask task[NTASKS];
     hin in[NPIPES];
     hout out[NPIPES];
-    uint64_t epoch;            /* +1 entering and leaving every run-like call */
+    uint64_t epoch; /* +1 entering and leaving every run-like call */
     bool in_run, in_cb, in_submit;
     unsigned cb_in_call;
     uint64_t seq;
@@ -228,7 +228,7 @@ static struct {
 } G;
 
 static hfile g_files[NFILES];
-static bool g_small_out;     /* this input's out-pipes hold one page */
+static bool g_small_out;      /* this input's out-pipes hold one page */
 static bool g_force_nonblock; /* TIO_FUZZ_NONBLOCK_PIPES */
 
 /* ------------------------------------------------------------- reporting */
@@ -246,11 +246,11 @@ static void fail(const char *fmt, ...)
     abort();
 }
 
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            fail(__VA_ARGS__);                                                                 \
-    } while (0)
+#define CHECK(cond, ...) \
+  do {                   \
+    if (!(cond))         \
+      fail(__VA_ARGS__); \
+  } while (0)
 
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void trace(const char *fmt, ...)
@@ -270,15 +270,33 @@ static const char *err_name(int64_t r)
     return r >= 0 ? "bytes" : tio_strerror((int)r);
 }
 
-static const char *fid_name(int fid) { return fid >= 0 && fid < NFIDS ? fid_names[fid] : "timer"; }
+static const char *fid_name(int fid)
+{
+    return fid >= 0 && fid < NFIDS ? fid_names[fid] : "timer";
+}
 
 /* ----------------------------------------------------------------- helpers */
 
-static bool is_file(int fid) { return fid == FID_A || fid == FID_B; }
-static bool is_in(int fid) { return fid == FID_IN0 || fid == FID_IN1; }
-static bool is_out(int fid) { return fid == FID_OUT0 || fid == FID_OUT1; }
-static hin *in_of(int fid) { return &G.in[fid - FID_IN0]; }
-static hout *out_of(int fid) { return &G.out[fid - FID_OUT0]; }
+static bool is_file(int fid)
+{
+    return fid == FID_A || fid == FID_B;
+}
+static bool is_in(int fid)
+{
+    return fid == FID_IN0 || fid == FID_IN1;
+}
+static bool is_out(int fid)
+{
+    return fid == FID_OUT0 || fid == FID_OUT1;
+}
+static hin *in_of(int fid)
+{
+    return &G.in[fid - FID_IN0];
+}
+static hout *out_of(int fid)
+{
+    return &G.out[fid - FID_OUT0];
+}
 
 static int fid_of(int kind, int target)
 {
@@ -301,8 +319,14 @@ static uint8_t write_byte(uint32_t wid, size_t j)
     return (uint8_t)x;
 }
 
-static uint8_t in_byte(const hin *p, uint64_t pos) { return (uint8_t)(pos + p->salt); }
-static uint8_t poison_byte(const htask *h) { return (uint8_t)(0xA5u ^ (h->idx * 0x11u)); }
+static uint8_t in_byte(const hin *p, uint64_t pos)
+{
+    return (uint8_t)(pos + p->salt);
+}
+static uint8_t poison_byte(const htask *h)
+{
+    return (uint8_t)(0xA5u ^ (h->idx * 0x11u));
+}
 
 /* Times: fine steps below 128 us, then up to max_ns. */
 static uint64_t time_ns(uint8_t b, int64_t max_ns)
@@ -345,8 +369,8 @@ static htask *pending_write_on(int fid)
 static void check_pending_count(const char *where)
 {
     unsigned lib = tio_pending(G.loop), model = pending_total();
-    CHECK(lib == model, "tio_pending() is %u after %s, the model has %u pending tasks", lib,
-          where, model);
+    CHECK(lib == model, "tio_pending() is %u after %s, the model has %u pending tasks", lib, where,
+          model);
 }
 
 static void check_poison(const htask *h)
@@ -477,12 +501,15 @@ static void in_idle_check(int fid)
 static void finish_in_read(htask *h, int64_t res)
 {
     hin *p = in_of(h->fid);
-    CHECK(res >= 0 && (uint64_t)res <= h->len, "task %u: read of %zu bytes on %s returned %lld (%s)",
-          h->idx, h->len, fid_name(h->fid), (long long)res, err_name(res));
+    CHECK(res >= 0 && (uint64_t)res <= h->len,
+          "task %u: read of %zu bytes on %s returned %lld (%s)", h->idx, h->len, fid_name(h->fid),
+          (long long)res, err_name(res));
     if (res == 0) {
         if (h->len > 0) {
-            CHECK(p->wfd < 0, "task %u: read on %s returned 0 (end of stream) but the writer is "
-                  "open", h->idx, fid_name(h->fid));
+            CHECK(p->wfd < 0,
+                  "task %u: read on %s returned 0 (end of stream) but the writer is "
+                  "open",
+                  h->idx, fid_name(h->fid));
             p->eof_seen = true;
         }
         return;
@@ -490,8 +517,8 @@ static void finish_in_read(htask *h, int64_t res)
     uint64_t pos = p->first + (uint8_t)(h->buf[0] - in_byte(p, p->first));
     CHECK(pos + (uint64_t)res <= p->written,
           "task %u: read on %s returned %lld bytes starting 0x%02x: not a run of written, "
-          "unreturned bytes (%llu written, %llu returned)", h->idx, fid_name(h->fid),
-          (long long)res, h->buf[0], (unsigned long long)p->written,
+          "unreturned bytes (%llu written, %llu returned)",
+          h->idx, fid_name(h->fid), (long long)res, h->buf[0], (unsigned long long)p->written,
           (unsigned long long)p->first);
     for (uint64_t j = 0; j < (uint64_t)res; j++) {
         CHECK(h->buf[j] == in_byte(p, pos + j),
@@ -500,7 +527,8 @@ static void finish_in_read(htask *h, int64_t res)
               (unsigned long long)(pos + j), in_byte(p, pos + j));
         CHECK(!p->claimed[(pos + j) % PIPE_WINDOW],
               "task %u: read on %s returned stream position %llu, which another read returned "
-              "already", h->idx, fid_name(h->fid), (unsigned long long)(pos + j));
+              "already",
+              h->idx, fid_name(h->fid), (unsigned long long)(pos + j));
         p->claimed[(pos + j) % PIPE_WINDOW] = 1;
     }
     while (p->first < p->written && p->claimed[p->first % PIPE_WINDOW])
@@ -553,18 +581,18 @@ static void in_teardown(unsigned i)
         }
         for (ssize_t j = 0; j < n; j++)
             CHECK(p->first + left + (uint64_t)j < p->written &&
-                  G.scratch[j] == in_byte(p, p->first + left + (uint64_t)j),
+                      G.scratch[j] == in_byte(p, p->first + left + (uint64_t)j),
                   "%s: byte %llu left in the pipe is 0x%02x, not the next unreturned stream "
-                  "byte (%llu written, %llu returned by reads)", fid_name(fid),
-                  (unsigned long long)(left + (uint64_t)j), G.scratch[j],
+                  "byte (%llu written, %llu returned by reads)",
+                  fid_name(fid), (unsigned long long)(left + (uint64_t)j), G.scratch[j],
                   (unsigned long long)p->written, (unsigned long long)p->first);
         left += (uint64_t)n;
     }
     CHECK(p->first + left == p->written,
           "%s: %llu bytes were written, reads returned %llu, but %llu are left in the pipe: "
-          "%llu bytes vanished (a read consumed data it did not report)", fid_name(fid),
-          (unsigned long long)p->written, (unsigned long long)p->first, (unsigned long long)left,
-          (unsigned long long)(p->written - p->first - left));
+          "%llu bytes vanished (a read consumed data it did not report)",
+          fid_name(fid), (unsigned long long)p->written, (unsigned long long)p->first,
+          (unsigned long long)left, (unsigned long long)(p->written - p->first - left));
     close(p->rfd);
     if (p->wfd >= 0)
         close(p->wfd);
@@ -588,15 +616,19 @@ static void out_receive(int fid, uint8_t b, uint64_t nth)
         }
     } else {
         htask *w = pending_write_on(fid);
-        CHECK(w != NULL, "%s: the reader received a byte (0x%02x, #%llu of this read) that no "
+        CHECK(w != NULL,
+              "%s: the reader received a byte (0x%02x, #%llu of this read) that no "
               "pending or reported write put there (a write reported an error or fewer bytes "
-              "than it wrote)", fid_name(fid), b, (unsigned long long)nth);
-        CHECK(o->pending_read < w->len, "%s: the reader received more bytes than task %u's "
-              "pending write holds", fid_name(fid), w->idx);
+              "than it wrote)",
+              fid_name(fid), b, (unsigned long long)nth);
+        CHECK(o->pending_read < w->len,
+              "%s: the reader received more bytes than task %u's "
+              "pending write holds",
+              fid_name(fid), w->idx);
         want = write_byte(w->wid, o->pending_read++);
     }
-    CHECK(b == want, "%s: the reader received 0x%02x, the stream holds 0x%02x there",
-          fid_name(fid), b, want);
+    CHECK(b == want, "%s: the reader received 0x%02x, the stream holds 0x%02x there", fid_name(fid),
+          b, want);
 }
 
 /* The fuzzer reads up to n bytes of what taskio wrote (never blocks). */
@@ -624,17 +656,20 @@ static void finish_out_write(htask *h, int64_t res)
 {
     hout *o = out_of(h->fid);
     if (res < 0) {
-        CHECK(o->pending_read == 0, "task %u: write on %s reported %lld (%s), but the reader "
-              "already received %llu of its bytes", h->idx, fid_name(h->fid), (long long)res,
-              err_name(res), (unsigned long long)o->pending_read);
+        CHECK(o->pending_read == 0,
+              "task %u: write on %s reported %lld (%s), but the reader "
+              "already received %llu of its bytes",
+              h->idx, fid_name(h->fid), (long long)res, err_name(res),
+              (unsigned long long)o->pending_read);
     } else {
-        CHECK((uint64_t)res >= o->pending_read, "task %u: write on %s reported %lld bytes, but "
-              "the reader already received %llu of them", h->idx, fid_name(h->fid),
-              (long long)res, (unsigned long long)o->pending_read);
+        CHECK((uint64_t)res >= o->pending_read,
+              "task %u: write on %s reported %lld bytes, but "
+              "the reader already received %llu of them",
+              h->idx, fid_name(h->fid), (long long)res, (unsigned long long)o->pending_read);
         if (o->rfd >= 0 && (uint64_t)res > o->pending_read) {
             CHECK(o->count < OUT_SEGS, "out-pipe segment queue full");
-            o->seg[(o->head + o->count++) % OUT_SEGS] =
-                (hseg){h->wid, (uint32_t)o->pending_read, (uint32_t)res};
+            o->seg[(o->head + o->count++) % OUT_SEGS] = (hseg){h->wid, (uint32_t)o->pending_read,
+                                                               (uint32_t)res};
         }
     }
     o->pending_read = 0;
@@ -698,13 +733,16 @@ static void finish_file_read(htask *h, int64_t res)
           (unsigned long long)h->off, fid_name(h->fid), (long long)res, err_name(res));
     uint64_t end = h->off + (uint64_t)res;
     if (res > 0)
-        CHECK(end <= f->size_max, "task %u: read at %llu on %s returned %lld bytes, past the end "
-              "of anything ever written (%llu)", h->idx, (unsigned long long)h->off,
-              fid_name(h->fid), (long long)res, (unsigned long long)f->size_max);
+        CHECK(end <= f->size_max,
+              "task %u: read at %llu on %s returned %lld bytes, past the end "
+              "of anything ever written (%llu)",
+              h->idx, (unsigned long long)h->off, fid_name(h->fid), (long long)res,
+              (unsigned long long)f->size_max);
     if ((uint64_t)res < h->len)
-        CHECK(end >= h->size_min0, "task %u: read of %zu at %llu on %s was short (%lld) though "
-              "writes acknowledged before it made the file %llu bytes", h->idx, h->len,
-              (unsigned long long)h->off, fid_name(h->fid), (long long)res,
+        CHECK(end >= h->size_min0,
+              "task %u: read of %zu at %llu on %s was short (%lld) though "
+              "writes acknowledged before it made the file %llu bytes",
+              h->idx, h->len, (unsigned long long)h->off, fid_name(h->fid), (long long)res,
               (unsigned long long)h->size_min0);
     for (uint64_t j = 0; j < (uint64_t)res; j++) {
         uint64_t i = h->off + j;
@@ -712,8 +750,9 @@ static void finish_file_read(htask *h, int64_t res)
             continue;
         CHECK(h->buf[j] == f->val[i],
               "task %u: read at %llu on %s: byte %llu is 0x%02x, the last acknowledged write "
-              "left 0x%02x", h->idx, (unsigned long long)h->off, fid_name(h->fid),
-              (unsigned long long)i, h->buf[j], f->val[i]);
+              "left 0x%02x",
+              h->idx, (unsigned long long)h->off, fid_name(h->fid), (unsigned long long)i,
+              h->buf[j], f->val[i]);
     }
 }
 
@@ -750,8 +789,8 @@ static void check_sleep_order(const htask *h)
         CHECK(!(o != h && o->pending && o->kind == K_SLEEP && !o->cancelled && o->seq < h->seq &&
                 o->ns <= h->ns),
               "sleep of task %u (%llu ns) completed before the earlier, no longer sleep of task "
-              "%u (%llu ns)", h->idx, (unsigned long long)h->ns, o->idx,
-              (unsigned long long)o->ns);
+              "%u (%llu ns)",
+              h->idx, (unsigned long long)h->ns, o->idx, (unsigned long long)o->ns);
     }
 }
 
@@ -760,9 +799,10 @@ static void check_result(htask *h, int64_t res)
     int64_t now = now_ns();
     const char *kn = kind_names[h->kind], *fn = fid_name(h->fid);
     if (h->strict_cancel)
-        CHECK(res == TIO_ECANCELED, "task %u: %s on %s was cancelled before any run (it never "
-              "reached the OS) but reported %lld (%s), not TIO_ECANCELED", h->idx, kn, fn,
-              (long long)res, err_name(res));
+        CHECK(res == TIO_ECANCELED,
+              "task %u: %s on %s was cancelled before any run (it never "
+              "reached the OS) but reported %lld (%s), not TIO_ECANCELED",
+              h->idx, kn, fn, (long long)res, err_name(res));
     if (res == TIO_ECANCELED || res == TIO_ETIMEDOUT) {
         if (res == TIO_ECANCELED)
             CHECK(h->cancelled, "task %u: %s on %s reported TIO_ECANCELED but was not cancelled",
@@ -779,23 +819,24 @@ static void check_result(htask *h, int64_t res)
     switch (h->kind) {
     case K_SLEEP:
         CHECK(res == 0, "task %u: sleep reported %lld (%s)", h->idx, (long long)res, err_name(res));
-        CHECK(now - h->t_submit >= (int64_t)h->ns, "task %u: sleep of %llu ns completed after "
-              "%lld ns", h->idx, (unsigned long long)h->ns, (long long)(now - h->t_submit));
+        CHECK(now - h->t_submit >= (int64_t)h->ns,
+              "task %u: sleep of %llu ns completed after "
+              "%lld ns",
+              h->idx, (unsigned long long)h->ns, (long long)(now - h->t_submit));
         check_sleep_order(h);
         break;
     case K_FSYNC:
-        CHECK(res == 0, "task %u: fsync on %s reported %lld (%s)",
-              h->idx, fn, (long long)res, err_name(res));
+        CHECK(res == 0, "task %u: fsync on %s reported %lld (%s)", h->idx, fn, (long long)res,
+              err_name(res));
         break;
     case K_WRITE:
         if (is_out(h->fid))
             /* A stream write may report a short count (semantic 11), or
              * TIO_EPIPE once the reader is gone. */
             CHECK((res > 0 && (uint64_t)res <= h->len) || (res == 0 && h->len == 0) ||
-                  (res == TIO_EPIPE && out_of(h->fid)->rfd < 0),
+                      (res == TIO_EPIPE && out_of(h->fid)->rfd < 0),
                   "task %u: write of %zu on %s reported %lld (%s)%s", h->idx, h->len, fn,
-                  (long long)res, err_name(res),
-                  out_of(h->fid)->rfd < 0 ? " (reader closed)" : "");
+                  (long long)res, err_name(res), out_of(h->fid)->rfd < 0 ? " (reader closed)" : "");
         else
             CHECK(res == (int64_t)h->len, "task %u: write of %zu at %llu on %s reported %lld (%s)",
                   h->idx, h->len, (unsigned long long)h->off, fn, (long long)res, err_name(res));
@@ -807,8 +848,7 @@ static void check_result(htask *h, int64_t res)
         else
             finish_file_read(h, res);
         break;
-    default:
-        fail("task %u: callback for an unknown operation", h->idx);
+    default: fail("task %u: callback for an unknown operation", h->idx);
     }
 }
 
@@ -833,8 +873,10 @@ static void callback_actions(htask *h)
         int rc = tio_cancel(G.loop, &o->t);
         G.in_submit = false;
         trace("task %u's callback: cancel task %u -> %d", h->idx, o->idx, rc);
-        CHECK(rc == (o->pending ? 0 : TIO_ENOENT), "tio_cancel of %s task %u in a callback "
-              "returned %d", o->pending ? "pending" : "idle", o->idx, rc);
+        CHECK(rc == (o->pending ? 0 : TIO_ENOENT),
+              "tio_cancel of %s task %u in a callback "
+              "returned %d",
+              o->pending ? "pending" : "idle", o->idx, rc);
         if (rc == 0)
             o->cancelled = true;
     }
@@ -848,13 +890,15 @@ static void on_done(tio_task *task, int64_t result)
 {
     htask *h = task->data;
     CHECK(h >= G.task && h < G.task + NTASKS, "a callback for a task the fuzzer does not own");
-    trace("task %u: callback %s on %s -> %lld (%s)", h->idx, kind_names[h->kind],
-          fid_name(h->fid), (long long)result, err_name(result));
+    trace("task %u: callback %s on %s -> %lld (%s)", h->idx, kind_names[h->kind], fid_name(h->fid),
+          (long long)result, err_name(result));
     CHECK(G.in_run, "task %u: callback ran outside tio_run/tio_wait/tio_drain", h->idx);
     CHECK(!G.in_submit, "task %u: callback ran inside a submitting call", h->idx);
     CHECK(!G.in_cb, "task %u: callback ran inside another callback", h->idx);
-    CHECK(h->pending, "task %u: a callback for a task that is not pending (second callback?), "
-          "result %lld", h->idx, (long long)result);
+    CHECK(h->pending,
+          "task %u: a callback for a task that is not pending (second callback?), "
+          "result %lld",
+          h->idx, (long long)result);
     CHECK(result == task->result, "task %u: callback result %lld but task->result %lld", h->idx,
           (long long)result, (long long)task->result);
     G.in_cb = true;
@@ -886,8 +930,8 @@ static void file_open(unsigned i, unsigned extra)
     f->align = tio_file_align(f->f);
     bool direct = tio_file_is_direct(f->f);
     CHECK(f->align >= 1 && (f->align & (f->align - 1)) == 0 && f->align <= 4096 &&
-          (direct || f->align == 1), "%s: alignment %zu (direct %d)", fid_name((int)i),
-          f->align, direct);
+              (direct || f->align == 1),
+          "%s: alignment %zu (direct %d)", fid_name((int)i), f->align, direct);
     CHECK(direct == 0 || (f->flags & TIO_DIRECT_TRY), "%s: direct without TIO_DIRECT_TRY",
           fid_name((int)i));
 }
@@ -927,8 +971,10 @@ static void op_io(int kind, uint8_t a, uint8_t b, uint8_t c)
         /* Refused before anything is looked at: the pending buffer is not touched. */
         int rc = call_op(h, kind, fid, G.scratch, 0, 16, 0, 0, on_done);
         trace("task %u: %s on pending task -> %d", h->idx, kind_names[kind], rc);
-        CHECK(rc == TIO_EBUSY, "task %u: tio_%s on a pending task returned %d, expected "
-              "TIO_EBUSY", h->idx, kind_names[kind], rc);
+        CHECK(rc == TIO_EBUSY,
+              "task %u: tio_%s on a pending task returned %d, expected "
+              "TIO_EBUSY",
+              h->idx, kind_names[kind], rc);
         return;
     }
     if (is_out(fid) && pending_on(fid) > 0)
@@ -942,8 +988,8 @@ static void op_io(int kind, uint8_t a, uint8_t b, uint8_t c)
     if (kind == K_FSYNC && !is_file(fid)) {
         /* Nothing to make durable on a pipe: refused at submission, no callback. */
         int rc = tio_fsync(G.loop, &h->t, file_of(fid), h->fsync_flags, on_done);
-        CHECK(rc == TIO_EINVAL, "task %u: tio_fsync on %s returned %d, expected TIO_EINVAL",
-              h->idx, fid_name(fid), rc);
+        CHECK(rc == TIO_EINVAL, "task %u: tio_fsync on %s returned %d, expected TIO_EINVAL", h->idx,
+              fid_name(fid), rc);
         h->kind = K_NONE;
         return;
     }
@@ -1002,8 +1048,10 @@ static void op_cancel_file(uint8_t a)
     int rc = tio_cancel_file(G.loop, file_of(fid));
     G.in_submit = false;
     trace("cancel_file %s -> %d", fid_name(fid), rc);
-    CHECK(rc == (int)pending_on(fid), "tio_cancel_file(%s) returned %d, %u tasks are pending "
-          "on it", fid_name(fid), rc, pending_on(fid));
+    CHECK(rc == (int)pending_on(fid),
+          "tio_cancel_file(%s) returned %d, %u tasks are pending "
+          "on it",
+          fid_name(fid), rc, pending_on(fid));
     for (unsigned i = 0; i < NTASKS; i++)
         if (G.task[i].pending && G.task[i].fid == fid)
             cancelled(&G.task[i]);
@@ -1037,8 +1085,7 @@ static void op_run(uint8_t b)
     leave_run();
     trace("run %lld ns -> %d", (long long)ns, rc);
     CHECK(rc >= 0 && (unsigned)rc == G.cb_in_call && (unsigned)rc <= G.queue_depth,
-          "tio_run returned %d; it ran %u callbacks (budget %u)", rc, G.cb_in_call,
-          G.queue_depth);
+          "tio_run returned %d; it ran %u callbacks (budget %u)", rc, G.cb_in_call, G.queue_depth);
 }
 
 static void op_wait(uint8_t a, uint8_t b)
@@ -1054,14 +1101,18 @@ static void op_wait(uint8_t a, uint8_t b)
     G.wait_task = NULL;
     trace("task %u: wait %lld ns -> %lld", h->idx, (long long)ns, (long long)r);
     if (!was_pending)
-        CHECK(r == TIO_ENOENT && G.cb_in_call == 0, "tio_wait on idle task %u returned %lld "
-              "after %u callbacks", h->idx, (long long)r, G.cb_in_call);
+        CHECK(r == TIO_ENOENT && G.cb_in_call == 0,
+              "tio_wait on idle task %u returned %lld "
+              "after %u callbacks",
+              h->idx, (long long)r, G.cb_in_call);
     else if (G.wait_seen)
         CHECK(r == G.wait_result, "tio_wait on task %u returned %lld, its callback had %lld",
               h->idx, (long long)r, (long long)G.wait_result);
     else
-        CHECK(r == TIO_ETIMEDOUT && h->pending, "tio_wait on task %u returned %lld without "
-              "its callback running", h->idx, (long long)r);
+        CHECK(r == TIO_ETIMEDOUT && h->pending,
+              "tio_wait on task %u returned %lld without "
+              "its callback running",
+              h->idx, (long long)r);
 }
 
 /* tio_drain only when nothing can block for ever: no read pending on an
@@ -1261,8 +1312,7 @@ static void op_misuse(uint8_t a, uint8_t b, uint8_t c)
         CHECK(tio_file_wrap(L, &w, rfd, TIO_RDONLY | TIO_DIRECT) == expect && w == NULL,
               "tio_file_wrap with TIO_DIRECT");
         CHECK(tio_file_wrap(L, &w, rfd, 3) == expect && w == NULL, "tio_file_wrap mode 3");
-        CHECK(tio_file_wrap(L, &w, -1, TIO_RDONLY) == TIO_EBADF && w == NULL,
-              "tio_file_wrap(-1)");
+        CHECK(tio_file_wrap(L, &w, -1, TIO_RDONLY) == TIO_EBADF && w == NULL, "tio_file_wrap(-1)");
         CHECK(tio_file_wrap(L, &w, rfd, TIO_RDWR) == TIO_EBADF && w == NULL,
               "tio_file_wrap(read end, TIO_RDWR)");
         CHECK(tio_file_wrap(L, &w, G.out[c & 1u].wfd, TIO_RDONLY) == TIO_EBADF && w == NULL,
@@ -1281,7 +1331,8 @@ static void op_misuse(uint8_t a, uint8_t b, uint8_t c)
         CHECK(tio_file_open(L, &o, path, TIO_RDONLY | TIO_TRUNCATE, 0600) == expect && o == NULL,
               "open RDONLY|TRUNCATE");
         CHECK(tio_file_open(L, &o, path, TIO_RDWR | TIO_CREATE | TIO_EXCL, 0600) == TIO_EEXIST &&
-              o == NULL, "open CREATE|EXCL of an existing file");
+                  o == NULL,
+              "open CREATE|EXCL of an existing file");
         CHECK(tio_file_open(L, &o, missing, TIO_RDONLY, 0) == TIO_ENOENT && o == NULL,
               "open of a missing file");
         rc = tio_file_open(L, &o, path, 1u << 20, 0600);
@@ -1289,8 +1340,8 @@ static void op_misuse(uint8_t a, uint8_t b, uint8_t c)
     }
     }
     trace("task %u: misuse %u on %s -> %d", h->idx, kind, fid_name(fid), rc);
-    CHECK(rc == expect, "misuse %u (task %u, %s): returned %d (%s), expected %d (%s)", kind,
-          h->idx, fid_name(fid), rc, tio_strerror(rc), expect, tio_strerror(expect));
+    CHECK(rc == expect, "misuse %u (task %u, %s): returned %d (%s), expected %d (%s)", kind, h->idx,
+          fid_name(fid), rc, tio_strerror(rc), expect, tio_strerror(expect));
 out:
     rc = tio_cancel(L, t);
     G.in_submit = false;
@@ -1431,11 +1482,12 @@ static void setup(uint8_t h0, uint8_t h1, uint64_t seed)
         in_setup(i, (h1 >> (3 + i)) & 1u);
         out_setup(i, (h1 >> (5 + i)) & 1u, g_small_out);
     }
-    trace("input: backend %s, queue depth %u, submit_batch %u, workers %u, A 0x%x, B 0x%x (align %zu), "
-          "in-pipes nonblocking %u/%u, out-pipes nonblocking %u/%u, %s", G.backend,
-          cfg.queue_depth, cfg.submit_batch, cfg.threads, g_files[0].flags, g_files[1].flags, g_files[1].align,
-          (h1 >> 3) & 1u, (h1 >> 4) & 1u, (h1 >> 5) & 1u, (h1 >> 6) & 1u,
-          g_small_out ? "one-page out-pipes" : "default out-pipes");
+    trace("input: backend %s, queue depth %u, submit_batch %u, workers %u, A 0x%x, B 0x%x (align "
+          "%zu), "
+          "in-pipes nonblocking %u/%u, out-pipes nonblocking %u/%u, %s",
+          G.backend, cfg.queue_depth, cfg.submit_batch, cfg.threads, g_files[0].flags,
+          g_files[1].flags, g_files[1].align, (h1 >> 3) & 1u, (h1 >> 4) & 1u, (h1 >> 5) & 1u,
+          (h1 >> 6) & 1u, g_small_out ? "one-page out-pipes" : "default out-pipes");
 }
 
 static void describe_pending(char *out, size_t size)
@@ -1478,9 +1530,10 @@ static void finish_input(bool cancel_all)
             char what[512];
             describe_pending(what, sizeof what);
             fail("liveness: %u tasks still pending %lld ms after %s:%s", pending_total(),
-                 (long long)(liveness_ns / MS), cancel_all ?
-                 "every task was cancelled (nobody feeds or drains the pipes)" :
-                 "every in-pipe writer was closed (out-pipes are read)", what);
+                 (long long)(liveness_ns / MS),
+                 cancel_all ? "every task was cancelled (nobody feeds or drains the pipes)"
+                            : "every in-pipe writer was closed (out-pipes are read)",
+                 what);
         }
         if (!cancel_all)
             for (unsigned i = 0; i < NPIPES; i++)
@@ -1492,8 +1545,7 @@ static void finish_input(bool cancel_all)
     enter_run();
     int rc = tio_drain(G.loop);
     leave_run();
-    CHECK(rc == 0 && G.cb_in_call == 0, "final tio_drain: %d after %u callbacks", rc,
-          G.cb_in_call);
+    CHECK(rc == 0 && G.cb_in_call == 0, "final tio_drain: %d after %u callbacks", rc, G.cb_in_call);
     check_pending_count("the final drain");
     for (unsigned i = 0; i < NTASKS; i++)
         check_poison(&G.task[i]);

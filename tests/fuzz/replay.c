@@ -102,7 +102,10 @@ static int run_file(const char *path)
     return 1;
 }
 
-static int only_files(const struct dirent *d) { return d->d_name[0] != '.'; }
+static int only_files(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
 
 /* Every file of a directory in name order, or the file itself. */
 static long run_path(const char *path)
@@ -170,8 +173,10 @@ int main(int argc, char **argv)
             break;
     }
     if (first < argc && strncmp(argv[first], "--", 2) == 0) {
-        fprintf(stderr, "usage: %s [--seconds S] [--seeds N] [--seed-base B] [--repeat R] "
-                "PATH...\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--seconds S] [--seeds N] [--seed-base B] [--repeat R] "
+                "PATH...\n",
+                argv[0]);
         return 2;
     }
     LLVMFuzzerInitialize(&argc, &argv);
@@ -199,7 +204,7 @@ int main(int argc, char **argv)
         done++;
     }
     printf("tio-fuzz-replay: %ld corpus inputs, %llu random inputs (seeds %llu..%llu), %.1f s, "
-           "no divergence\n", corpus, done, base + 1, base + done,
-           (double)(now_ns() - t0) / 1e9);
+           "no divergence\n",
+           corpus, done, base + 1, base + done, (double)(now_ns() - t0) / 1e9);
     return 0;
 }

@@ -80,9 +80,7 @@ static int set_env(const char *name, const char *value)
     return _putenv_s(name, value ? value : "");
 }
 
-static void install_crash_report(void)
-{
-}
+static void install_crash_report(void) {}
 #else /* POSIX */
 #  define INVALID_H (-1)
 
@@ -153,10 +151,10 @@ typedef struct tcx {
     int64_t result;
 } tcx;
 
-static int g_in_submit;    /* > 0 inside a call made by a row */
-static long g_cb_in_call;  /* callbacks that ran inside a row's call (with g_in_submit) */
-static long g_row_cbs;     /* callbacks of the row task */
-static long g_bg_cbs;      /* callbacks of the fixture's background tasks */
+static int g_in_submit;   /* > 0 inside a call made by a row */
+static long g_cb_in_call; /* callbacks that ran inside a row's call (with g_in_submit) */
+static long g_row_cbs;    /* callbacks of the row task */
+static long g_bg_cbs;     /* callbacks of the fixture's background tasks */
 
 static void row_cb(tio_task *task, int64_t result)
 {
@@ -191,12 +189,12 @@ typedef struct bgtask {
 } bgtask;
 
 typedef struct fx {
-    tio_loop *a;      /* the loop under test */
-    tio_loop *b;      /* "another loop" */
-    tio_file *fa;     /* a: buffered RDWR file holding 4096 bytes */
-    tio_file *ro;     /* a: the same path, read-only */
-    tio_file *wo;     /* a: the same path, write-only */
-    tio_file *dfile;  /* a: direct RDWR file, NULL when O_DIRECT is refused */
+    tio_loop *a;     /* the loop under test */
+    tio_loop *b;     /* "another loop" */
+    tio_file *fa;    /* a: buffered RDWR file holding 4096 bytes */
+    tio_file *ro;    /* a: the same path, read-only */
+    tio_file *wo;    /* a: the same path, write-only */
+    tio_file *dfile; /* a: direct RDWR file, NULL when O_DIRECT is refused */
     size_t dalign;
     tio_file *pa;     /* a: pipe read end with a_read pending on it */
     tio_file *pa2;    /* a: pipe read end, idle, no data */
@@ -206,13 +204,13 @@ typedef struct fx {
     tio_file *closed; /* a: after tio_file_close (closed_file test) */
     tio_file *closed_pipe;
     tio_handle pipe_a[2], pipe_a2[2], pipe_aw[2], pipe_b[2];
-    tio_task t;       /* the row's task, reset before every row */
+    tio_task t; /* the row's task, reset before every row */
     tcx tc;
-    bgtask a_sleep, a_read;            /* pending on a all along */
-    bgtask b_sleep, b_read, b_queued;  /* pending on b all along; b_queued never started */
-    bgtask q;                          /* on_queued_task's: queued on a for one call */
-    unsigned char *buf;                /* 3 * 4096 bytes, 4096-aligned */
-    unsigned char *big;                /* TIO_MAX_IO bytes, or NULL (no address space) */
+    bgtask a_sleep, a_read;           /* pending on a all along */
+    bgtask b_sleep, b_read, b_queued; /* pending on b all along; b_queued never started */
+    bgtask q;                         /* on_queued_task's: queued on a for one call */
+    unsigned char *buf;               /* 3 * 4096 bytes, 4096-aligned */
+    unsigned char *big;               /* TIO_MAX_IO bytes, or NULL (no address space) */
     tio_buf reg_ok, reg_empty, reg_null_base, reg_huge, reg_wrap; /* tio_register_buffers rows */
     char missing[512], missing_parent[512], newpath[512], dirpath[512];
 #ifndef _WIN32
@@ -305,8 +303,8 @@ static void fx_init(fx *F)
 
     snprintf(F->missing, sizeof F->missing, "%s", scratch("missing"));
     snprintf(F->newpath, sizeof F->newpath, "%s", scratch("new"));
-    snprintf(F->missing_parent, sizeof F->missing_parent, "%s/tio-hostile-no-such-dir-%ld/f",
-             g_dir, proc_id());
+    snprintf(F->missing_parent, sizeof F->missing_parent, "%s/tio-hostile-no-such-dir-%ld/f", g_dir,
+             proc_id());
     snprintf(F->dirpath, sizeof F->dirpath, "%s", g_dir);
 
     make_pipe(F->pipe_a);
@@ -354,8 +352,7 @@ static void fx_fini(fx *F)
     /* b was never run during the table: whatever a bug queued there shows now. */
     for (int i = 0; i < 3; i++)
         ck_assert_int_ge(tio_run(F->b, 0), 0);
-    ck_assert_msg(g_bg_cbs == 0, "%ld background tasks completed while they should pend",
-                  g_bg_cbs);
+    ck_assert_msg(g_bg_cbs == 0, "%ld background tasks completed while they should pend", g_bg_cbs);
     ck_assert_uint_eq(tio_pending(F->b), 3);
     ck_assert_int_eq(tio_cancel(F->b, &F->b_queued.t), 0);
     ck_assert_int_eq(tio_cancel(F->b, &F->b_read.t), 0);
@@ -680,6 +677,8 @@ const char *__asan_default_options(void)
 }
 #endif
 
+/* The row tables are aligned by hand, as tables. */
+/* clang-format off */
 /* Shorthands for the rows. */
 #define LA (F->a)
 #define LB (F->b)
@@ -1109,6 +1108,7 @@ static const row g_rows[] = {ROWS_COMMON(ROW_ENTRY) ROWS_OS(ROW_ENTRY)};
 ROWS_CLOSED(ROW_FN)
 static const row g_closed_rows[] = {ROWS_CLOSED(ROW_ENTRY)};
 #define NCLOSED (sizeof g_closed_rows / sizeof g_closed_rows[0])
+/* clang-format on */
 
 /* ================================================================ the runner */
 
@@ -1119,7 +1119,8 @@ static int g_failed_rows;
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void row_fail(const row *r, const char *fmt, ...);
+static void
+row_fail(const row *r, const char *fmt, ...);
 
 static void row_fail(const row *r, const char *fmt, ...)
 {
@@ -1144,9 +1145,9 @@ static const char *code_name(int64_t v)
         return "-";
     if (v < 0 && v >= TIO_EOTHER) {
         static const char *const names[] = {
-            "TIO_EINVAL", "TIO_EBUSY",  "TIO_ENOENT", "TIO_ECANCELED", "TIO_ETIMEDOUT",
-            "TIO_EACCES", "TIO_EEXIST", "TIO_EBADF",  "TIO_ENOSPC",    "TIO_EIO",
-            "TIO_ENOMEM", "TIO_ENOTSUP", "TIO_EPIPE", "TIO_EISDIR",    "TIO_EROFS",
+            "TIO_EINVAL", "TIO_EBUSY",   "TIO_ENOENT", "TIO_ECANCELED", "TIO_ETIMEDOUT",
+            "TIO_EACCES", "TIO_EEXIST",  "TIO_EBADF",  "TIO_ENOSPC",    "TIO_EIO",
+            "TIO_ENOMEM", "TIO_ENOTSUP", "TIO_EPIPE",  "TIO_EISDIR",    "TIO_EROFS",
             "TIO_EFBIG",  "TIO_EOTHER"};
         snprintf(b, 64, "%s", names[-v - 1]);
     } else if (v == 1000) {
@@ -1251,8 +1252,8 @@ static void run_row(fx *F, const row *r)
             row_fail(r, "returned %s, expected %s (tio_last_error(a): %s)", code_name(rc),
                      code_name(r->expect), row_error(F));
         if (tio_pending(F->a) != pa0 || tio_pending(F->b) != pb0)
-            row_fail(r, "tio_pending changed: a %u -> %u, b %u -> %u", pa0, tio_pending(F->a),
-                     pb0, tio_pending(F->b));
+            row_fail(r, "tio_pending changed: a %u -> %u, b %u -> %u", pa0, tio_pending(F->a), pb0,
+                     tio_pending(F->b));
         poll_a(F);
         if (g_row_cbs != cbs0)
             row_fail(r, "%ld callback(s) followed (result %s)", g_row_cbs - cbs0,
@@ -1264,8 +1265,8 @@ static void run_row(fx *F, const row *r)
     case ACC_CNL:
     case ACC_ERR:
         if (rc != 0) {
-            row_fail(r, "returned %s, expected 0 (accepted) (tio_last_error(a): %s)",
-                     code_name(rc), row_error(F));
+            row_fail(r, "returned %s, expected 0 (accepted) (tio_last_error(a): %s)", code_name(rc),
+                     row_error(F));
             break;
         }
         if (tio_pending(F->a) != pa0 + 1 || tio_pending(F->b) != pb0)
@@ -1331,8 +1332,8 @@ static void run_table(fx *F, const row *rows, size_t n, const char *what)
         if (rows[i].need == NEED_DIRECT && F->dfile == NULL)
             skipped++;
         if (rows[i].need == NEED_BIG && F->big == NULL) {
-            printf("hostile[%s]: row %s skipped: no TIO_MAX_IO bytes of address space\n",
-                   g_backend, rows[i].name);
+            printf("hostile[%s]: row %s skipped: no TIO_MAX_IO bytes of address space\n", g_backend,
+                   rows[i].name);
             skipped++;
         }
         if (rows[i].need == NOT_UNDER_ASAN && HOSTILE_ASAN) {
@@ -1352,8 +1353,7 @@ static void run_table(fx *F, const row *rows, size_t n, const char *what)
 static void report_and_assert(void)
 {
     if (g_failed_rows) {
-        fprintf(stderr, "hostile[%s]: %d row(s) failed:\n%s", g_backend, g_failed_rows,
-                g_report);
+        fprintf(stderr, "hostile[%s]: %d row(s) failed:\n%s", g_backend, g_failed_rows, g_report);
         fflush(stderr);
     }
     ck_assert_msg(g_failed_rows == 0, "%d hostile-input row(s) failed (listed on stderr)",
@@ -1462,13 +1462,15 @@ START_TEST(create_errors_explained)
                     cases[i].name, (long long)rc);
             bad++;
         } else if (why == NULL || why[0] == '\0' || strstr(why, "sentinel-backend-name")) {
-            fprintf(stderr, "  FAIL create %s: refused with %s but tio_last_error(NULL) is "
-                            "\"%s\" (empty or the previous refusal's)\n",
+            fprintf(stderr,
+                    "  FAIL create %s: refused with %s but tio_last_error(NULL) is "
+                    "\"%s\" (empty or the previous refusal's)\n",
                     cases[i].name, code_name(rc), why ? why : "(null)");
             bad++;
         } else if (cases[i].says && !strstr(why, cases[i].says)) {
-            fprintf(stderr, "  FAIL create %s: refused with %s but tio_last_error(NULL) \"%s\" "
-                            "does not name %s\n",
+            fprintf(stderr,
+                    "  FAIL create %s: refused with %s but tio_last_error(NULL) \"%s\" "
+                    "does not name %s\n",
                     cases[i].name, code_name(rc), why, cases[i].says);
             bad++;
         } else {

@@ -59,11 +59,11 @@ static const char *g_backend;
 static const char *g_dir = ".";
 static int g_quiet; /* the self-test's deliberate corruptions are not news */
 
-#define REPORT(...)                                                                           \
-    do {                                                                                      \
-        if (!g_quiet)                                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-    } while (0)
+#define REPORT(...)                 \
+  do {                              \
+    if (!g_quiet)                   \
+      fprintf(stderr, __VA_ARGS__); \
+  } while (0)
 
 /* ---------------------------------------------------------------- records */
 
@@ -177,7 +177,8 @@ static void on_written(tio_task *task, int64_t result)
 {
     struct slot *s = task->data;
     if (result != (int64_t)g_w.rec) {
-        fprintf(stderr, "killverify writer: record %" PRIu64 ": result %" PRId64 " (%s, os error %d)\n",
+        fprintf(stderr,
+                "killverify writer: record %" PRIu64 ": result %" PRId64 " (%s, os error %d)\n",
                 s->seq, result, tio_strerror((int)result), tio_os_error(task));
         _exit(3);
     }
@@ -282,8 +283,10 @@ static int collect(int fd, unsigned char *acked, uint64_t *nacked, int64_t deadl
                     return -1;
                 }
                 if (acked[seq]) {
-                    fprintf(stderr, "killverify: record %" PRIu64 " acknowledged twice "
-                                    "(two callbacks for one write?)\n", seq);
+                    fprintf(stderr,
+                            "killverify: record %" PRIu64 " acknowledged twice "
+                            "(two callbacks for one write?)\n",
+                            seq);
                     return -1;
                 }
                 acked[seq] = 1;
@@ -338,7 +341,7 @@ static int verify(const char *path, size_t rec, uint64_t round, const unsigned c
     if (fd < 0) {
         if (nacked == 0 && errno == ENOENT)
             return 0; /* killed before the open: nothing was promised */
-        REPORT( "killverify: reopen %s: %s\n", path, strerror(errno));
+        REPORT("killverify: reopen %s: %s\n", path, strerror(errno));
         return 1;
     }
     struct stat st;
@@ -359,20 +362,19 @@ static int verify(const char *path, size_t rec, uint64_t round, const unsigned c
         memset(buf, 0, rec); /* a short last block reads as zero-padded */
         ssize_t r = pread(fd, buf, rec, (off_t)(i * rec));
         if (r < 0) {
-            REPORT( "killverify: pread %s at %" PRIu64 ": %s\n", path, i * rec,
-                    strerror(errno));
+            REPORT("killverify: pread %s at %" PRIu64 ": %s\n", path, i * rec, strerror(errno));
             bad++;
             break;
         }
         enum rec_class c = rec_classify(buf, rec, round, i, scratch);
         int is_acked = i < MAX_RECORDS && acked[i];
         if (c == REC_TORN || c == REC_MISPLACED) {
-            REPORT( "killverify: %s: record slot %" PRIu64 " (%s): %s\n", path, i,
-                    is_acked ? "acknowledged" : "not acknowledged", class_name(c));
+            REPORT("killverify: %s: record slot %" PRIu64 " (%s): %s\n", path, i,
+                   is_acked ? "acknowledged" : "not acknowledged", class_name(c));
             bad++;
         } else if (is_acked && c != REC_VALID) {
-            REPORT( "killverify: %s: ACKNOWLEDGED record %" PRIu64 " LOST: %s\n", path,
-                    i, class_name(c));
+            REPORT("killverify: %s: ACKNOWLEDGED record %" PRIu64 " LOST: %s\n", path, i,
+                   class_name(c));
             bad++;
         } else if (c == REC_VALID) {
             hi = i + 1;
@@ -387,9 +389,9 @@ static int verify(const char *path, size_t rec, uint64_t round, const unsigned c
     /* Acknowledged records beyond the end of the file were lost too. */
     for (uint64_t i = nslots; i < MAX_RECORDS; i++) {
         if (acked[i]) {
-            REPORT( "killverify: %s: ACKNOWLEDGED record %" PRIu64 " LOST: beyond the "
-                            "end of the file (%lld bytes)\n",
-                    path, i, (long long)st.st_size);
+            REPORT("killverify: %s: ACKNOWLEDGED record %" PRIu64 " LOST: beyond the "
+                   "end of the file (%lld bytes)\n",
+                   path, i, (long long)st.st_size);
             bad++;
         }
     }
@@ -501,8 +503,7 @@ int main(int argc, char **argv)
         }
     }
     if (g_backend == NULL || rounds <= 0) {
-        fprintf(stderr, "usage: %s io_uring|threads [ROUNDS] [--seed N] [--self-test]\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s io_uring|threads [ROUNDS] [--seed N] [--self-test]\n", argv[0]);
         return 2;
     }
     g_dir = test_dir();
@@ -573,8 +574,9 @@ int main(int argc, char **argv)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
         if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
-            fprintf(stderr, "killverify: round %d: the writer ended on its own (status %#x: %s "
-                            "%d) before the kill\n",
+            fprintf(stderr,
+                    "killverify: round %d: the writer ended on its own (status %#x: %s "
+                    "%d) before the kill\n",
                     r, status, WIFEXITED(status) ? "exit" : "signal",
                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
             fail = 1;
@@ -589,8 +591,9 @@ int main(int argc, char **argv)
                 bad += st;
         }
         if (bad || fail) {
-            fprintf(stderr, "killverify: round %d (round id %" PRIu64 ", kill after %d ms, %" PRIu64
-                            " acknowledged, %" PRIu64 " valid records): FAILED, file kept: %s\n",
+            fprintf(stderr,
+                    "killverify: round %d (round id %" PRIu64 ", kill after %d ms, %" PRIu64
+                    " acknowledged, %" PRIu64 " valid records): FAILED, file kept: %s\n",
                     r, round_id, delay_ms, nacked, hi, path);
             t.failures++;
         } else {
@@ -609,11 +612,11 @@ int main(int argc, char **argv)
     double secs = (double)(now_ns() - t0) / 1e9;
     printf("kill_verify[%s]: %d rounds in %.1f s (mean kill delay %.0f ms): %" PRIu64
            " records acknowledged (per round min %" PRIu64 ", mean %.0f, max %" PRIu64
-           ")%s; %" PRIu64 " more valid but not yet acknowledged, %" PRIu64
-           " zero blocks, %" PRIu64 " blocks without a valid header; %d failed round(s)\n",
+           ")%s; %" PRIu64 " more valid but not yet acknowledged, %" PRIu64 " zero blocks, %" PRIu64
+           " blocks without a valid header; %d failed round(s)\n",
            g_backend, rounds, secs, (double)kill_ms_sum / rounds, t.acked, t.min_acked,
-           (double)t.acked / rounds, t.max_acked, t.failures ? "" : ", all intact", t.valid_unacked, t.zero, t.not_a_rec,
-           t.failures);
+           (double)t.acked / rounds, t.max_acked, t.failures ? "" : ", all intact", t.valid_unacked,
+           t.zero, t.not_a_rec, t.failures);
     free(acked);
     if (selftest && !selftest_done) {
         printf("kill_verify self-test: no round acknowledged two records; not run\n");

@@ -119,11 +119,11 @@ typedef struct slot {
     tio_task task;
     soak *s;
     unsigned char *buf;
-    int busy;          /* accepted, callback not yet run */
+    int busy; /* accepted, callback not yet run */
     int op;
-    int file;          /* file index, or pipe index for OP_PIPE */
+    int file; /* file index, or pipe index for OP_PIPE */
     uint32_t blk;
-    uint64_t ver;      /* for writes */
+    uint64_t ver; /* for writes */
     size_t len;
     int cancel_asked;
     int deadline_set;
@@ -134,7 +134,7 @@ struct soak {
     tio_loop *loop;
     tio_file *files[NFILES];
     char paths[NFILES][4096];
-    size_t rec;        /* block size: max(4096, direct alignment) */
+    size_t rec; /* block size: max(4096, direct alignment) */
     block blocks[NFILES][NBLOCKS];
     unsigned file_pending[NFILES];
     tio_file *pipes[NPIPES];
@@ -142,7 +142,7 @@ struct soak {
     uint64_t produced[NPIPES], consumed[NPIPES];
     int pipe_busy[NPIPES]; /* slot index + 1 of its outstanding read, 0 if none */
     slot slots[QD];
-    tio_task idle_task;    /* never submitted: tio_cancel gives TIO_ENOENT */
+    tio_task idle_task; /* never submitted: tio_cancel gives TIO_ENOENT */
     uint64_t rng;
     uint64_t next_ver;
     long target, submitted, completed, accepted, callbacks;
@@ -197,8 +197,9 @@ static void check_block(soak *s, const unsigned char *b, int file, uint32_t blk,
     memcpy(&h, b, sizeof h);
     block *k = &s->blocks[file][blk];
     if (h.magic != BLK_MAGIC || h.file != (uint64_t)file || h.block != blk) {
-        fail(s, "%s: file %d block %u: not this block's record (magic %#" PRIx64
-                ", file %" PRIu64 ", block %" PRIu64 ")",
+        fail(s,
+             "%s: file %d block %u: not this block's record (magic %#" PRIx64 ", file %" PRIu64
+             ", block %" PRIu64 ")",
              when, file, blk, h.magic, h.file, h.block);
         return;
     }
@@ -218,8 +219,9 @@ static void check_block(soak *s, const unsigned char *b, int file, uint32_t blk,
         s->resolved_alt++;
         return;
     }
-    fail(s, "%s: file %d block %u holds version %" PRIu64 ", expected %" PRIu64
-            " (or %" PRIu64 "): a lost or stale write",
+    fail(s,
+         "%s: file %d block %u holds version %" PRIu64 ", expected %" PRIu64 " (or %" PRIu64
+         "): a lost or stale write",
          when, file, blk, h.ver, k->ver, k->ver_alt);
 }
 
@@ -281,8 +283,8 @@ static void start_op(soak *s, slot *sl)
             if (op == OP_READ) {
                 k->readers++;
                 memset(sl->buf, 0xEE, 64);
-                rc = track(s, tio_read(s->loop, &sl->task, s->files[file], sl->buf, s->rec, off,
-                                       on_done));
+                rc = track(
+                    s, tio_read(s->loop, &sl->task, s->files[file], sl->buf, s->rec, off, on_done));
             } else {
                 k->writer = 1;
                 sl->ver = ++s->next_ver;
@@ -438,8 +440,9 @@ static void on_done(tio_task *task, int64_t result)
         }
         for (int64_t i = 0; i < result; i++) {
             if (sl->buf[i] != stream_byte((unsigned)p, s->consumed[p] + (uint64_t)i)) {
-                fail(s, "pipe %d: byte %" PRIu64 " of the stream is wrong (lost, duplicated or "
-                        "reordered data)",
+                fail(s,
+                     "pipe %d: byte %" PRIu64 " of the stream is wrong (lost, duplicated or "
+                     "reordered data)",
                      p, s->consumed[p] + (uint64_t)i);
                 break;
             }
@@ -537,8 +540,8 @@ static int run_backend(const char *backend, long ops, uint64_t seed, unsigned th
     }
     size_t align = 1;
     for (int f = 0; f < NFILES; f++) {
-        snprintf(s->paths[f], sizeof s->paths[f], "%s/tio-soak-%ld-%s-%d.dat", dir,
-                 (long)getpid(), backend, f);
+        snprintf(s->paths[f], sizeof s->paths[f], "%s/tio-soak-%ld-%s-%d.dat", dir, (long)getpid(),
+                 backend, f);
         unsigned flags = TIO_CREATE | TIO_TRUNCATE | TIO_RDWR | (f == 0 ? TIO_DIRECT_TRY : 0);
         rc = tio_file_open(s->loop, &s->files[f], s->paths[f], flags, 0644);
         if (rc != 0) {
@@ -577,8 +580,8 @@ static int run_backend(const char *backend, long ops, uint64_t seed, unsigned th
             build_block(s, s->slots[0].buf, f, b, s->blocks[f][b].ver);
             tio_task t;
             memset(&t, 0, sizeof t);
-            rc = tio_write(s->loop, &t, s->files[f], s->slots[0].buf, s->rec,
-                           (uint64_t)b * s->rec, plain_cb);
+            rc = tio_write(s->loop, &t, s->files[f], s->slots[0].buf, s->rec, (uint64_t)b * s->rec,
+                           plain_cb);
             if (rc != 0 || wait_one(s, &t) != (int64_t)s->rec) {
                 fprintf(stderr, "soak[%s]: initial write failed\n", backend);
                 return 1;
@@ -631,9 +634,9 @@ static int run_backend(const char *backend, long ops, uint64_t seed, unsigned th
            "%ld deadlines (%ld fired), %ld cancels (%ld reported TIO_ECANCELED), %ld "
            "cancel_file; %ld blocks verified on read, %ld cancelled writes settled as landed, "
            "%ld pipe bytes checked\n",
-           backend, s->by_op[OP_READ], s->by_op[OP_WRITE], s->by_op[OP_FSYNC],
-           s->by_op[OP_SLEEP], s->by_op[OP_PIPE], s->deadlines, s->timed_out, s->cancels_asked,
-           s->canceled, s->cancel_files, s->blocks_verified, s->resolved_alt, s->pipe_bytes);
+           backend, s->by_op[OP_READ], s->by_op[OP_WRITE], s->by_op[OP_FSYNC], s->by_op[OP_SLEEP],
+           s->by_op[OP_PIPE], s->deadlines, s->timed_out, s->cancels_asked, s->canceled,
+           s->cancel_files, s->blocks_verified, s->resolved_alt, s->pipe_bytes);
     long growth = s->rss_last - s->rss_first;
     printf("soak[%s]:   RSS: %.2f MiB at start, %.2f MiB after the first %ld ops, %.2f MiB after "
            "the last %ld (max %.2f MiB over them): %+ld KiB\n",
@@ -646,8 +649,9 @@ static int run_backend(const char *backend, long ops, uint64_t seed, unsigned th
             printf("soak[%s]:   NOTE: RSS grew %ld KiB, not judged under a sanitizer\n", backend,
                    growth / 1024);
         else
-            fail(s, "RSS grew by %ld KiB between the first and the last %ld operations "
-                    "(tolerance %d KiB)",
+            fail(s,
+                 "RSS grew by %ld KiB between the first and the last %ld operations "
+                 "(tolerance %d KiB)",
                  growth / 1024, s->first_mark, RSS_TOLERANCE / 1024);
     }
     if (tio_pending(s->loop) != 0)
