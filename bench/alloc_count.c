@@ -16,8 +16,8 @@
 
 #if defined(__GLIBC__) && !defined(TIO_BENCH_NO_ALLOC_COUNT)
 
-#include <errno.h>
-#include <stdlib.h>
+#  include <errno.h>
+#  include <stdlib.h>
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -35,8 +35,14 @@ void *pvalloc(size_t size);
 
 static uint64_t n_allocs, n_frees;
 
-static inline void count_alloc(void) { __atomic_fetch_add(&n_allocs, 1, __ATOMIC_RELAXED); }
-static inline void count_free(void) { __atomic_fetch_add(&n_frees, 1, __ATOMIC_RELAXED); }
+static inline void count_alloc(void)
+{
+    __atomic_fetch_add(&n_allocs, 1, __ATOMIC_RELAXED);
+}
+static inline void count_free(void)
+{
+    __atomic_fetch_add(&n_frees, 1, __ATOMIC_RELAXED);
+}
 
 void *malloc(size_t size)
 {

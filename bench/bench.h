@@ -35,29 +35,29 @@
 enum bench_rw { RW_RANDREAD, RW_RANDWRITE, RW_READ, RW_WRITE, RW_RANDRW };
 
 struct bench_config {
-    const char *engine;   /* "taskio", "liburing", "libuv", "pread" */
-    const char *backend;  /* taskio backend; NULL: the demo's list or the default */
+    const char *engine;  /* "taskio", "liburing", "libuv", "pread" */
+    const char *backend; /* taskio backend; NULL: the demo's list or the default */
     enum bench_rw rw;
     size_t bs;
     unsigned qd;
-    uint64_t size;        /* scratch file size */
-    uint64_t ops;         /* measured operations; 0: run for `seconds` */
-    double seconds;       /* measured window when ops == 0 */
-    double warmup_s;      /* warm-up before the window (time mode) */
-    uint64_t warmup_ops;  /* warm-up before the window (ops mode) */
+    uint64_t size;       /* scratch file size */
+    uint64_t ops;        /* measured operations; 0: run for `seconds` */
+    double seconds;      /* measured window when ops == 0 */
+    double warmup_s;     /* warm-up before the window (time mode) */
+    uint64_t warmup_ops; /* warm-up before the window (ops mode) */
     bool warmup_ops_set;
     bool direct;
     bool dsync;
     const char *path;
-    unsigned threads;     /* taskio threads workers / UV_THREADPOOL_SIZE; 0: default */
-    unsigned rwmixread;   /* randrw: percentage of reads */
+    unsigned threads;   /* taskio threads workers / UV_THREADPOOL_SIZE; 0: default */
+    unsigned rwmixread; /* randrw: percentage of reads */
     uint64_t seed;
-    bool fixed;           /* liburing: registered file and fixed buffers */
-    unsigned uring_setup; /* liburing: 0 DEFER_TASKRUN, 1 COOP_TASKRUN, 3 no flags */
+    bool fixed;             /* liburing: registered file and fixed buffers */
+    unsigned uring_setup;   /* liburing: 0 DEFER_TASKRUN, 1 COOP_TASKRUN, 3 no flags */
     bool uring_submit_each; /* liburing: one io_uring_submit per new SQE */
     unsigned submit_batch;  /* taskio: tio_loop_config.submit_batch */
     bool json;
-    bool quiet;           /* no text result line (JSON only) */
+    bool quiet; /* no text result line (JSON only) */
 };
 
 /* One operation to issue. */
@@ -68,9 +68,9 @@ struct bench_io {
 
 /* What the engine says about itself, for the report. */
 struct bench_engine_info {
-    const char *backend;  /* "io_uring", "threads", "threadpool", "sync" */
-    unsigned workers;     /* worker threads (threads backend, libuv pool); 0: none */
-    const char *note;     /* e.g. ring flags; NULL */
+    const char *backend; /* "io_uring", "threads", "threadpool", "sync" */
+    unsigned workers;    /* worker threads (threads backend, libuv pool); 0: none */
+    const char *note;    /* e.g. ring flags; NULL */
 };
 
 #define BENCH_HIST_SUB_BITS 6
@@ -100,24 +100,24 @@ struct bench {
     const struct bench_config *cfg;
     struct bench_engine_info info;
     /* Set up by the harness for the engine. */
-    int open_flags;          /* O_RDONLY/O_WRONLY/O_RDWR | O_DIRECT | O_DSYNC */
-    bool direct_ok;          /* O_DIRECT accepted by the filesystem */
-    unsigned char *bufs;     /* qd * bs bytes, 4 KiB aligned (page aligned) */
+    int open_flags;      /* O_RDONLY/O_WRONLY/O_RDWR | O_DIRECT | O_DSYNC */
+    bool direct_ok;      /* O_DIRECT accepted by the filesystem */
+    unsigned char *bufs; /* qd * bs bytes, 4 KiB aligned (page aligned) */
     size_t buf_align;
     bool has_reads, has_writes;
     /* Generator. */
     uint64_t rng;
     uint64_t nblocks;
-    uint64_t seq_next;       /* read/write: next block */
+    uint64_t seq_next; /* read/write: next block */
     /* Progress of the run. */
     uint64_t issued, completed;
-    uint64_t stop_issue_at;  /* ops mode: no more issues after this many */
+    uint64_t stop_issue_at;              /* ops mode: no more issues after this many */
     uint64_t t0_ns, warm_end_ns, end_ns; /* time mode deadlines */
     bool in_window, window_done, stop, failed;
     struct bench_snapshot w0, w1;
     struct bench_hist hist;
     uint64_t errors;
-    uint64_t waits;          /* engine: +1 per wait for completions (enter, tio_run) */
+    uint64_t waits; /* engine: +1 per wait for completions (enter, tio_run) */
     /* Progress line. */
     bool tty;
     uint64_t next_progress_ns, last_progress_ns, last_progress_ops;

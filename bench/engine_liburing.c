@@ -25,13 +25,13 @@
 
 #if defined(TIO_BENCH_LIBURING)
 
-#include <errno.h>
-#include <fcntl.h>
-#include <liburing.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <liburing.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/uio.h>
+#  include <unistd.h>
 
 struct uslot {
     uint64_t start_ns;
@@ -152,7 +152,7 @@ static int run(struct bench *b)
         }
         struct io_uring_cqe *cqe;
         unsigned head, seen = 0;
-        io_uring_for_each_cqe(&u.ring, head, cqe) {
+        io_uring_for_each_cqe (&u.ring, head, cqe) {
             unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
             int res = cqe->res;
             seen++;

@@ -15,12 +15,12 @@
 
 #if defined(TIO_BENCH_LIBUV)
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <uv.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <unistd.h>
+#  include <uv.h>
 
 struct uvslot {
     uv_fs_t req; /* req.data points back at the slot */

@@ -41,8 +41,8 @@ static void on_complete(tio_task *task, int64_t result)
         int os = tio_os_error(task);
         bench_fail(b, "%s (OS error %d: %s)", tio_strerror((int)result), os, strerror(os));
     }
-    uint64_t now = bench_complete(b, s->start_ns, result < 0 ? -(int64_t)tio_os_error(task)
-                                                             : result);
+    uint64_t now = bench_complete(b, s->start_ns,
+                                  result < 0 ? -(int64_t)tio_os_error(task) : result);
     struct bench_io io;
     if (bench_next(b, &io)) {
         int rc = submit(s, &io, now);

@@ -83,9 +83,21 @@ static int parse_bytes(const char *s, uint64_t *out)
     uint64_t mult = 1;
     switch (*end) {
     case '\0': break;
-    case 'k': case 'K': mult = KIB; end++; break;
-    case 'm': case 'M': mult = MIB; end++; break;
-    case 'g': case 'G': mult = GIB; end++; break;
+    case 'k':
+    case 'K':
+        mult = KIB;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = MIB;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = GIB;
+        end++;
+        break;
     default: return -1;
     }
     if (*end == 'i' || *end == 'b' || *end == 'B') /* 4KiB, 4kb */
@@ -106,8 +118,16 @@ static int parse_double(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
-static int opt_engine(const char *v, struct bench_config *c) { c->engine = v; return 0; }
-static int opt_backend(const char *v, struct bench_config *c) { c->backend = v; return 0; }
+static int opt_engine(const char *v, struct bench_config *c)
+{
+    c->engine = v;
+    return 0;
+}
+static int opt_backend(const char *v, struct bench_config *c)
+{
+    c->backend = v;
+    return 0;
+}
 
 static int opt_rw(const char *v, struct bench_config *c)
 {
@@ -203,10 +223,30 @@ static int opt_seed(const char *v, struct bench_config *c)
     return parse_bytes(v, &c->seed);
 }
 
-static int flag_direct(const char *v, struct bench_config *c) { (void)v; c->direct = true; return 0; }
-static int flag_no_direct(const char *v, struct bench_config *c) { (void)v; c->direct = false; return 0; }
-static int flag_dsync(const char *v, struct bench_config *c) { (void)v; c->dsync = true; return 0; }
-static int flag_fixed(const char *v, struct bench_config *c) { (void)v; c->fixed = true; return 0; }
+static int flag_direct(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->direct = true;
+    return 0;
+}
+static int flag_no_direct(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->direct = false;
+    return 0;
+}
+static int flag_dsync(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->dsync = true;
+    return 0;
+}
+static int flag_fixed(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->fixed = true;
+    return 0;
+}
 static int opt_uring_setup(const char *v, struct bench_config *c)
 {
     if (strcmp(v, "defer") == 0)
@@ -228,8 +268,18 @@ static int opt_uring_submit(const char *v, struct bench_config *c)
     return 0;
 }
 
-static int flag_json(const char *v, struct bench_config *c) { (void)v; c->json = true; return 0; }
-static int flag_quiet(const char *v, struct bench_config *c) { (void)v; c->quiet = true; return 0; }
+static int flag_json(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->json = true;
+    return 0;
+}
+static int flag_quiet(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->quiet = true;
+    return 0;
+}
 
 static bool prepare_only;
 static bool rw_given;
@@ -249,10 +299,14 @@ static const struct option_def {
     int (*parse)(const char *value, struct bench_config *c);
 } option_table[] = {
     {"--engine", "NAME", "taskio, liburing, libuv or pread (default: taskio)", opt_engine},
-    {"--backend", "NAME", "taskio backend: io_uring or threads (default: the demo runs "
-     "each; a single run takes the first that initialises)", opt_backend},
-    {"--rw", "MODE", "randread, randwrite, read, write or randrw (default: the demo "
-     "pair, randread and --dsync randwrite)", opt_rw},
+    {"--backend", "NAME",
+     "taskio backend: io_uring or threads (default: the demo runs "
+     "each; a single run takes the first that initialises)",
+     opt_backend},
+    {"--rw", "MODE",
+     "randread, randwrite, read, write or randrw (default: the demo "
+     "pair, randread and --dsync randwrite)",
+     opt_rw},
     {"--bs", "BYTES", "bytes per operation, k/M suffixes (default: 4k)", opt_bs},
     {"--qd", "N", "operations in flight (default: 32; pread: 1)", opt_qd},
     {"--size", "BYTES", "scratch file size, k/M/G suffixes (default: 256M)", opt_size},
@@ -264,24 +318,32 @@ static const struct option_def {
     {"--direct", NULL, "O_DIRECT (default)", flag_direct},
     {"--no-direct", NULL, "buffered I/O through the page cache", flag_no_direct},
     {"--dsync", NULL, "O_DSYNC: a write completes once durable", flag_dsync},
-    {"--file", "PATH", "scratch file (default: tio-bench.dat); rewritten if its size "
-     "differs from --size", opt_file},
-    {"--threads", "N", "workers of taskio's threads backend and of libuv's pool "
-     "(sets UV_THREADPOOL_SIZE; default: 4, or UV_THREADPOOL_SIZE for libuv)", opt_threads},
-    {"--submit-batch", "N", "taskio: tio_loop_config.submit_batch; 0 (default) hands a "
+    {"--file", "PATH",
+     "scratch file (default: tio-bench.dat); rewritten if its size "
+     "differs from --size",
+     opt_file},
+    {"--threads", "N",
+     "workers of taskio's threads backend and of libuv's pool "
+     "(sets UV_THREADPOOL_SIZE; default: 4, or UV_THREADPOOL_SIZE for libuv)",
+     opt_threads},
+    {"--submit-batch", "N",
+     "taskio: tio_loop_config.submit_batch; 0 (default) hands a "
      "run's starts over in its one wait, N every N starts from the starting call",
      opt_submit_batch},
     {"--rwmixread", "PCT", "randrw: percentage of reads (default: 50)", opt_rwmixread},
     {"--seed", "N", "offset generator seed (default: 1)", opt_seed},
     {"--fixed", NULL, "liburing: registered file and fixed buffers", flag_fixed},
-    {"--uring-setup", "MODE", "liburing ring flags: defer (SINGLE_ISSUER|DEFER_TASKRUN, "
-     "default), coop (SINGLE_ISSUER|COOP_TASKRUN) or plain", opt_uring_setup},
-    {"--uring-submit", "MODE", "liburing: batch (submit-and-wait, default) or each "
-     "(one submit per operation, then wait)", opt_uring_submit},
+    {"--uring-setup", "MODE",
+     "liburing ring flags: defer (SINGLE_ISSUER|DEFER_TASKRUN, "
+     "default), coop (SINGLE_ISSUER|COOP_TASKRUN) or plain",
+     opt_uring_setup},
+    {"--uring-submit", "MODE",
+     "liburing: batch (submit-and-wait, default) or each "
+     "(one submit per operation, then wait)",
+     opt_uring_submit},
     {"--json", NULL, "end with one JSON object per run, on one line", flag_json},
     {"--quiet", NULL, "no text result lines (with --json: JSON only)", flag_quiet},
-    {"--prepare-only", NULL, "create/precondition the scratch file and exit",
-     flag_prepare_only},
+    {"--prepare-only", NULL, "create/precondition the scratch file and exit", flag_prepare_only},
 };
 #define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
 
@@ -491,8 +553,8 @@ static void progress(struct bench *b, uint64_t now)
     const char *phase = b->in_window ? "" : b->window_done ? " (draining)" : " (warm-up)";
     printf("\r%-8s %-10s %-9s QD %-4u %6.1f s %10.0f IOPS%s\033[K", b->cfg->engine,
            b->info.backend ? b->info.backend : "", rw_names[b->cfg->rw], b->cfg->qd,
-           (double)(now - b->t0_ns) / 1e9,
-           (double)(b->completed - b->last_progress_ops) / dt, phase);
+           (double)(now - b->t0_ns) / 1e9, (double)(b->completed - b->last_progress_ops) / dt,
+           phase);
     fflush(stdout);
     b->last_progress_ns = now;
     b->last_progress_ops = b->completed;
@@ -736,8 +798,8 @@ static void print_json(const struct bench *b, const struct result *r)
         printf(",\"submit_batch\":%u", c->submit_batch);
     if (strcmp(c->engine, "libuv") == 0)
         printf(",\"uv_threadpool_size\":%u", b->info.workers);
-    printf(",\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"iops\":%.1f,\"mib_s\":%.2f", r->ops,
-           r->seconds, r->iops, r->mib_s);
+    printf(",\"ops\":%" PRIu64 ",\"seconds\":%.6f,\"iops\":%.1f,\"mib_s\":%.2f", r->ops, r->seconds,
+           r->iops, r->mib_s);
     printf(",\"lat_mean_us\":%.2f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
            "\"max_us\":%.2f",
            r->mean_us, r->p50_us, r->p99_us, r->p999_us, r->max_us);
@@ -779,7 +841,9 @@ static int run_one(const struct bench_config *c, bool direct_ok)
     b.direct_ok = direct_ok;
     b.has_reads = c->rw == RW_RANDREAD || c->rw == RW_READ || c->rw == RW_RANDRW;
     b.has_writes = c->rw == RW_RANDWRITE || c->rw == RW_WRITE || c->rw == RW_RANDRW;
-    b.open_flags = (b.has_reads && b.has_writes ? O_RDWR : b.has_writes ? O_WRONLY : O_RDONLY) |
+    b.open_flags = (b.has_reads && b.has_writes ? O_RDWR
+                    : b.has_writes              ? O_WRONLY
+                                                : O_RDONLY) |
                    (direct_ok ? O_DIRECT : 0) | (c->dsync ? O_DSYNC : 0) | O_CLOEXEC;
     b.rng = c->seed * 0x9E3779B97F4A7C15ULL | 1; /* never zero */
     b.nblocks = c->size / c->bs;
@@ -805,8 +869,7 @@ static int run_one(const struct bench_config *c, bool direct_ok)
     if (rc < 0 || b.failed)
         return -1;
     if (!b.window_done || b.hist.count == 0) {
-        fprintf(stderr, "tio-bench: %s: the run ended before its measured window did\n",
-                c->engine);
+        fprintf(stderr, "tio-bench: %s: the run ended before its measured window did\n", c->engine);
         return -1;
     }
     struct result r = summarize(&b);

@@ -14,7 +14,7 @@
  * raises SIGINT once K chunks are written.
  */
 #ifndef _WIN32
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, fileno, isatty */
+#  define _POSIX_C_SOURCE 200809L /* clock_gettime, fileno, isatty */
 #endif
 #include <signal.h>
 #include <stdio.h>
@@ -25,12 +25,12 @@
 #include "taskio.h"
 
 #ifdef _WIN32
-#include <io.h>
-#include <windows.h>
-#define stderr_is_tty() _isatty(_fileno(stderr))
+#  include <io.h>
+#  include <windows.h>
+#  define stderr_is_tty() _isatty(_fileno(stderr))
 #else
-#include <unistd.h>
-#define stderr_is_tty() isatty(fileno(stderr))
+#  include <unistd.h>
+#  define stderr_is_tty() isatty(fileno(stderr))
 #endif
 
 #define MS 1000000u /* nanoseconds */
@@ -100,8 +100,8 @@ static void progress(copy *c, int final)
         fprintf(stderr, "\r[%-40.*s] %5.1f%% %7.1f MiB/s%s", (int)(pct * 0.4),
                 "########################################", pct, mib_s, final ? "\n" : "");
     else
-        fprintf(stderr, "%llu of %llu bytes copied (%.1f MiB/s)\n",
-                (unsigned long long)c->copied, (unsigned long long)c->size, mib_s);
+        fprintf(stderr, "%llu of %llu bytes copied (%.1f MiB/s)\n", (unsigned long long)c->copied,
+                (unsigned long long)c->size, mib_s);
     c->shown_ns = now;
 }
 
@@ -127,8 +127,8 @@ static void start_read(slot *sl)
     c->next_offset += sl->len;
     /* The last chunk is read whole-block: the read across end of file gives
      * the bytes that exist. */
-    submit(c, sl, "read", tio_read(c->loop, &sl->task, c->src, sl->buf, sl->io_len, sl->offset,
-                                   on_done));
+    submit(c, sl, "read",
+           tio_read(c->loop, &sl->task, c->src, sl->buf, sl->io_len, sl->offset, on_done));
 }
 
 static void on_done(tio_task *task, int64_t result)
@@ -137,7 +137,10 @@ static void on_done(tio_task *task, int64_t result)
     copy *c = sl->c;
     if (result != (int64_t)(sl->writing ? sl->io_len : sl->len)) {
         if (!(interrupted && result == TIO_ECANCELED)) /* not the interrupt's own cancel */
-            fail(c, sl->writing ? "write" : result < 0 ? "read" : "read (the source changed size)",
+            fail(c,
+                 sl->writing  ? "write"
+                 : result < 0 ? "read"
+                              : "read (the source changed size)",
                  result < 0 ? result : TIO_EIO);
         return;
     }
@@ -150,8 +153,8 @@ static void on_done(tio_task *task, int64_t result)
         /* The tail's padding goes to DST too; tio_truncate cuts it at the end. */
         memset(sl->buf + sl->len, 0, sl->io_len - sl->len);
         sl->writing = 1;
-        submit(c, sl, "write", tio_write(c->loop, &sl->task, c->dst, sl->buf, sl->io_len,
-                                         sl->offset, on_done));
+        submit(c, sl, "write",
+               tio_write(c->loop, &sl->task, c->dst, sl->buf, sl->io_len, sl->offset, on_done));
     }
 }
 
@@ -168,7 +171,7 @@ static int64_t step(copy *c, tio_task *t, int rc, int interruptible)
     int done = 0;
     if (rc < 0)
         return rc;
-    t->data = &done; /* no callback runs inside the starting call */
+    t->data = &done;                         /* no callback runs inside the starting call */
     tio_timeout(c->loop, t, c->deadline_ns); /* cannot fail: the task is pending */
     while (!done) {
         if (interrupted && interruptible)
@@ -253,8 +256,10 @@ int main(int argc, char **argv)
             dst = NULL, i = argc;
     }
     if (dst == NULL || nslots - 1 >= 64 || chunk_kib - 1 >= 65536 || deadline_ms == 0) {
-        fprintf(stderr, "usage: %s [--backend NAME] [--chunk-kib 1..65536] [--chunks 1..64] "
-                        "[--deadline-ms N] SRC DST\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--backend NAME] [--chunk-kib 1..65536] [--chunks 1..64] "
+                "[--deadline-ms N] SRC DST\n",
+                argv[0]);
         return 2;
     }
     if (make && !make_source(src, make_bytes)) {
@@ -268,15 +273,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "loop: %s. %s\n", tio_strerror(rc), tio_last_error(NULL));
         return 1;
     }
-    if (!ok(&c, src, step(&c, &t, tio_open(c.loop, &t, &c.src, src, TIO_RDONLY | TIO_DIRECT_TRY,
-                                           0, on_step), 1)) ||
+    if (!ok(&c, src,
+            step(&c, &t, tio_open(c.loop, &t, &c.src, src, TIO_RDONLY | TIO_DIRECT_TRY, 0, on_step),
+                 1)) ||
         !ok(&c, "stat", step(&c, &t, tio_stat_file(c.loop, &t, c.src, &st, on_step), 1)) ||
-        !ok(&c, dst, step(&c, &t, tio_open(c.loop, &t, &c.dst, dst, TIO_WRONLY | TIO_CREATE |
-                                           TIO_TRUNCATE | TIO_DIRECT_TRY, 0644, on_step), 1)))
+        !ok(&c, dst,
+            step(&c, &t,
+                 tio_open(c.loop, &t, &c.dst, dst,
+                          TIO_WRONLY | TIO_CREATE | TIO_TRUNCATE | TIO_DIRECT_TRY, 0644, on_step),
+                 1)))
         goto stop;
     c.size = st.size;
     c.align = tio_file_align(c.src) > tio_file_align(c.dst) ? tio_file_align(c.src)
-                                                             : tio_file_align(c.dst);
+                                                            : tio_file_align(c.dst);
     c.chunk = ((size_t)chunk_kib * 1024 + c.align - 1) / c.align * c.align;
     /* Reserve the destination whole, so the copy cannot run out of space midway. */
     int64_t got = c.size ? step(&c, &t, tio_allocate(c.loop, &t, c.dst, 0, c.size, 0, on_step), 1)
@@ -287,8 +296,8 @@ int main(int argc, char **argv)
         goto stop;
     printf("%s backend, %s source, %s destination, %llu bytes in %u chunks of %zu KiB\n",
            tio_loop_backend(c.loop), tio_file_is_direct(c.src) ? "direct" : "buffered",
-           tio_file_is_direct(c.dst) ? "direct" : "buffered", (unsigned long long)c.size,
-           nslots, c.chunk / 1024);
+           tio_file_is_direct(c.dst) ? "direct" : "buffered", (unsigned long long)c.size, nslots,
+           c.chunk / 1024);
     fflush(stdout);
 
     slots = calloc(nslots, sizeof *slots);
@@ -343,8 +352,11 @@ stop:
         }
         fprintf(stderr, "%s: %llu of %llu bytes copied; %s%s\n",
                 interrupted ? "interrupted" : "failed", (unsigned long long)c.copied,
-                (unsigned long long)c.size, got == 0 || c.dst == NULL ? "" : "cannot remove "
-                "the partial destination: ", outcome);
+                (unsigned long long)c.size,
+                got == 0 || c.dst == NULL ? ""
+                                          : "cannot remove "
+                                            "the partial destination: ",
+                outcome);
         if (interrupted)
             status = 130;
     }

@@ -14,7 +14,7 @@
  * documents and every page read back matched its header.
  */
 #ifndef _WIN32
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#  define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #endif
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@
 #include "taskio.h"
 
 #ifdef _WIN32
-#include <windows.h>
+#  include <windows.h>
 #endif
 
 #define PAGE_BYTES 4096u
@@ -143,7 +143,10 @@ static void on_read(tio_task *task, int64_t result)
     start_read(r);
 }
 
-static void on_step(tio_task *task, int64_t result) { (void)task, (void)result; }
+static void on_step(tio_task *task, int64_t result)
+{
+    (void)task, (void)result;
+}
 
 /* Write every slot, CREATE_BATCH at a time, each batch as one write. */
 static int create_store(store *s)
@@ -196,8 +199,10 @@ int main(int argc, char **argv)
             path = NULL, i = argc;
     }
     if (path == NULL || s.pages - 1 >= (1u << 20) || depth - 1 >= 1024 || deadline_ms == 0) {
-        fprintf(stderr, "usage: %s [--backend NAME] [--pages 1..1048576] [--reads N] "
-                        "[--depth 1..1024] [--deadline-ms N] PATH\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--backend NAME] [--pages 1..1048576] [--reads N] "
+                "[--depth 1..1024] [--deadline-ms N] PATH\n",
+                argv[0]);
         return 2;
     }
     s.deadline_ns = (uint64_t)deadline_ms * 1000000u;
@@ -266,8 +271,9 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("%llu random page reads at depth %u: %.0f reads/s, %llu deadline misses "
-           "(deadline %u ms), every page matched its header\n", (unsigned long long)s.reads,
-           depth, (double)s.reads / seconds, (unsigned long long)s.misses, deadline_ms);
+           "(deadline %u ms), every page matched its header\n",
+           (unsigned long long)s.reads, depth, (double)s.reads / seconds,
+           (unsigned long long)s.misses, deadline_ms);
     ok = 1;
 
 out:

@@ -16,7 +16,7 @@
  * every step behaved as taskio.h documents and the log read back intact.
  */
 #ifndef _WIN32
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#  define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #endif
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,24 +26,24 @@
 #include "taskio.h"
 
 #ifdef _WIN32
-#include <windows.h>
+#  include <windows.h>
 #endif
 
-#define REC_MAGIC 0x57414c31u       /* "WAL1" */
+#define REC_MAGIC 0x57414c31u /* "WAL1" */
 #define MAX_PAYLOAD 256u
-#define PREALLOC_BYTES (4u << 20)   /* reserve the log this far ahead of its end */
+#define PREALLOC_BYTES (4u << 20) /* reserve the log this far ahead of its end */
 
 /* In the file in host byte order: this log is read back by the same machine. */
 typedef struct rec_header {
-    uint32_t magic;  /* REC_MAGIC; anything else (zeros: padding, reserved space) ends the log */
-    uint32_t len;    /* payload bytes that follow */
-    uint64_t seq;    /* 0, 1, 2, ... in log order */
+    uint32_t magic; /* REC_MAGIC; anything else (zeros: padding, reserved space) ends the log */
+    uint32_t len;   /* payload bytes that follow */
+    uint64_t seq;   /* 0, 1, 2, ... in log order */
     uint32_t writer;
-    uint32_t crc;    /* CRC-32 of the fields above (crc as 0) and the payload */
+    uint32_t crc; /* CRC-32 of the fields above (crc as 0) and the payload */
 } rec_header;
 
 typedef struct group {
-    char *data;        /* what the group's write sends; starts at an aligned file offset */
+    char *data; /* what the group's write sends; starts at an aligned file offset */
     uint64_t offset;
     size_t used;       /* bytes of records, including the previous group's partial block */
     unsigned count;    /* records appended in this group ... */
@@ -100,7 +100,10 @@ static uint64_t mix(uint64_t x)
     x ^= x >> 33, x *= 0xff51afd7ed558ccdull, x ^= x >> 33;
     return x;
 }
-static uint32_t payload_len(uint64_t seq) { return 8 + (uint32_t)(mix(seq) % (MAX_PAYLOAD - 8)); }
+static uint32_t payload_len(uint64_t seq)
+{
+    return 8 + (uint32_t)(mix(seq) % (MAX_PAYLOAD - 8));
+}
 
 static uint32_t record_crc(const rec_header *h, const char *payload)
 {
@@ -109,7 +112,10 @@ static uint32_t record_crc(const rec_header *h, const char *payload)
     return crc32(crc32(0, &z, sizeof z), payload, h->len);
 }
 
-static size_t round_up(size_t n, size_t align) { return (n + align - 1) / align * align; }
+static size_t round_up(size_t n, size_t align)
+{
+    return (n + align - 1) / align * align;
+}
 
 static void fail(wal *log, const char *step, int64_t result)
 {
@@ -139,8 +145,8 @@ static void preallocate(wal *log)
     if (!log->can_allocate || log->allocating || log->failed ||
         log->end + PREALLOC_BYTES / 2 < log->allocated)
         return;
-    int rc = tio_allocate(log->loop, &log->alloc_task, log->file, log->allocated,
-                          PREALLOC_BYTES, 0, on_allocated);
+    int rc = tio_allocate(log->loop, &log->alloc_task, log->file, log->allocated, PREALLOC_BYTES, 0,
+                          on_allocated);
     if (rc < 0)
         fail(log, "allocate", rc);
     log->allocating = rc == 0;
@@ -164,8 +170,7 @@ static void flush(wal *log)
     memcpy(next->data, g->data + g->used - keep, keep);
     next->offset = g->offset + g->used - keep, next->used = keep, next->count = 0;
     log->flushing = g, log->active = next;
-    int rc = tio_write(log->loop, &log->write_task, log->file, g->data, len, g->offset,
-                       on_written);
+    int rc = tio_write(log->loop, &log->write_task, log->file, g->data, len, g->offset, on_written);
     if (rc < 0)
         fail(log, "write", rc);
     preallocate(log);
@@ -225,7 +230,10 @@ static void on_written(tio_task *task, int64_t result)
         fail(log, "fsync", result);
 }
 
-static void on_step(tio_task *task, int64_t result) { (void)task, (void)result; }
+static void on_step(tio_task *task, int64_t result)
+{
+    (void)task, (void)result;
+}
 
 /* Wait for a step started by a call that returned rc; 1 if it succeeded. */
 static int step(wal *log, const char *name, tio_task *task, int rc)
@@ -302,8 +310,7 @@ static int verify(wal *log)
         if (h.magic != REC_MAGIC)
             break;
         if (h.seq != seq || h.len != payload_len(seq) || h.writer >= log->nwriters ||
-            pos + sizeof h + h.len > (size_t)got ||
-            h.crc != record_crc(&h, buf + pos + sizeof h)) {
+            pos + sizeof h + h.len > (size_t)got || h.crc != record_crc(&h, buf + pos + sizeof h)) {
             fprintf(stderr, "record %llu at offset %zu is damaged\n", (unsigned long long)seq, pos);
             goto out;
         }
@@ -349,8 +356,10 @@ int main(int argc, char **argv)
             path = NULL, i = argc;
     }
     if (path == NULL || log.nwriters - 1 >= 10000 || log.per_writer - 1 >= 1000000) {
-        fprintf(stderr, "usage: %s [--backend NAME] [--fsync] [--writers 1..10000] "
-                        "[--records 1..1000000] PATH\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--backend NAME] [--fsync] [--writers 1..10000] "
+                "[--records 1..1000000] PATH\n",
+                argv[0]);
         return 2;
     }
     int rc = tio_loop_create(&log.loop, &cfg);
@@ -391,10 +400,11 @@ int main(int argc, char **argv)
     }
     qsort(log.latency_ns, total, sizeof *log.latency_ns, by_value);
     printf("%zu records from %u writers in %llu groups (%.1f records per group), "
-           "%.0f records/s\n", total, log.nwriters, (unsigned long long)log.ngroups,
+           "%.0f records/s\n",
+           total, log.nwriters, (unsigned long long)log.ngroups,
            (double)total / (double)log.ngroups, (double)total / seconds);
-    printf("commit latency: p50 %.0f us, p99 %.0f us\n",
-           (double)log.latency_ns[total / 2] / 1e3, (double)log.latency_ns[total * 99 / 100] / 1e3);
+    printf("commit latency: p50 %.0f us, p99 %.0f us\n", (double)log.latency_ns[total / 2] / 1e3,
+           (double)log.latency_ns[total * 99 / 100] / 1e3);
     if (!verify(&log))
         goto out;
     printf("read back %zu records (%llu bytes): every one intact, in order\n", total,

@@ -16,7 +16,10 @@
 #define BLOCK 4096
 
 /* tio_wait returns the result too, so this callback has nothing to do. */
-static void on_done(tio_task *task, int64_t result) { (void)task, (void)result; }
+static void on_done(tio_task *task, int64_t result)
+{
+    (void)task, (void)result;
+}
 
 /* 1 if `got` is what was expected; otherwise says why not and returns 0. */
 static int expect(const tio_loop *loop, const char *step, int64_t got, int64_t want)
@@ -24,8 +27,7 @@ static int expect(const tio_loop *loop, const char *step, int64_t got, int64_t w
     if (got == want)
         return 1;
     fprintf(stderr, "%s: got %lld (%s), expected %lld (%s). %s\n", step, (long long)got,
-            tio_strerror((int)got), (long long)want, tio_strerror((int)want),
-            tio_last_error(loop));
+            tio_strerror((int)got), (long long)want, tio_strerror((int)want), tio_last_error(loop));
     return 0;
 }
 

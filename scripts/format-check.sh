@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # `make format-check`: how many lines clang-format, with the repository's
-# .clang-format, would change in each C file under src/, include/ and tests/.
+# .clang-format, would change in each C file under src/, include/, tests/,
+# examples/, bench/ and contrib/.
 # Prints one line per file that would change and a total; exits 1 if any
 # would, 0 if none. CLANG_FORMAT names the program (default: clang-format-14,
 # else clang-format).
@@ -22,7 +23,7 @@ if [ -z "$cf" ]; then
 fi
 total=0
 files=0
-for f in $(find src include tests -name '*.[ch]' | LC_ALL=C sort); do
+for f in $(find src include tests examples bench contrib -name '*.[ch]' | LC_ALL=C sort); do
     # Lines of the file that the formatted text does not keep as they are.
     n=$("$cf" --style=file "$f" | diff "$f" - | grep -c '^<' || true)
     if [ "$n" -gt 0 ]; then

@@ -212,16 +212,12 @@ static enum fio_q_status tfio_queue(struct thread_data *td, struct io_u *io_u)
         rc = tio_write(d->loop, &r->task, f, io_u->xfer_buf, io_u->xfer_buflen, io_u->offset,
                        tfio_done);
         break;
-    case DDIR_SYNC:
-        rc = tio_fsync(d->loop, &r->task, f, 0, tfio_done);
-        break;
+    case DDIR_SYNC: rc = tio_fsync(d->loop, &r->task, f, 0, tfio_done); break;
     case DDIR_DATASYNC:
     case DDIR_SYNC_FILE_RANGE: /* no range sync in taskio: the whole file's data */
         rc = tio_fsync(d->loop, &r->task, f, TIO_FSYNC_DATA, tfio_done);
         break;
-    default: /* trim: taskio has no discard */
-        io_u->error = EOPNOTSUPP;
-        return FIO_Q_COMPLETED;
+    default: /* trim: taskio has no discard */ io_u->error = EOPNOTSUPP; return FIO_Q_COMPLETED;
     }
     if (rc < 0) {
         io_u->error = tfio_errno(NULL, rc);
@@ -436,8 +432,8 @@ static int tfio_open_file(struct thread_data *td, struct fio_file *f)
     f->fd = tio_file_handle(tf);
     if (((struct tfio_options *)td->eo)->verbose)
         log_info("fio: taskio: opened %s: direct=%d align=%zu dsync=%d (%s backend)\n",
-                 f->file_name, tio_file_is_direct(tf), tio_file_align(tf),
-                 (flags & TIO_DSYNC) != 0, tio_loop_backend(d->loop));
+                 f->file_name, tio_file_is_direct(tf), tio_file_align(tf), (flags & TIO_DSYNC) != 0,
+                 tio_loop_backend(d->loop));
     return 0;
 }
 
