@@ -14,6 +14,10 @@
 #  include <sys/stat.h>
 #  include <sys/wait.h>
 #endif
+#ifdef __linux__
+#  include <linux/fs.h>
+#  include <sys/ioctl.h>
+#endif
 
 /* Submit with `start` (the call under test, already made: rc), then wait. */
 static int64_t finish(tio_loop *loop, tio_task *t, tcx *c, int rc)
@@ -529,6 +533,43 @@ START_TEST(destroy_with_engine_operations_pending)
 }
 END_TEST
 
+#ifdef __linux__
+/* Permission refused: as root (the test machine) plain mode bits do not
+ * refuse anything, an immutable file (FS_IMMUTABLE_FL, chattr +i) does:
+ * EPERM, which is TIO_EACCES, for a write open, a rename and an unlink. */
+START_TEST(immutable_file_refuses_with_eacces_linux)
+{
+    tio_loop *loop = new_loop();
+    const char *path = scratch("immutable"), *to = scratch("immutable2");
+    make_file(loop, path, 10, 44);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    int attrs = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &attrs) != 0 ||
+        (attrs |= FS_IMMUTABLE_FL, ioctl(fd, FS_IOC_SETFLAGS, &attrs)) != 0) {
+        printf("SKIP-PART: immutable_file_refuses_with_eacces_linux: FS_IOC_SETFLAGS: %s "
+               "(needs CAP_LINUX_IMMUTABLE and ext4, xfs or btrfs)\n",
+               strerror(errno));
+        close(fd);
+        end_loop(loop);
+        return;
+    }
+    tio_file *f = (tio_file *)&f;
+    int64_t open_rc = open_wait(loop, &f, path, TIO_RDWR);
+    int64_t rename_rc = rename_wait(loop, path, to, 0);
+    int64_t unlink_rc = unlink_wait(loop, path);
+    attrs &= ~FS_IMMUTABLE_FL;
+    ck_assert_int_eq(ioctl(fd, FS_IOC_SETFLAGS, &attrs), 0);
+    close(fd);
+    ck_assert_int_eq(open_rc, TIO_EACCES);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(rename_rc, TIO_EACCES);
+    ck_assert_int_eq(unlink_rc, TIO_EACCES);
+    end_loop(loop);
+}
+END_TEST
+#endif
+
 #ifndef _WIN32
 static void open_fifo(tio_loop *loop, tio_task *t, tcx *c, tio_file **f, const char *fifo)
 {
@@ -614,6 +655,9 @@ void add_engine_tests(Suite *s, conf_suite which)
         tcase_add_test(tc, destroy_with_engine_operations_pending);
 #ifndef _WIN32
         tcase_add_test(tc, blocked_fifo_open_is_cancellable_posix);
+#endif
+#ifdef __linux__
+        tcase_add_test(tc, immutable_file_refuses_with_eacces_linux);
 #endif
         suite_add_tcase(s, tc);
     }
