@@ -29,23 +29,37 @@
 #define KEY_WAKE 1
 #define KEY_FSYNC 2
 #define ENTRIES 64
+#define KICK_MS 10
 
-/* The task's backend words: the OVERLAPPED, then the flusher-queue link. */
+/* The task's backend words: the OVERLAPPED, then the helpers' queue link. */
 typedef struct iocp_op {
     OVERLAPPED ov;
-    tio__task *next; /* flusher queue; also marks "queued for flush" */
+    tio__task *next; /* the helpers' queue */
 } iocp_op;
 
 _Static_assert(sizeof(iocp_op) <= sizeof(((tio__task *)0)->backend),
                "OVERLAPPED and link exceed the task's backend words");
 
+#define MAX_HELPERS 16u
+
+/* A helper thread: runs what has no overlapped form (fsync, the engine
+ * operations), one task at a time. */
+typedef struct helper {
+    HANDLE thread;
+    struct iocp *p;
+    tio__task *running;
+    bool cancel; /* CancelSynchronousIo was asked for `running` */
+} helper;
+
 typedef struct iocp {
     HANDLE port;
-    /* fsync helper */
-    HANDLE flusher;
+    /* helper threads, started on demand (guarded by mu) */
     CRITICAL_SECTION mu;
     CONDITION_VARIABLE cv;
-    tio__task *flush_head, *flush_tail, *flushing;
+    tio__task *queue_head, *queue_tail;
+    unsigned live, idle;
+    volatile LONG kicks; /* running tasks whose cancel must be repeated (read unlocked) */
+    helper helpers[MAX_HELPERS];
     bool stopping;
     volatile LONG wake_posted; /* a wake packet is on the port: tio_wake posts no other */
     /* Our OVERLAPPEDs the port still owes a packet: a packet for any other
@@ -131,59 +145,87 @@ static DWORD flush(const tio__task *t)
     return FlushFileBuffers(t->file->handle) ? ERROR_SUCCESS : GetLastError();
 }
 
-/* -------------------------------------------------------------- fsync */
+/* ------------------------------------------------------------ helpers */
 
-static DWORD WINAPI flusher_main(void *arg)
+/* FlushFileBuffers and the engine operations' calls block and have no
+ * overlapped form: they run on helper threads, which post each result to
+ * the port (KEY_FSYNC, the error in the OVERLAPPED's Internal). One more
+ * thread starts whenever all are busy (a CreateFileW that waits on the
+ * network must not hold up an fsync), up to MAX_HELPERS. */
+static DWORD WINAPI helper_main(void *arg)
 {
-    tio_loop *loop = arg;
-    iocp *p = P(loop);
+    helper *h = arg;
+    iocp *p = h->p;
     EnterCriticalSection(&p->mu);
     for (;;) {
-        while (p->flush_head == NULL && !p->stopping)
+        while (p->queue_head == NULL && !p->stopping) {
+            p->idle++;
             SleepConditionVariableCS(&p->cv, &p->mu, INFINITE);
-        if (p->flush_head == NULL)
+            p->idle--;
+        }
+        tio__task *t = p->queue_head;
+        if (t == NULL)
             break;
-        tio__task *t = p->flush_head;
-        p->flush_head = OP(t)->next;
-        if (p->flush_head == NULL)
-            p->flush_tail = NULL;
+        if ((p->queue_head = OP(t)->next) == NULL)
+            p->queue_tail = NULL;
         OP(t)->next = NULL;
-        p->flushing = t;
+        h->running = t;
+        h->cancel = false;
         LeaveCriticalSection(&p->mu);
         DWORD err = t->op == TIO__OP_FSYNC ? flush(t) : (DWORD)tio__os_engine_run(t);
         OP(t)->ov.Internal = err; /* ours while queued: the OS never saw this OVERLAPPED */
         EnterCriticalSection(&p->mu);
-        p->flushing = NULL;
+        if (h->cancel)
+            InterlockedDecrement(&p->kicks);
+        h->running = NULL;
+        h->cancel = false;
         PostQueuedCompletionStatus(p->port, 0, KEY_FSYNC, &OP(t)->ov);
     }
     LeaveCriticalSection(&p->mu);
     return 0;
 }
 
-static void queue_flush(iocp *p, tio__task *t)
+/* Queue t for a helper: 0, or the Win32 error when no thread could start. */
+static DWORD queue_helper(iocp *p, tio__task *t)
 {
+    DWORD err = 0;
     EnterCriticalSection(&p->mu);
-    OP(t)->next = NULL;
-    if (p->flush_tail)
-        OP(p->flush_tail)->next = t;
-    else
-        p->flush_head = t;
-    p->flush_tail = t;
-    WakeConditionVariable(&p->cv);
+    unsigned queued = 0;
+    for (tio__task *q = p->queue_head; q; q = OP(q)->next)
+        queued++;
+    if (p->idle <= queued && p->live < MAX_HELPERS) {
+        helper *h = &p->helpers[p->live];
+        h->p = p;
+        h->thread = CreateThread(NULL, 0, helper_main, h, 0, NULL);
+        if (h->thread != NULL)
+            p->live++;
+        else if (p->live == 0)
+            err = GetLastError();
+    }
+    if (err == 0) {
+        OP(t)->next = NULL;
+        if (p->queue_tail)
+            OP(p->queue_tail)->next = t;
+        else
+            p->queue_head = t;
+        p->queue_tail = t;
+        WakeConditionVariable(&p->cv);
+    }
     LeaveCriticalSection(&p->mu);
+    return err;
 }
 
-/* Take t off the flusher queue if it has not started; true if taken. */
-static bool unqueue_flush(iocp *p, tio__task *t)
+/* Take t off the queue if no helper has begun it; true if taken. */
+static bool unqueue_helper(iocp *p, tio__task *t)
 {
     bool taken = false;
     EnterCriticalSection(&p->mu);
-    for (tio__task **pp = &p->flush_head, *prev = NULL; *pp; prev = *pp, pp = &OP(*pp)->next) {
+    for (tio__task **pp = &p->queue_head, *prev = NULL; *pp; prev = *pp, pp = &OP(*pp)->next) {
         if (*pp != t)
             continue;
         *pp = OP(t)->next;
-        if (p->flush_tail == t)
-            p->flush_tail = prev;
+        if (p->queue_tail == t)
+            p->queue_tail = prev;
         OP(t)->next = NULL;
         taken = true;
         break;
@@ -192,16 +234,37 @@ static bool unqueue_flush(iocp *p, tio__task *t)
     return taken;
 }
 
-/* A flush the helper runs now: CancelSynchronousIo interrupts it where the
- * device allows (a flush at the disk usually runs to the end, and reports
- * its real result). Under the lock, the helper cannot move on to another
- * task's flush, so the cancel cannot hit the wrong one; if it lands before
- * FlushFileBuffers starts (ERROR_NOT_FOUND), the flush simply completes. */
-static void interrupt_flush(iocp *p, const tio__task *t)
+/* A task a helper runs: CancelSynchronousIo interrupts its call where the
+ * OS allows (a CreateFileW waiting on a network path or a pipe; a flush at
+ * the disk usually runs to its end and reports its real result). Under the
+ * lock the helper cannot move on to another task, so the cancel cannot hit
+ * the wrong one. A cancel that lands before the call has begun finds
+ * nothing (ERROR_NOT_FOUND), so it is repeated from every wait until the
+ * task ends (kick_helpers). */
+static void interrupt_helper(iocp *p, const tio__task *t)
 {
     EnterCriticalSection(&p->mu);
-    if (p->flushing == t)
-        CancelSynchronousIo(p->flusher);
+    for (unsigned i = 0; i < p->live; i++) {
+        helper *h = &p->helpers[i];
+        if (h->running != t)
+            continue;
+        if (!h->cancel) {
+            h->cancel = true;
+            InterlockedIncrement(&p->kicks);
+        }
+        CancelSynchronousIo(h->thread);
+    }
+    LeaveCriticalSection(&p->mu);
+}
+
+/* Repeat the cancels of tasks still running: see interrupt_helper. */
+static void kick_helpers(iocp *p)
+{
+    EnterCriticalSection(&p->mu);
+    for (unsigned i = 0; i < p->live; i++) {
+        if (p->helpers[i].cancel && p->helpers[i].running != NULL)
+            CancelSynchronousIo(p->helpers[i].thread);
+    }
     LeaveCriticalSection(&p->mu);
 }
 
@@ -225,12 +288,15 @@ static BOOL issue(const tio__task *t, OVERLAPPED *ov)
                                  : WriteFile(t->file->handle, t->buf, t->len, NULL, ov);
 }
 
-/* ReadFile/WriteFile (or the flusher's queue) for t: the three-way outcome. */
+/* ReadFile/WriteFile (or the helpers' queue) for t: the three-way outcome. */
 static uint8_t issue_start(iocp *p, tio__task *t, iocp_op *op, tio__sync *sync)
 {
     if (t->op == TIO__OP_FSYNC || t->op >= TIO__OP_FIRST_ENGINE) {
-        queue_flush(p, t);
-        return TIO__PENDING;
+        DWORD err = queue_helper(p, t);
+        if (err == 0)
+            return TIO__PENDING;
+        sync->os_error = (int)err;
+        return TIO__FAILED;
     }
     if (!t->file->is_stream) { /* pipes require a zero offset */
         op->ov.Offset = (DWORD)t->offset;
@@ -299,13 +365,14 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
 {
     iocp *p = P(loop);
     if (t->op == TIO__OP_FSYNC || t->op >= TIO__OP_FIRST_ENGINE) {
-        /* Not started: it never will. Started: a flush at the device cannot
-         * be stopped; its real result arrives. */
-        if (unqueue_flush(p, t)) {
+        /* Not begun: it never will. Running: interrupted where the OS
+         * allows, else its real result arrives. */
+        if (unqueue_helper(p, t)) {
             tio__ptrset_remove(&p->ours, &OP(t)->ov);
             complete_helper(t, ERROR_OPERATION_ABORTED);
-        } else
-            interrupt_flush(p, t);
+        } else {
+            interrupt_helper(p, t);
+        }
         return;
     }
     /* ERROR_NOT_FOUND: already completed, its packet is on the way. */
@@ -335,6 +402,13 @@ static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
 static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
 {
     iocp *p = P(loop);
+    /* A cancel a helper's call has not yet seen is asked again at least
+     * every KICK_MS while it runs. */
+    if (InterlockedCompareExchange(&p->kicks, 0, 0) > 0) {
+        kick_helpers(p);
+        if (timeout_ns < 0 || timeout_ns > KICK_MS * 1000000)
+            timeout_ns = KICK_MS * 1000000;
+    }
     /* Milliseconds, rounded up: returning before a deadline would only
      * make the loop spin until it passes. */
     DWORD ms = timeout_ns < 0 ? INFINITE
@@ -412,29 +486,21 @@ static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
     InitializeCriticalSection(&p->mu);
     InitializeConditionVariable(&p->cv);
     loop->backend_data = p;
-    p->flusher = CreateThread(NULL, 0, flusher_main, loop, 0, NULL);
-    if (p->flusher == NULL) {
-        DWORD err = GetLastError();
-        DeleteCriticalSection(&p->mu);
-        CloseHandle(p->port);
-        free(p);
-        loop->backend_data = NULL;
-        return tio__fail(loop, TIO_ENOMEM, "iocp: CreateThread failed (Win32 error %lu)",
-                         (unsigned long)err);
-    }
     return 0;
 }
 
 static void iocp_destroy(tio_loop *loop)
 {
     iocp *p = P(loop);
-    TIO_ASSERT(p->flush_head == NULL && p->flushing == NULL);
     EnterCriticalSection(&p->mu);
+    TIO_ASSERT(p->queue_head == NULL && p->kicks == 0);
     p->stopping = true;
-    WakeConditionVariable(&p->cv);
+    WakeAllConditionVariable(&p->cv);
     LeaveCriticalSection(&p->mu);
-    WaitForSingleObject(p->flusher, INFINITE);
-    CloseHandle(p->flusher);
+    for (unsigned i = 0; i < p->live; i++) {
+        WaitForSingleObject(p->helpers[i].thread, INFINITE);
+        CloseHandle(p->helpers[i].thread);
+    }
     DeleteCriticalSection(&p->mu);
     CloseHandle(p->port);
     tio__ptrset_free(&p->ours);
