@@ -5,7 +5,10 @@
  */
 #include "win32/win32.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
 
 /* Reserve space: the allocation size grows to cover offset+len (never
  * lowered: a smaller FileAllocationInfo would free space past the end of
@@ -41,38 +44,121 @@ static DWORD truncate_file(HANDLE h, uint64_t size)
     return SetFileInformationByHandle(h, FileEndOfFileInfo, &ei, sizeof ei) ? 0 : GetLastError();
 }
 
-/* MoveFileExW replaces atomically on NTFS (MOVEFILE_REPLACE_EXISTING); a
- * target open without FILE_SHARE_DELETE refuses (ERROR_ACCESS_DENIED).
- * MOVEFILE_WRITE_THROUGH returns once the rename is on disk. */
+/* POSIX semantics for names (Windows 10 1607/1709+, NTFS and ReFS): a
+ * rename may replace a file that is open elsewhere (with FILE_SHARE_DELETE,
+ * as taskio opens files), and a deleted name is gone at once rather than
+ * when its last handle closes, so a file of the same name can be created
+ * right after, as on POSIX. The classes and flags are declared here:
+ * mingw-w64 shows them only to _WIN32_WINNT >= Windows 10 builds, and
+ * taskio runs on Windows 8 too (where they fail and the classic calls
+ * serve). */
+#define TIO_FILE_DISPOSITION_INFO_EX 21 /* FileDispositionInfoEx */
+#define TIO_FILE_RENAME_INFO_EX 22      /* FileRenameInfoEx */
+#define TIO_DISPOSITION_DELETE 0x1      /* FILE_DISPOSITION_FLAG_DELETE */
+#define TIO_DISPOSITION_POSIX 0x2       /* FILE_DISPOSITION_FLAG_POSIX_SEMANTICS */
+#define TIO_RENAME_REPLACE 0x1          /* FILE_RENAME_FLAG_REPLACE_IF_EXISTS */
+#define TIO_RENAME_POSIX 0x2            /* FILE_RENAME_FLAG_POSIX_SEMANTICS */
+
+typedef struct rename_info { /* FILE_RENAME_INFO with its Flags member */
+    DWORD Flags;
+    HANDLE RootDirectory;
+    DWORD FileNameLength;
+    WCHAR FileName[1];
+} rename_info;
+
+/* Errors that mean "this system or filesystem has no POSIX semantics":
+ * the classic call is tried instead. */
+static bool no_posix_semantics(DWORD err)
+{
+    return err == ERROR_INVALID_PARAMETER || err == ERROR_NOT_SUPPORTED ||
+           err == ERROR_INVALID_FUNCTION || err == ERROR_CALL_NOT_IMPLEMENTED;
+}
+
+/* The object a name refers to, opened to be renamed or deleted (not the
+ * target of a symbolic link). */
+static HANDLE open_for_delete(const wchar_t *w)
+{
+    return CreateFileW(w, DELETE | SYNCHRONIZE,
+                       FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                       FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+}
+
+/* FileRenameInfoEx takes the target as an NT path: the long form's \\?\
+ * prefix is \??\ there. */
+static DWORD rename_posix(const wchar_t *wfrom, const wchar_t *wto, bool noreplace)
+{
+    HANDLE h = open_for_delete(wfrom);
+    if (h == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    size_t n = wcslen(wto);
+    size_t size = offsetof(rename_info, FileName) + (n + 1) * sizeof(WCHAR);
+    rename_info *ri = calloc(1, size);
+    DWORD err = ERROR_NOT_ENOUGH_MEMORY;
+    if (ri != NULL) {
+        ri->Flags = TIO_RENAME_POSIX | (noreplace ? 0 : TIO_RENAME_REPLACE);
+        ri->FileNameLength = (DWORD)(n * sizeof(WCHAR));
+        memcpy(ri->FileName, wto, n * sizeof(WCHAR));
+        if (n >= 4 && wcsncmp(wto, L"\\\\?\\", 4) == 0)
+            ri->FileName[1] = L'?';
+        err = SetFileInformationByHandle(h, (FILE_INFO_BY_HANDLE_CLASS)TIO_FILE_RENAME_INFO_EX, ri,
+                                         (DWORD)size)
+                  ? 0
+                  : GetLastError();
+        free(ri);
+    }
+    CloseHandle(h);
+    return err;
+}
+
+/* A replace is atomic on NTFS either way (MOVEFILE_REPLACE_EXISTING is the
+ * classic form); the directory's tio_fsync makes it durable. */
 static DWORD rename_path(const char *from, const char *to, bool noreplace)
 {
     DWORD err = 0;
     wchar_t *wfrom = tio__win_long_path(from, &err), *wto = NULL;
     if (wfrom != NULL && (wto = tio__win_long_path(to, &err)) != NULL) {
-        DWORD how = MOVEFILE_WRITE_THROUGH | (noreplace ? 0 : MOVEFILE_REPLACE_EXISTING);
-        err = MoveFileExW(wfrom, wto, how) ? 0 : GetLastError();
+        err = rename_posix(wfrom, wto, noreplace);
+        if (no_posix_semantics(err)) {
+            DWORD how = MOVEFILE_WRITE_THROUGH | (noreplace ? 0 : MOVEFILE_REPLACE_EXISTING);
+            err = MoveFileExW(wfrom, wto, how) ? 0 : GetLastError();
+        }
     }
     free(wfrom);
     free(wto);
     return err;
 }
 
-/* DeleteFileW of a directory is ERROR_ACCESS_DENIED: the contract says
- * "is a directory". */
+static DWORD delete_posix(const wchar_t *w)
+{
+    HANDLE h = open_for_delete(w);
+    if (h == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    DWORD flags = TIO_DISPOSITION_DELETE | TIO_DISPOSITION_POSIX;
+    DWORD err = SetFileInformationByHandle(h,
+                                           (FILE_INFO_BY_HANDLE_CLASS)TIO_FILE_DISPOSITION_INFO_EX,
+                                           &flags, sizeof flags)
+                    ? 0
+                    : GetLastError();
+    CloseHandle(h);
+    return err;
+}
+
+/* A directory cannot be opened without FILE_FLAG_BACKUP_SEMANTICS, and
+ * DeleteFileW of one fails: both ERROR_ACCESS_DENIED, where the contract
+ * says "is a directory". */
 static DWORD unlink_path(const char *path)
 {
     DWORD err = 0;
     wchar_t *w = tio__win_long_path(path, &err);
     if (w == NULL)
         return err;
-    err = 0;
-    if (!DeleteFileW(w)) {
-        err = GetLastError();
-        DWORD a = GetFileAttributesW(w);
-        if (err == ERROR_ACCESS_DENIED && a != INVALID_FILE_ATTRIBUTES &&
-            (a & FILE_ATTRIBUTE_DIRECTORY))
-            err = ERROR_DIRECTORY_NOT_SUPPORTED;
-    }
+    err = delete_posix(w);
+    if (no_posix_semantics(err))
+        err = DeleteFileW(w) ? 0 : GetLastError();
+    DWORD a = GetFileAttributesW(w);
+    if (err == ERROR_ACCESS_DENIED && a != INVALID_FILE_ATTRIBUTES &&
+        (a & FILE_ATTRIBUTE_DIRECTORY))
+        err = ERROR_DIRECTORY_NOT_SUPPORTED;
     free(w);
     return err;
 }

@@ -410,6 +410,56 @@ START_TEST(rename_replaces_atomically_or_refuses_with_noreplace)
 }
 END_TEST
 
+/* Names behave as on POSIX even while files are open (taskio opens with
+ * FILE_SHARE_DELETE on Windows, and uses its POSIX rename and delete): a
+ * rename replaces a file open elsewhere, which keeps reading the old data;
+ * an unlinked name is gone at once and can be created again. */
+START_TEST(rename_over_and_unlink_of_open_files)
+{
+    tio_loop *loop = new_loop();
+    const char *a = scratch("openrena"), *b = scratch("openrenb");
+    make_file(loop, a, 100, 45);
+    make_file(loop, b, 50, 46);
+    tio_file *old = open_file(loop, b, TIO_RDONLY);
+    int64_t r = rename_wait(loop, a, b, 0);
+#ifdef _WIN32
+    /* Without POSIX semantics (Windows before 10 1709, FAT, Wine) a file
+     * open elsewhere cannot be replaced: TIO_EACCES (README), and it can
+     * once closed. */
+    if (r == TIO_EACCES) {
+        close_file(old);
+        ck_assert_int_eq(rename_wait(loop, a, b, 0), 0);
+        old = NULL;
+    }
+#endif
+    if (old != NULL) {
+        ck_assert_int_eq(r, 0);
+        ck_assert_uint_eq(size_of(old), 50);
+    }
+    tio_file *now = open_file(loop, b, TIO_RDONLY);
+    ck_assert_uint_eq(size_of(now), 100);
+    ck_assert_int_eq(unlink_wait(loop, b), 0);
+#ifdef _WIN32
+    /* Without POSIX semantics the name stays until its last handle closes. */
+    if (path_exists(b)) {
+        close_file(now);
+        now = NULL;
+        if (old != NULL)
+            close_file(old);
+        old = NULL;
+    }
+#endif
+    ck_assert(!path_exists(b));
+    make_file(loop, b, 10, 47);
+    ck_assert(path_exists(b));
+    if (old != NULL)
+        close_file(old);
+    if (now != NULL)
+        close_file(now);
+    end_loop(loop);
+}
+END_TEST
+
 START_TEST(unlink_removes_files_not_directories)
 {
     tio_loop *loop = new_loop();
@@ -650,6 +700,7 @@ void add_engine_tests(Suite *s, conf_suite which)
         tcase_add_test(tc, stat_reports_size_alignment_and_atomic_write);
         tcase_add_test(tc, rename_replaces_atomically_or_refuses_with_noreplace);
         tcase_add_test(tc, unlink_removes_files_not_directories);
+        tcase_add_test(tc, rename_over_and_unlink_of_open_files);
         tcase_add_test(tc, durable_create_and_replace);
         tcase_add_test(tc, exclusive_open_refuses_a_second_opener);
         tcase_add_test(tc, destroy_with_engine_operations_pending);
