@@ -382,7 +382,10 @@ TIO_API int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb)
  * offset + len; with TIO_ALLOCATE_KEEP_SIZE it does not change. TIO_EBADF
  * at submission on a file opened TIO_RDONLY, TIO_EINVAL on a pipe or
  * socket or for len 0. In the callback TIO_ENOTSUP where the filesystem
- * cannot reserve space. */
+ * cannot reserve space. Windows: without TIO_ALLOCATE_KEEP_SIZE the valid
+ * data length moves too (SetFileValidData with SE_MANAGE_VOLUME_NAME
+ * enabled, and the range then holds old disk contents; else zeros are
+ * written on the helper thread). */
 enum { TIO_ALLOCATE_KEEP_SIZE = 1 };
 TIO_API int tio_allocate(tio_loop *loop, tio_task *task, tio_file *file, uint64_t offset,
                          uint64_t len, unsigned flags, tio_cb cb);

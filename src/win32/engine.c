@@ -10,31 +10,83 @@
 #include <string.h>
 #include <wchar.h>
 
+/* Zeros written over [from, end) (inside the file) raise NTFS's valid
+ * data length to end now, on the helper thread, so that later writes there
+ * do not extend it synchronously inside WriteFile, on the loop's thread
+ * ("Asynchronous disk I/O appears as synchronous on Windows", Microsoft
+ * docs). On a direct handle only whole aligned blocks can be written: the
+ * partial blocks at either end are left (one later write each extends the
+ * valid data length there). The event's low bit keeps the writes off the
+ * loop's completion port. */
+static DWORD zero_fill(const tio_file *f, uint64_t from, uint64_t end)
+{
+    enum { CHUNK = 1 << 20 };
+    uint64_t a = f->direct ? f->align_bytes : 1;
+    uint64_t pos = (from + a - 1) / a * a;
+    end = end / a * a;
+    if (pos >= end)
+        return 0;
+    void *zeros = VirtualAlloc(NULL, CHUNK, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+    DWORD err = zeros == NULL || ev == NULL ? GetLastError() : 0;
+    while (err == 0 && pos < end) {
+        DWORD n = end - pos < CHUNK ? (DWORD)(end - pos) : (DWORD)CHUNK;
+        OVERLAPPED ov;
+        memset(&ov, 0, sizeof ov);
+        ov.Offset = (DWORD)pos;
+        ov.OffsetHigh = (DWORD)(pos >> 32);
+        ov.hEvent = (HANDLE)((ULONG_PTR)ev | 1);
+        DWORD done = 0;
+        if (!WriteFile(f->handle, zeros, n, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
+            err = GetLastError();
+        else if (!GetOverlappedResult(f->handle, &ov, &done, TRUE))
+            err = GetLastError();
+        else if (done == 0)
+            err = ERROR_WRITE_FAULT;
+        pos += done;
+    }
+    if (ev != NULL)
+        CloseHandle(ev);
+    if (zeros != NULL)
+        VirtualFree(zeros, 0, MEM_RELEASE);
+    return err;
+}
+
 /* Reserve space: the allocation size grows to cover offset+len (never
  * lowered: a smaller FileAllocationInfo would free space past the end of
- * file), then, without TIO_ALLOCATE_KEEP_SIZE, the end of file moves
- * there. NTFS still zero-fills between the valid data length and a later
- * write at the time of that write (SetFileValidData needs
- * SE_MANAGE_VOLUME_NAME and would expose old disk contents). */
-static DWORD allocate(HANDLE h, uint64_t offset, uint64_t len, bool keep_size)
+ * file). Without TIO_ALLOCATE_KEEP_SIZE the end of file moves there and
+ * the valid data length follows: SetFileValidData where the process has
+ * SE_MANAGE_VOLUME_NAME enabled (the range then reads as whatever the disk
+ * held, not zeros: the engine's checksums must tell), else zeros written.
+ * Written zeros are space taken too, so where FileAllocationInfo is not
+ * supported (Wine) the zeros alone reserve it. */
+static DWORD allocate(tio_file *f, uint64_t offset, uint64_t len, bool keep_size)
 {
+    HANDLE h = f->handle;
     FILE_STANDARD_INFO si;
     if (!GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si))
         return GetLastError();
-    uint64_t end = offset + len;
+    uint64_t end = offset + len, size = (uint64_t)si.EndOfFile.QuadPart;
+    DWORD err = 0;
     if (end > (uint64_t)si.AllocationSize.QuadPart) {
         FILE_ALLOCATION_INFO ai;
         ai.AllocationSize.QuadPart = (LONGLONG)end;
         if (!SetFileInformationByHandle(h, FileAllocationInfo, &ai, sizeof ai))
-            return GetLastError();
+            err = GetLastError();
     }
-    if (!keep_size && end > (uint64_t)si.EndOfFile.QuadPart) {
-        FILE_END_OF_FILE_INFO ei;
-        ei.EndOfFile.QuadPart = (LONGLONG)end;
-        if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &ei, sizeof ei))
-            return GetLastError();
-    }
-    return 0;
+    bool unsupported = err == ERROR_INVALID_PARAMETER || err == ERROR_NOT_SUPPORTED ||
+                       err == ERROR_INVALID_FUNCTION || err == ERROR_CALL_NOT_IMPLEMENTED;
+    if (err != 0 && (!unsupported || keep_size))
+        return unsupported ? ERROR_NOT_SUPPORTED : err;
+    if (keep_size || end <= size)
+        return 0;
+    FILE_END_OF_FILE_INFO ei;
+    ei.EndOfFile.QuadPart = (LONGLONG)end;
+    if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &ei, sizeof ei))
+        return GetLastError();
+    if (SetFileValidData(h, (LONGLONG)end))
+        return 0;
+    return zero_fill(f, size, end);
 }
 
 static DWORD truncate_file(HANDLE h, uint64_t size)
@@ -195,8 +247,7 @@ int tio__os_engine_run(tio__task *t)
         err = !t->file->owned || CloseHandle(t->file->handle) ? 0 : GetLastError();
         break;
     case TIO__OP_ALLOCATE:
-        err = allocate(t->file->handle, t->offset, t->e.len,
-                       (t->op_flags & TIO_ALLOCATE_KEEP_SIZE) != 0);
+        err = allocate(t->file, t->offset, t->e.len, (t->op_flags & TIO_ALLOCATE_KEEP_SIZE) != 0);
         break;
     case TIO__OP_TRUNCATE: err = truncate_file(t->file->handle, t->offset); break;
     case TIO__OP_RENAME:
