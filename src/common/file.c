@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tio_file: flag validation and bookkeeping common to every OS. Opening,
- * alignment discovery and closing are the OS layer's (src/linux/file.c,
- * src/win32/file.c).
+ * tio_file: flag validation and bookkeeping common to every OS, for the
+ * synchronous calls and for tio_open/tio_close as tasks. Opening,
+ * alignment discovery and closing are the OS layer's (src/posix/file.c
+ * with src/linux or src/posix/direct.c, src/win32/file.c).
  *
  * A closed tio_file is not freed: it is marked closed and kept on the loop
  * for reuse by a later open, so a stale pointer meets TIO_EBADF instead of

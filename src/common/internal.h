@@ -468,7 +468,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
 int64_t tio__now_ns(void);
 unsigned long tio__thread_id(void);
 
-/* Per-OS file layer (src/linux/file.c, src/win32/file.c). */
+/* Per-OS file layer (src/posix/file.c, src/win32/file.c). */
 int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, unsigned mode);
 int tio__os_wrap(tio_loop *loop, tio_file *f, tio_handle h, unsigned flags);
 int tio__os_close(tio_file *f);
