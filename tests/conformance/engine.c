@@ -10,6 +10,8 @@
  */
 #include "harness.h"
 
+#include <stdbool.h>
+
 #ifndef _WIN32
 #  include <sys/stat.h>
 #  include <sys/wait.h>
@@ -683,6 +685,207 @@ START_TEST(blocked_fifo_open_is_cancellable_posix)
 END_TEST
 #endif
 
+/* ================================================================ random */
+
+/* Engine operations, vectored and plain I/O at random on a few names and
+ * files, with random cancels and deadlines (0 to 2 ms): every accepted
+ * call gets exactly one callback (end_loop counts), every result is one
+ * the contract allows, a file joins the loop exactly when its open reports
+ * 0 and leaves it exactly when its close was not cancelled, and a closed
+ * file refuses work. The seed is printed; the same seed replays. */
+enum { R_NAMES = 6, R_FILES = 6, R_SLOTS = 24, R_STEPS = 1500 };
+
+typedef struct rslot {
+    tio_task t;
+    tcx c;
+    int op; /* R_* below, -1 when idle */
+    tio_file *file;
+    tio_file *opened;
+    tio_stat st;
+    unsigned char buf[2][512];
+    tio_buf segs[2];
+} rslot;
+
+enum {
+    R_OPEN,
+    R_CLOSE,
+    R_STAT,
+    R_ALLOC,
+    R_TRUNC,
+    R_RENAME,
+    R_UNLINK,
+    R_READV,
+    R_WRITEV,
+    R_READ,
+    R_OPS
+};
+
+static struct {
+    tio_loop *loop;
+    tio_file *files[R_FILES]; /* open, joined to the loop */
+    int nfiles;
+    const char *names[R_NAMES];
+} R;
+
+static int r_file(const tio_file *f)
+{
+    for (int i = 0; i < R.nfiles; i++)
+        if (R.files[i] == f)
+            return i;
+    return -1;
+}
+
+/* Windows without POSIX semantics for names (Wine among them, README):
+ * a rename onto a file open elsewhere, and a create of a name unlinked
+ * while open, are refused with TIO_EACCES until its handles close. */
+#ifdef _WIN32
+#  define R_NAME_BUSY(r) ((r) == TIO_EACCES)
+#else
+#  define R_NAME_BUSY(r) 0
+#endif
+
+static void r_done(tio_task *task, tcx *c, int64_t result)
+{
+    rslot *s = c->arg;
+    (void)task;
+    switch (s->op) {
+    case R_OPEN:
+        if (result == 0) {
+            ck_assert_ptr_nonnull(s->opened);
+            if (R.nfiles < R_FILES)
+                R.files[R.nfiles++] = s->opened;
+            else
+                ck_assert_int_eq(tio_file_close(s->opened), 0);
+        } else {
+            ck_assert_ptr_null(s->opened);
+            ck_assert_msg(result == TIO_ECANCELED || result == TIO_ETIMEDOUT || R_NAME_BUSY(result),
+                          "open: %lld", (long long)result);
+        }
+        break;
+    case R_CLOSE:
+        ck_assert_msg(result == 0 || result == TIO_ECANCELED || result == TIO_ETIMEDOUT,
+                      "close: %lld", (long long)result);
+        if (result == 0) {
+            int i = r_file(s->file);
+            ck_assert_int_ge(i, 0);
+            R.files[i] = R.files[--R.nfiles];
+            tio_task t2;
+            tcx c2;
+            task_init(&t2, &c2);
+            ck_assert_int_eq(tio_read(R.loop, &t2, s->file, s->buf[0], 1, 0, count_cb), TIO_EBADF);
+        }
+        break;
+    case R_RENAME: /* TIO_RENAME_NOREPLACE onto an existing name: TIO_EEXIST */
+    case R_UNLINK:
+        ck_assert_msg(result == 0 || result == TIO_ENOENT || result == TIO_EEXIST ||
+                          result == TIO_ECANCELED || result == TIO_ETIMEDOUT || R_NAME_BUSY(result),
+                      "op %d: %lld", s->op, (long long)result);
+        break;
+    default:
+        ck_assert_msg(result >= 0 || result == TIO_ECANCELED || result == TIO_ETIMEDOUT ||
+                          result == TIO_ENOTSUP,
+                      "op %d: %lld", s->op, (long long)result);
+        break;
+    }
+    s->op = -1;
+}
+
+/* Whether a task of this test (of kind op, or any: -1) works on f. */
+static bool r_busy(const tio_file *f, const rslot *slots, int op)
+{
+    for (int i = 0; i < R_SLOTS; i++)
+        if (slots[i].op >= 0 && slots[i].file == f && (op < 0 || slots[i].op == op))
+            return true;
+    return false;
+}
+
+START_TEST(random_engine_operations_with_cancels_keep_every_promise)
+{
+    tio_loop *loop = new_loop();
+    memset(&R, 0, sizeof R);
+    R.loop = loop;
+    static const char *tags[R_NAMES] = {"rnd0", "rnd1", "rnd2", "rnd3", "rnd4", "rnd5"};
+    for (int i = 0; i < R_NAMES; i++)
+        R.names[i] = scratch(tags[i]);
+    rslot *slots = calloc(R_SLOTS, sizeof *slots);
+    ck_assert_ptr_nonnull(slots);
+    for (int i = 0; i < R_SLOTS; i++)
+        slots[i].op = -1;
+    uint64_t seed = (uint64_t)now_ns() | 1, rng = seed;
+    printf("random engine operations: seed %llu\n", (unsigned long long)seed);
+    for (int step = 0; step < R_STEPS; step++) {
+        rslot *s = &slots[xorshift(&rng) % R_SLOTS];
+        if (s->op >= 0) {
+            tio_run(loop, 0);
+            continue;
+        }
+        int op = (int)(xorshift(&rng) % R_OPS);
+        tio_file *f = R.nfiles ? R.files[xorshift(&rng) % (uint64_t)R.nfiles] : NULL;
+        const char *a = R.names[xorshift(&rng) % R_NAMES];
+        const char *b = R.names[xorshift(&rng) % R_NAMES];
+        uint64_t off = (xorshift(&rng) % 8) * 512;
+        task_init(&s->t, &s->c);
+        s->c.hook = r_done;
+        s->c.arg = s;
+        s->file = NULL;
+        s->segs[0] = (tio_buf){s->buf[0], 512};
+        s->segs[1] = (tio_buf){s->buf[1], 100};
+        int rc;
+        g_in_submit++;
+        if (op == R_OPEN || f == NULL) {
+            op = R_OPEN;
+            s->opened = (tio_file *)&s->opened;
+            rc = tio_open(loop, &s->t, &s->opened, a, TIO_CREATE | TIO_RDWR, 0600, count_cb);
+        } else if (op == R_CLOSE) {
+            rc = r_busy(f, slots, -1) ? TIO_EBUSY : tio_close(loop, &s->t, f, count_cb);
+        } else if (op == R_STAT) {
+            rc = tio_stat_file(loop, &s->t, f, &s->st, count_cb);
+        } else if (op == R_ALLOC) {
+            rc = tio_allocate(loop, &s->t, f, off, 4096, (unsigned)(xorshift(&rng) & 1), count_cb);
+        } else if (op == R_TRUNC) {
+            rc = tio_truncate(loop, &s->t, f, off * 3, count_cb);
+        } else if (op == R_RENAME) {
+            rc = tio_rename(loop, &s->t, a, b, (unsigned)(xorshift(&rng) & 1), count_cb);
+        } else if (op == R_UNLINK) {
+            rc = tio_unlink(loop, &s->t, a, count_cb);
+        } else if (op == R_READV) {
+            rc = tio_readv(loop, &s->t, f, s->segs, 2, off, count_cb);
+        } else if (op == R_WRITEV) {
+            rc = tio_writev(loop, &s->t, f, s->segs, 2, off, count_cb);
+        } else {
+            rc = tio_read(loop, &s->t, f, s->buf[0], 512, off, count_cb);
+        }
+        g_in_submit--;
+        if (op != R_OPEN && op != R_RENAME && op != R_UNLINK)
+            s->file = f;
+        if (rc == TIO_EBUSY && op == R_CLOSE)
+            continue; /* other tasks on the file: refused, as documented */
+        if (rc == TIO_EBADF && f != NULL && r_busy(f, slots, R_CLOSE))
+            continue; /* a close is pending: the file refuses new work */
+        ck_assert_msg(rc == 0 || (op == R_RENAME && rc == TIO_EINVAL), "op %d: %s", op,
+                      tio_strerror(rc));
+        track(rc);
+        if (rc != 0)
+            continue;
+        s->op = op;
+        uint64_t r = xorshift(&rng) % 8;
+        if (r == 0)
+            ck_assert_int_eq(tio_cancel(loop, &s->t), 0);
+        else if (r == 1)
+            ck_assert_int_eq(tio_timeout(loop, &s->t, xorshift(&rng) % (2 * MS)), 0);
+        if (xorshift(&rng) % 4 == 0)
+            tio_run(loop, 0);
+    }
+    drain(loop);
+    for (int i = 0; i < R_SLOTS; i++)
+        ck_assert_int_eq(slots[i].op, -1);
+    while (R.nfiles > 0)
+        ck_assert_int_eq(tio_file_close(R.files[--R.nfiles]), 0);
+    end_loop(loop);
+    free(slots);
+}
+END_TEST
+
 /* ================================================================ suite */
 
 void add_engine_tests(Suite *s, conf_suite which)
@@ -704,6 +907,7 @@ void add_engine_tests(Suite *s, conf_suite which)
         tcase_add_test(tc, durable_create_and_replace);
         tcase_add_test(tc, exclusive_open_refuses_a_second_opener);
         tcase_add_test(tc, destroy_with_engine_operations_pending);
+        tcase_add_test(tc, random_engine_operations_with_cancels_keep_every_promise);
 #ifndef _WIN32
         tcase_add_test(tc, blocked_fifo_open_is_cancellable_posix);
 #endif
