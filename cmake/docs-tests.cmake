@@ -12,7 +12,11 @@
 #                       MINOR/PATCH and project(VERSION) agree
 #
 # Included from the top-level CMakeLists.txt when tests are built.
-if(CMAKE_HOST_UNIX AND NOT CMAKE_CROSSCOMPILING)
+# The checks of the sources themselves (pages, format) do not depend on
+# how the tree is built: the nested builds of `make test` (sanitizers,
+# threads-only) leave them to the top-level one.
+option(TIO_TEST_SOURCES "Test the man pages and the sources' format" ON)
+if(TIO_TEST_SOURCES AND CMAKE_HOST_UNIX AND NOT CMAKE_CROSSCOMPILING)
   add_test(NAME docs.man_lint
            COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/man-lint.sh lint ${PROJECT_SOURCE_DIR}/man)
   add_test(NAME docs.man_coverage
