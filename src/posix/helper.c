@@ -36,7 +36,7 @@ typedef struct list {
 
 /* One helper thread. A thread asked to stop a blocked open is condemned:
  * a cancellation request, once made, cannot be withdrawn, so it runs no
- * other task and exits (dead, joined when its slot is reused). */
+ * other task and exits (dead; the loop thread joins it in tio__helper_reap). */
 typedef struct slot {
     pthread_t thread;
     struct tio__helper *h;
@@ -94,8 +94,22 @@ static void post(tio__helper *h, tio__task *t, int err)
     push(&h->done, t);
 }
 
+static int spawn(tio__helper *h, const slot *except);
+
+/* A thread retires (cancelled in an open, or condemned): work queued
+ * behind it goes to a new thread if no other is idle, or it could wait
+ * for ever when every thread was stopping a blocked open. Under h->mu. */
+static void retire(tio__helper *h, slot *s)
+{
+    h->live--;
+    if (h->queue.head != NULL && h->idle == 0 && !h->stopping)
+        (void)spawn(h, s); /* failing, a later start tries again */
+    s->dead = true;
+}
+
 /* The thread was cancelled inside a blocked open (the only call run with
- * cancellation enabled: tio__posix_open): the open did not happen. */
+ * cancellation enabled: open_cancellable in file.c): the open did not
+ * happen. */
 static void cancelled(void *arg)
 {
     slot *s = arg;
@@ -103,8 +117,7 @@ static void cancelled(void *arg)
     pthread_mutex_lock(&h->mu);
     post(h, s->running, ECANCELED);
     s->running = NULL;
-    s->dead = true;
-    h->live--;
+    retire(h, s);
     pthread_mutex_unlock(&h->mu);
     h->notify(h->arg);
 }
@@ -141,8 +154,12 @@ static void *helper_main(void *arg)
         h->notify(h->arg);
         pthread_mutex_lock(&h->mu);
     }
-    s->dead = true;
-    h->live--;
+    if (s->condemned)
+        retire(h, s);
+    else {
+        s->dead = true;
+        h->live--;
+    }
     pthread_mutex_unlock(&h->mu);
     return NULL;
 }
@@ -189,16 +206,12 @@ void tio__helper_destroy(tio__helper *h)
 /* A helper thread with every signal blocked: the program's signals go to
  * its own threads, as if taskio had none. (Cancellation does not need
  * one unblocked: glibc and macOS deliver it by their own means.) */
-static int spawn(tio__helper *h)
+static int spawn(tio__helper *h, const slot *except)
 {
     slot *s = NULL;
     for (unsigned i = 0; i < MAX_HELPERS && s == NULL; i++) {
-        if (!h->slots[i].used)
+        if (&h->slots[i] != except && !h->slots[i].used)
             s = &h->slots[i];
-        else if (h->slots[i].dead) {
-            pthread_join(h->slots[i].thread, NULL); /* exited: returns at once */
-            s = &h->slots[i];
-        }
     }
     if (s == NULL)
         return EAGAIN;
@@ -226,7 +239,7 @@ int tio__helper_start(tio__helper *h, tio__task *t)
     for (tio__task *q = h->queue.head; q; q = H(q)->next)
         queued++;
     if (h->idle <= queued && h->live < MAX_HELPERS) {
-        err = spawn(h);
+        err = spawn(h, NULL);
         if (err != 0 && h->live > 0)
             err = 0; /* the threads there are will get to it */
     }
@@ -267,10 +280,23 @@ void tio__helper_reap(tio__helper *h)
 {
     if (h == NULL)
         return;
+    /* Retired threads are joined here, with no lock held: a retiring
+     * thread's last act, notify, may take the backend's lock, which a
+     * thread starting work holds while it takes h->mu. */
+    pthread_t retired[MAX_HELPERS];
+    unsigned nretired = 0;
     pthread_mutex_lock(&h->mu);
     tio__task *t = h->done.head;
     h->done.head = h->done.tail = NULL;
+    for (unsigned i = 0; i < MAX_HELPERS; i++) {
+        if (h->slots[i].used && h->slots[i].dead) {
+            retired[nretired++] = h->slots[i].thread;
+            h->slots[i].used = false;
+        }
+    }
     pthread_mutex_unlock(&h->mu);
+    for (unsigned i = 0; i < nretired; i++)
+        pthread_join(retired[i], NULL);
     while (t != NULL) {
         tio__task *next = H(t)->next;
         H(t)->where = AT_NONE;

@@ -683,6 +683,47 @@ START_TEST(blocked_fifo_open_is_cancellable_posix)
     ck_assert_int_eq(c.result, TIO_ECANCELED);
 }
 END_TEST
+
+/* Every helper thread (16) waiting in a FIFO's open and one more operation
+ * queued behind them: cancelling the opens retires their threads, and the
+ * queued one still runs (a new thread takes it). */
+START_TEST(work_queued_behind_cancelled_blocked_opens_still_runs_posix)
+{
+    enum { N = 16 };
+    tio_loop *loop = new_loop();
+    const char *fifo = scratch("fifo16");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    tio_file *g = file_with_data(loop, "behind", 100, 48, NULL);
+    tio_task t[N], st;
+    tcx c[N], sc;
+    tio_file *f[N];
+    tio_stat s;
+    for (int i = 0; i < N; i++) {
+        task_init(&t[i], &c[i]);
+        g_in_submit++;
+        int rc = tio_open(loop, &t[i], &f[i], fifo, TIO_RDONLY, 0, count_cb);
+        g_in_submit--;
+        ck_assert_int_eq(track(rc), 0);
+    }
+    ck_assert_int_eq(tio_run(loop, 100 * MS), 0); /* all 16 now wait in open(2) */
+    task_init(&st, &sc);
+    g_in_submit++;
+    ck_assert_int_eq(track(tio_stat_file(loop, &st, g, &s, count_cb)), 0);
+    g_in_submit--;
+    ck_assert_int_eq(tio_run(loop, 50 * MS), 0);
+    ck_assert_int_eq(sc.calls, 0); /* queued: no thread is free */
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(tio_cancel(loop, &t[i]), 0);
+    run_until_calls(loop, &sc, 1);
+    ck_assert_int_eq(sc.result, 0);
+    ck_assert_uint_eq(s.size, 100);
+    drain(loop);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(c[i].result, TIO_ECANCELED);
+    close_file(g);
+    end_loop(loop);
+}
+END_TEST
 #endif
 
 /* ================================================================ random */
@@ -910,6 +951,7 @@ void add_engine_tests(Suite *s, conf_suite which)
         tcase_add_test(tc, random_engine_operations_with_cancels_keep_every_promise);
 #ifndef _WIN32
         tcase_add_test(tc, blocked_fifo_open_is_cancellable_posix);
+        tcase_add_test(tc, work_queued_behind_cancelled_blocked_opens_still_runs_posix);
 #endif
 #ifdef __linux__
         tcase_add_test(tc, immutable_file_refuses_with_eacces_linux);
