@@ -94,16 +94,13 @@ static void post(tio__helper *h, tio__task *t, int err)
     push(&h->done, t);
 }
 
-static int spawn(tio__helper *h, const slot *except);
-
-/* A thread retires (cancelled in an open, or condemned): work queued
- * behind it goes to a new thread if no other is idle, or it could wait
- * for ever when every thread was stopping a blocked open. Under h->mu. */
+/* A thread retires (cancelled in an open, or condemned). Under h->mu;
+ * the caller then notifies the loop, whose tio__helper_reap joins it and
+ * hands work queued behind it to a new thread (else that work could wait
+ * for ever once every thread had been stopping a blocked open). */
 static void retire(tio__helper *h, slot *s)
 {
     h->live--;
-    if (h->queue.head != NULL && h->idle == 0 && !h->stopping)
-        (void)spawn(h, s); /* failing, a later start tries again */
     s->dead = true;
 }
 
@@ -154,13 +151,11 @@ static void *helper_main(void *arg)
         h->notify(h->arg);
         pthread_mutex_lock(&h->mu);
     }
-    if (s->condemned)
-        retire(h, s);
-    else {
-        s->dead = true;
-        h->live--;
-    }
+    bool condemned = s->condemned;
+    retire(h, s);
     pthread_mutex_unlock(&h->mu);
+    if (condemned)
+        h->notify(h->arg);
     return NULL;
 }
 
@@ -206,11 +201,11 @@ void tio__helper_destroy(tio__helper *h)
 /* A helper thread with every signal blocked: the program's signals go to
  * its own threads, as if taskio had none. (Cancellation does not need
  * one unblocked: glibc and macOS deliver it by their own means.) */
-static int spawn(tio__helper *h, const slot *except)
+static int spawn(tio__helper *h)
 {
     slot *s = NULL;
     for (unsigned i = 0; i < MAX_HELPERS && s == NULL; i++) {
-        if (&h->slots[i] != except && !h->slots[i].used)
+        if (!h->slots[i].used)
             s = &h->slots[i];
     }
     if (s == NULL)
@@ -239,7 +234,7 @@ int tio__helper_start(tio__helper *h, tio__task *t)
     for (tio__task *q = h->queue.head; q; q = H(q)->next)
         queued++;
     if (h->idle <= queued && h->live < MAX_HELPERS) {
-        err = spawn(h, NULL);
+        err = spawn(h);
         if (err != 0 && h->live > 0)
             err = 0; /* the threads there are will get to it */
     }
@@ -297,6 +292,12 @@ void tio__helper_reap(tio__helper *h)
     pthread_mutex_unlock(&h->mu);
     for (unsigned i = 0; i < nretired; i++)
         pthread_join(retired[i], NULL);
+    if (nretired > 0) {
+        pthread_mutex_lock(&h->mu);
+        if (h->queue.head != NULL && h->idle == 0 && h->live < MAX_HELPERS)
+            (void)spawn(h); /* failing, the next start tries again */
+        pthread_mutex_unlock(&h->mu);
+    }
     while (t != NULL) {
         tio__task *next = H(t)->next;
         H(t)->where = AT_NONE;
