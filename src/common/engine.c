@@ -12,19 +12,9 @@
 static int check_file_op(tio_loop *loop, const char *call, tio_task *task, tio_file *file,
                          tio_cb cb, bool writes)
 {
-    if (task == NULL || file == NULL || cb == NULL)
-        return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
-                         task == NULL   ? "task"
-                         : file == NULL ? "file"
-                                        : "callback");
-    if (!tio__file_is_open(file))
-        return tio__fail(loop, TIO_EBADF, "%s: the file is closed", call);
-    if (file->loop != loop)
-        return tio__fail(loop, TIO_EINVAL, "%s: the file belongs to another loop", call);
-    if (tio__priv(task)->state != TIO__IDLE)
-        return tio__fail(loop, TIO_EBUSY, "%s: the task is already pending", call);
-    if (loop->destroying)
-        return tio__fail(loop, TIO_ECANCELED, "%s: the loop is being destroyed", call);
+    int rc = tio__check_task(loop, call, task, file, cb);
+    if (rc != 0)
+        return rc;
     if (file->is_stream)
         return tio__fail(loop, TIO_EINVAL, "%s: the file is a pipe or socket", call);
     if (writes && !file->can_write)

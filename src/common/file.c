@@ -246,19 +246,9 @@ int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb)
     if (loop == NULL)
         return TIO_EINVAL;
     TIO_ASSERT_OWNER(loop);
-    if (task == NULL || file == NULL || cb == NULL)
-        return tio__fail(loop, TIO_EINVAL, "tio_close: NULL %s",
-                         task == NULL   ? "task"
-                         : file == NULL ? "file"
-                                        : "callback");
-    if (!tio__file_is_open(file))
-        return tio__fail(loop, TIO_EBADF, "tio_close: the file is closed");
-    if (file->loop != loop)
-        return tio__fail(loop, TIO_EINVAL, "tio_close: the file belongs to another loop");
-    if (tio__priv(task)->state != TIO__IDLE)
-        return tio__fail(loop, TIO_EBUSY, "tio_close: the task is already pending");
-    if (loop->destroying)
-        return tio__fail(loop, TIO_ECANCELED, "tio_close: the loop is being destroyed");
+    int rc = tio__check_task(loop, "tio_close", task, file, cb);
+    if (rc != 0)
+        return rc;
     if (file->pending > 0)
         return tio__fail(loop, TIO_EBUSY, "tio_close: %u tasks still pending on the file",
                          file->pending);

@@ -396,6 +396,10 @@ static inline bool tio__file_is_open(const tio_file *f)
 /* task.c: the state machine and the flush policy. */
 void tio__task_enqueue(tio_loop *loop, tio__task *t);        /* IDLE -> QUEUED (maybe flushed) */
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */
+
+/* submit.c: the checks every operation on a file makes at submission: 0 or
+ * the TIO_E* rejection, explained by tio_last_error. */
+int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb);
 void tio__task_requeue(tio__task *t);            /* INFLIGHT -> QUEUED: continue/retry */
 void tio__flush(tio_loop *loop, unsigned flags); /* hand queued work to the backend */
 unsigned tio__run_callbacks(tio_loop *loop);

@@ -28,8 +28,9 @@ static int check_alignment(tio_loop *loop, const char *call, const tio_file *fil
     return 0;
 }
 
-/* The checks shared by every operation on a file. */
-static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb)
+/* The checks shared by every operation on a file (engine.c and file.c's
+ * tio_close too). */
+int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb)
 {
     if (task == NULL || file == NULL || cb == NULL)
         return tio__fail(loop, TIO_EINVAL, "%s: NULL %s", call,
@@ -52,7 +53,7 @@ static int check_task(tio_loop *loop, const char *call, tio_task *task, tio_file
 static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task *task,
                               tio_file *file, void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
-    int rc = check_task(loop, call, task, file, cb);
+    int rc = tio__check_task(loop, call, task, file, cb);
     if (rc != 0)
         return rc;
     if (buf == NULL)
@@ -125,7 +126,7 @@ int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, ti
     if (loop == NULL)
         return TIO_EINVAL;
     TIO_ASSERT_OWNER(loop);
-    int rc = check_task(loop, "tio_fsync", task, file, cb);
+    int rc = tio__check_task(loop, "tio_fsync", task, file, cb);
     if (rc != 0)
         return rc;
     if ((flags & ~(unsigned)TIO_FSYNC_DATA) != 0)
@@ -155,7 +156,7 @@ static int submit_vec(tio_loop *loop, const char *call, int op, tio_task *task, 
     if (loop == NULL)
         return TIO_EINVAL;
     TIO_ASSERT_OWNER(loop);
-    int rc = check_task(loop, call, task, file, cb);
+    int rc = tio__check_task(loop, call, task, file, cb);
     if (rc != 0)
         return rc;
     if (bufs == NULL)
