@@ -11,6 +11,9 @@
 
 #include <check.h>
 #include <errno.h>
+#ifdef _WIN32
+#  include "win32/win32.h" /* <windows.h>: the Win32 error codes */
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -1036,6 +1039,52 @@ START_TEST(errno_mapping_is_explicit)
 }
 END_TEST
 
+#ifdef _WIN32
+/* What tio__os_error_map makes of the Win32 errors real Windows reports
+ * and Wine never does: devices and volumes that vanish, damaged data,
+ * dropped SMB shares, a mapped file. */
+START_TEST(win32_error_mapping_is_explicit)
+{
+    static const struct {
+        DWORD err;
+        int code;
+    } map[] = {
+        {ERROR_SUCCESS, 0},
+        {ERROR_FILE_NOT_FOUND, TIO_ENOENT},
+        {ERROR_BAD_NETPATH, TIO_ENOENT},
+        {ERROR_ACCESS_DENIED, TIO_EACCES},
+        {ERROR_SHARING_VIOLATION, TIO_EBUSY},
+        {ERROR_USER_MAPPED_FILE, TIO_EBUSY},
+        {ERROR_DISK_FULL, TIO_ENOSPC},
+        {ERROR_INVALID_NAME, TIO_EINVAL},
+        {ERROR_OPERATION_ABORTED, TIO_ECANCELED},
+        {ERROR_BROKEN_PIPE, TIO_EPIPE},
+        {ERROR_WRITE_PROTECT, TIO_EROFS},
+        {ERROR_IO_DEVICE, TIO_EIO},
+        {ERROR_DEVICE_REMOVED, TIO_EIO},
+        {ERROR_FILE_INVALID, TIO_EIO},
+        {ERROR_FILE_CORRUPT, TIO_EIO},
+        {ERROR_DISK_CORRUPT, TIO_EIO},
+        {ERROR_DATA_CHECKSUM_ERROR, TIO_EIO},
+        {ERROR_NETNAME_DELETED, TIO_EIO},
+        {ERROR_UNEXP_NET_ERR, TIO_EIO},
+        {ERROR_DIRECTORY, TIO_ENOTDIR},
+        {ERROR_DIRECTORY_NOT_SUPPORTED, TIO_EISDIR},
+        {ERROR_FILE_TOO_LARGE, TIO_EFBIG},
+        {12345, TIO_EOTHER},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        ck_assert_msg(tio__os_error_map((int)map[i].err) == map[i].code,
+                      "Win32 error %lu: TIO code %d, want %d", (unsigned long)map[i].err,
+                      tio__os_error_map((int)map[i].err), map[i].code);
+    /* None of them is end of data, a cancel or transient: a plain failure
+     * whose raw code tio_os_error keeps. */
+    ck_assert_int_eq(tio__os_error_kind(ERROR_DEVICE_REMOVED), TIO__ERR_FAIL);
+    ck_assert_int_eq(tio__os_error_kind(ERROR_NETNAME_DELETED), TIO__ERR_FAIL);
+}
+END_TEST
+#endif
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
@@ -1095,6 +1144,9 @@ static Suite *suite(void)
     tcase_add_test(tc, destroy_cancels_queued_inflight_and_sleeping);
     tcase_add_test(tc, validation_rejects_without_state_change);
     tcase_add_test(tc, errno_mapping_is_explicit);
+#ifdef _WIN32
+    tcase_add_test(tc, win32_error_mapping_is_explicit);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

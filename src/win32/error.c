@@ -22,7 +22,10 @@ int tio__win_error_map(unsigned long err)
     case ERROR_SHARING_VIOLATION: /* another handle's share mode excludes ours */
     case ERROR_LOCK_VIOLATION:
     case ERROR_BUSY:
-    case ERROR_PIPE_BUSY: return TIO_EBUSY;
+    case ERROR_PIPE_BUSY:
+    /* Truncating or deleting a file another process has mapped: the file
+     * is in use, as Linux's ETXTBSY for a running executable. */
+    case ERROR_USER_MAPPED_FILE: return TIO_EBUSY;
     case ERROR_FILE_EXISTS:
     case ERROR_ALREADY_EXISTS: return TIO_EEXIST;
     case ERROR_DISK_FULL:
@@ -68,7 +71,24 @@ int tio__win_error_map(unsigned long err)
     case ERROR_WRITE_FAULT:
     case ERROR_GEN_FAILURE:
     case ERROR_DEVICE_NOT_CONNECTED:
-    case ERROR_NOT_READY: return TIO_EIO;
+    case ERROR_NOT_READY:
+    /* The device went away under an open handle (surprise removal, a
+     * dismounted or changed volume: "the volume for a file has been
+     * externally altered"); the handle never works again. */
+    case ERROR_DEVICE_REMOVED:
+    case ERROR_FILE_INVALID:
+    /* The filesystem found its structures or the data damaged (NTFS
+     * "file or directory is corrupted and unreadable", ReFS integrity
+     * streams' checksum mismatch): a read that cannot return the data,
+     * as a Linux filesystem's EIO. */
+    case ERROR_FILE_CORRUPT:
+    case ERROR_DISK_CORRUPT:
+    case ERROR_DATA_CHECKSUM_ERROR:
+    /* An SMB share dropped mid-operation: the data did not reach the
+     * server, as a lost NFS hard mount's EIO. (A share that is not there
+     * at all, ERROR_BAD_NETPATH, is TIO_ENOENT above.) */
+    case ERROR_NETNAME_DELETED:
+    case ERROR_UNEXP_NET_ERR: return TIO_EIO;
     default: return TIO_EOTHER;
     }
 }

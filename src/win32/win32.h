@@ -24,6 +24,11 @@ size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path);
 #ifndef ERROR_DIRECTORY_NOT_SUPPORTED
 #  define ERROR_DIRECTORY_NOT_SUPPORTED 336L
 #endif
+/* ReFS integrity streams: a read whose checksum does not match (323);
+ * missing from mingw-w64's headers. */
+#ifndef ERROR_DATA_CHECKSUM_ERROR
+#  define ERROR_DATA_CHECKSUM_ERROR 323L
+#endif
 
 /* tio_file.backend_flags bits set by the IOCP backend. */
 #define TIO__WIN_SKIP_ON_SUCCESS 1u /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is in force */
