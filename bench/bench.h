@@ -32,7 +32,7 @@
 #define GIB (1024 * MIB)
 #define NS_PER_S UINT64_C(1000000000)
 
-enum bench_rw { RW_RANDREAD, RW_RANDWRITE, RW_READ, RW_WRITE, RW_RANDRW };
+enum bench_rw { RW_RANDREAD, RW_RANDWRITE, RW_READ, RW_WRITE, RW_RANDRW, RW_APPEND };
 
 struct bench_config {
     const char *engine;  /* "taskio", "liburing", "libuv", "pread" */
@@ -56,6 +56,9 @@ struct bench_config {
     unsigned uring_setup;   /* liburing: 0 DEFER_TASKRUN, 1 COOP_TASKRUN, 3 no flags */
     bool uring_submit_each; /* liburing: one io_uring_submit per new SQE */
     unsigned submit_batch;  /* taskio: tio_loop_config.submit_batch */
+    bool sync;              /* taskio, QD 1: start, then tio_wait, one at a time */
+    unsigned jobs;          /* independent runs on as many threads, each over its own
+                               part of the file (1: one run on the calling thread) */
     bool json;
     bool quiet; /* no text result line (JSON only) */
 };
@@ -99,6 +102,7 @@ struct bench_snapshot {
 struct bench {
     const struct bench_config *cfg;
     struct bench_engine_info info;
+    char note_buf[128]; /* for info.note: per run, so that jobs on threads may fill it */
     /* Set up by the harness for the engine. */
     int open_flags;      /* O_RDONLY/O_WRONLY/O_RDWR | O_DIRECT | O_DSYNC */
     bool direct_ok;      /* O_DIRECT accepted by the filesystem */
@@ -107,8 +111,12 @@ struct bench {
     bool has_reads, has_writes;
     /* Generator. */
     uint64_t rng;
+    uint64_t first_block; /* this run's part of the file: nblocks blocks from here */
     uint64_t nblocks;
-    uint64_t seq_next; /* read/write: next block */
+    uint64_t seq_next;         /* read/write/append: next block, relative to first_block */
+    int append_fd;             /* append: the harness's descriptor, to empty the file on wrap */
+    struct bench_start *start; /* jobs: every run's clock starts together; NULL */
+    bool begun;
     /* Progress of the run. */
     uint64_t issued, completed;
     uint64_t stop_issue_at;              /* ops mode: no more issues after this many */
@@ -137,7 +145,8 @@ extern const struct bench_engine bench_engine_libuv;
 extern const struct bench_engine bench_engine_pread;
 
 uint64_t bench_now(void);
-/* Start the clock (and, with no warm-up, the window). Returns now. */
+/* Start the clock (and, with no warm-up, the window). Returns now. With
+ * --jobs, waits there until every job is ready. */
 uint64_t bench_begin(struct bench *b);
 /* The next operation to issue, or false when issuing has stopped. */
 bool bench_next(struct bench *b, struct bench_io *io);

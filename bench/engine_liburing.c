@@ -91,7 +91,7 @@ static const struct {
 static int run(struct bench *b)
 {
     const struct bench_config *c = b->cfg;
-    static struct uring_engine u;
+    struct uring_engine u; /* on this thread's stack: one per --jobs thread */
     memset(&u, 0, sizeof u);
     u.b = b;
     u.fixed = c->fixed;
@@ -108,8 +108,8 @@ static int run(struct bench *b)
         fflush(stdout);
         return 1;
     }
-    static char note[128];
-    snprintf(note, sizeof note, "ring: %s; %s%s", ring_setups[k - 1].name,
+    char *note = b->note_buf;
+    snprintf(note, sizeof b->note_buf, "ring: %s; %s%s", ring_setups[k - 1].name,
              c->uring_submit_each ? "one submit per operation" : "submit-and-wait batches",
              u.fixed ? "; registered file and buffers" : "");
     b->info.backend = "io_uring";

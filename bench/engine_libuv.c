@@ -78,8 +78,8 @@ static unsigned pool_size(const struct bench_config *c)
 static int run(struct bench *b)
 {
     const struct bench_config *c = b->cfg;
-    static char note[64];
-    snprintf(note, sizeof note, "libuv %s, UV_THREADPOOL_SIZE=%u", uv_version_string(),
+    char *note = b->note_buf;
+    snprintf(note, sizeof b->note_buf, "libuv %s, UV_THREADPOOL_SIZE=%u", uv_version_string(),
              pool_size(c));
     b->info.backend = "threadpool";
     b->info.workers = pool_size(c);

@@ -3,6 +3,10 @@
  * The taskio engine: one loop on the chosen backend, qd tasks each
  * resubmitted from its own callback, tio_run(TIO_FOREVER) until nothing is
  * pending. This is how an engine is meant to use taskio.
+ *
+ * --sync (QD 1): the synchronous caller instead (a pager, a simple WAL):
+ * start one operation, tio_wait for it, then the next; the callback does
+ * nothing. With --jobs each thread has its own loop.
  */
 #include "bench.h"
 
@@ -51,6 +55,20 @@ static void on_complete(tio_task *task, int64_t result)
     }
 }
 
+static void on_sync_complete(tio_task *task, int64_t result)
+{
+    (void)task; /* tio_wait returns the result */
+    (void)result;
+}
+
+static int submit_sync(struct slot *s, const struct bench_io *io)
+{
+    size_t bs = s->b->cfg->bs;
+    if (io->write)
+        return tio_write(s->loop, &s->task, s->file, s->buf, bs, io->offset, on_sync_complete);
+    return tio_read(s->loop, &s->task, s->file, s->buf, bs, io->offset, on_sync_complete);
+}
+
 static int run(struct bench *b)
 {
     const struct bench_config *c = b->cfg;
@@ -71,10 +89,13 @@ static int run(struct bench *b)
     }
     b->info.backend = tio_loop_backend(loop);
     b->info.workers = strcmp(b->info.backend, "threads") == 0 ? (c->threads ? c->threads : 4) : 0;
-    static char note[64];
-    if (c->submit_batch) {
-        snprintf(note, sizeof note, "submit_batch %u", c->submit_batch);
-        b->info.note = note;
+    if (c->submit_batch || c->sync) {
+        if (c->submit_batch)
+            snprintf(b->note_buf, sizeof b->note_buf, "%ssubmit_batch %u",
+                     c->sync ? "start + tio_wait; " : "", c->submit_batch);
+        else
+            snprintf(b->note_buf, sizeof b->note_buf, "start + tio_wait");
+        b->info.note = b->note_buf;
     }
 
     unsigned flags = (b->has_reads && b->has_writes ? TIO_RDWR
@@ -113,16 +134,32 @@ static int run(struct bench *b)
         slots[i].buf = b->bufs + (size_t)i * c->bs;
     }
 
+    int result = 0;
     uint64_t now = bench_begin(b);
     struct bench_io io;
-    for (unsigned i = 0; i < c->qd && bench_next(b, &io); i++) {
+    if (c->sync) {
+        while (bench_next(b, &io)) {
+            rc = submit_sync(&slots[0], &io);
+            if (rc < 0) {
+                bench_fail(b, "start: %s: %s", tio_strerror(rc), tio_last_error(loop));
+                break;
+            }
+            int64_t res = tio_wait(loop, &slots[0].task, TIO_FOREVER);
+            b->waits++;
+            if (res < 0 && !b->failed) {
+                int os = tio_os_error(&slots[0].task);
+                bench_fail(b, "%s (OS error %d: %s)", tio_strerror((int)res), os, strerror(os));
+            }
+            now = bench_complete(b, now, res < 0 ? -(int64_t)tio_os_error(&slots[0].task) : res);
+        }
+    }
+    for (unsigned i = 0; !c->sync && i < c->qd && bench_next(b, &io); i++) {
         rc = submit(&slots[i], &io, now);
         if (rc < 0) {
             bench_fail(b, "submit: %s: %s", tio_strerror(rc), tio_last_error(loop));
             break;
         }
     }
-    int result = 0;
     while (tio_pending(loop) > 0) {
         rc = tio_run(loop, TIO_FOREVER);
         b->waits++;

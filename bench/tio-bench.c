@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,8 @@
 #define PREP_CHUNK_BYTES ((size_t)MIB)
 #define MAX_QD 32768u /* io_uring's IORING_MAX_ENTRIES */
 
-static const char *const rw_names[] = {"randread", "randwrite", "read", "write", "randrw"};
+static const char *const rw_names[] = {"randread", "randwrite", "read",
+                                       "write",    "randrw",    "append"};
 
 /* ================================================================ options */
 
@@ -218,6 +220,15 @@ static int opt_rwmixread(const char *v, struct bench_config *c)
     return 0;
 }
 
+static int opt_jobs(const char *v, struct bench_config *c)
+{
+    uint64_t n;
+    if (parse_bytes(v, &n) != 0 || n == 0 || n > 64)
+        return -1;
+    c->jobs = (unsigned)n;
+    return 0;
+}
+
 static int opt_seed(const char *v, struct bench_config *c)
 {
     return parse_bytes(v, &c->seed);
@@ -239,6 +250,12 @@ static int flag_dsync(const char *v, struct bench_config *c)
 {
     (void)v;
     c->dsync = true;
+    return 0;
+}
+static int flag_sync(const char *v, struct bench_config *c)
+{
+    (void)v;
+    c->sync = true;
     return 0;
 }
 static int flag_fixed(const char *v, struct bench_config *c)
@@ -304,8 +321,10 @@ static const struct option_def {
      "each; a single run takes the first that initialises)",
      opt_backend},
     {"--rw", "MODE",
-     "randread, randwrite, read, write or randrw (default: the demo "
-     "pair, randread and --dsync randwrite)",
+     "randread, randwrite, read, write, randrw or append (default: the "
+     "demo pair, randread and --dsync randwrite); append writes sequentially "
+     "past the end of PATH.append, emptied when the run starts and each time "
+     "it reaches --size",
      opt_rw},
     {"--bs", "BYTES", "bytes per operation, k/M suffixes (default: 4k)", opt_bs},
     {"--qd", "N", "operations in flight (default: 32; pread: 1)", opt_qd},
@@ -316,7 +335,10 @@ static const struct option_def {
     {"--warmup-ops", "N", "warm-up operations with --ops (default: N/10, at least 4*qd)",
      opt_warmup_ops},
     {"--direct", NULL, "O_DIRECT (default)", flag_direct},
-    {"--no-direct", NULL, "buffered I/O through the page cache", flag_no_direct},
+    {"--no-direct", NULL,
+     "buffered I/O through the page cache (the file is read once "
+     "beforehand, so reads find it cached)",
+     flag_no_direct},
     {"--dsync", NULL, "O_DSYNC: a write completes once durable", flag_dsync},
     {"--file", "PATH",
      "scratch file (default: tio-bench.dat); rewritten if its size "
@@ -330,6 +352,15 @@ static const struct option_def {
      "taskio: tio_loop_config.submit_batch; 0 (default) hands a "
      "run's starts over in its one wait, N every N starts from the starting call",
      opt_submit_batch},
+    {"--sync", NULL,
+     "taskio, QD 1: start one operation, then tio_wait for it (a "
+     "synchronous caller), instead of resubmitting from the callback",
+     flag_sync},
+    {"--jobs", "N",
+     "N independent runs (loops, rings) on N threads, each over its own "
+     "1/N of the file, started together; IOPS summed, latencies merged "
+     "(taskio, liburing, pread; default: 1)",
+     opt_jobs},
     {"--rwmixread", "PCT", "randrw: percentage of reads (default: 50)", opt_rwmixread},
     {"--seed", "N", "offset generator seed (default: 1)", opt_seed},
     {"--fixed", NULL, "liburing: registered file and fixed buffers", flag_fixed},
@@ -496,9 +527,16 @@ static void window_end(struct bench *b, uint64_t now)
     b->stop = true;
 }
 
+struct bench_start {
+    pthread_barrier_t barrier;
+};
+
 uint64_t bench_begin(struct bench *b)
 {
     const struct bench_config *c = b->cfg;
+    b->begun = true;
+    if (b->start != NULL)
+        pthread_barrier_wait(&b->start->barrier);
     uint64_t now = bench_now();
     b->t0_ns = now;
     b->warm_end_ns = now + (uint64_t)(c->warmup_s * 1e9);
@@ -534,6 +572,17 @@ bool bench_next(struct bench *b, struct bench_io *io)
         b->seq_next = block + 1 == b->nblocks ? 0 : block + 1;
         io->write = b->cfg->rw == RW_WRITE;
         break;
+    case RW_APPEND:
+        if (b->seq_next == b->nblocks) {
+            /* Full: empty it, so that every write keeps extending the file
+             * (writes still in flight land past the new end: harmless). */
+            if (ftruncate(b->append_fd, 0) != 0)
+                bench_fail(b, "ftruncate: %s", strerror(errno));
+            b->seq_next = 0;
+        }
+        block = b->seq_next++;
+        io->write = true;
+        break;
     case RW_RANDRW:
         block = rand_below(b, b->nblocks);
         io->write = rand_below(b, 100) >= b->cfg->rwmixread;
@@ -543,7 +592,7 @@ bool bench_next(struct bench *b, struct bench_io *io)
         io->write = b->cfg->rw == RW_RANDWRITE;
         break;
     }
-    io->offset = block * b->cfg->bs;
+    io->offset = (b->first_block + block) * b->cfg->bs;
     return true;
 }
 
@@ -680,6 +729,25 @@ static int prepare_file(const struct bench_config *c, bool *direct_ok)
     return rc;
 }
 
+/* Buffered runs: read the file once through the page cache, so that their
+ * reads are served from memory (a cached file, as a pager's hot pages). */
+static int warm_cache(const struct bench_config *c)
+{
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    void *buf = malloc(PREP_CHUNK_BYTES);
+    int rc = fd >= 0 && buf != NULL ? 0 : -1;
+    for (uint64_t off = 0; rc == 0 && off < c->size; off += PREP_CHUNK_BYTES)
+        if (pread(fd, buf, PREP_CHUNK_BYTES, (off_t)off) < 0)
+            rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "tio-bench: reading %s into the page cache: %s\n", c->path,
+                strerror(errno));
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 /* ================================================================ engines */
 
 static const struct bench_engine *const engine_table[] = {
@@ -709,30 +777,65 @@ struct result {
     uint64_t ops;
 };
 
-static struct result summarize(const struct bench *b)
+/* The result over jobs runs (one, or --jobs): IOPS summed, latencies of
+ * every run merged into one histogram, and CPU time and heap calls (counted
+ * for the whole process) from the first window's start to the last one's
+ * end, per operation of every run. */
+static struct result summarize(struct bench *const *runs, unsigned jobs)
 {
+    static struct bench_hist h; /* large: not on the stack */
     struct result r;
     memset(&r, 0, sizeof r);
-    r.ops = b->hist.count;
-    uint64_t dt = b->w1.t_ns - b->w0.t_ns;
-    r.seconds = (double)dt / 1e9;
+    memset(&h, 0, sizeof h);
+    struct bench_snapshot w0 = runs[0]->w0, w1 = runs[0]->w1;
+    uint64_t waits = 0;
+    for (unsigned j = 0; j < jobs; j++) {
+        const struct bench *b = runs[j];
+        h.count += b->hist.count;
+        h.sum_ns += b->hist.sum_ns;
+        if (b->hist.max_ns > h.max_ns)
+            h.max_ns = b->hist.max_ns;
+        for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+            h.buckets[i] += b->hist.buckets[i];
+        double secs = (double)(b->w1.t_ns - b->w0.t_ns) / 1e9;
+        if (secs > r.seconds)
+            r.seconds = secs;
+        r.iops += secs > 0 ? (double)b->hist.count / secs : 0.0;
+        waits += b->w1.waits - b->w0.waits;
+        /* Process-wide counters grow: the smallest start, the largest end. */
+        if (b->w0.user_ns < w0.user_ns)
+            w0.user_ns = b->w0.user_ns;
+        if (b->w0.sys_ns < w0.sys_ns)
+            w0.sys_ns = b->w0.sys_ns;
+        if (b->w0.allocs < w0.allocs)
+            w0.allocs = b->w0.allocs;
+        if (b->w0.frees < w0.frees)
+            w0.frees = b->w0.frees;
+        if (b->w1.user_ns > w1.user_ns)
+            w1.user_ns = b->w1.user_ns;
+        if (b->w1.sys_ns > w1.sys_ns)
+            w1.sys_ns = b->w1.sys_ns;
+        if (b->w1.allocs > w1.allocs)
+            w1.allocs = b->w1.allocs;
+        if (b->w1.frees > w1.frees)
+            w1.frees = b->w1.frees;
+    }
+    r.ops = h.count;
     double ops = r.ops ? (double)r.ops : 1.0;
-    r.iops = r.seconds > 0 ? (double)r.ops / r.seconds : 0.0;
-    r.mib_s = r.iops * (double)b->cfg->bs / (double)MIB;
-    r.mean_us = (double)b->hist.sum_ns / ops / 1e3;
-    r.p50_us = hist_quantile(&b->hist, 0.50) / 1e3;
-    r.p99_us = hist_quantile(&b->hist, 0.99) / 1e3;
-    r.p999_us = hist_quantile(&b->hist, 0.999) / 1e3;
-    r.max_us = (double)b->hist.max_ns / 1e3;
-    r.user_ns = (double)(b->w1.user_ns - b->w0.user_ns) / ops;
-    r.sys_ns = (double)(b->w1.sys_ns - b->w0.sys_ns) / ops;
+    r.mib_s = r.iops * (double)runs[0]->cfg->bs / (double)MIB;
+    r.mean_us = (double)h.sum_ns / ops / 1e3;
+    r.p50_us = hist_quantile(&h, 0.50) / 1e3;
+    r.p99_us = hist_quantile(&h, 0.99) / 1e3;
+    r.p999_us = hist_quantile(&h, 0.999) / 1e3;
+    r.max_us = (double)h.max_ns / 1e3;
+    r.user_ns = (double)(w1.user_ns - w0.user_ns) / ops;
+    r.sys_ns = (double)(w1.sys_ns - w0.sys_ns) / ops;
     r.cpu_ns = r.user_ns + r.sys_ns;
-    uint64_t waits = b->w1.waits - b->w0.waits;
     r.ops_per_wait = waits ? (double)r.ops / (double)waits : 0.0;
     uint64_t a, f;
     if (bench_alloc_counts(&a, &f)) {
-        r.allocs = (double)(b->w1.allocs - b->w0.allocs) / ops;
-        r.frees = (double)(b->w1.frees - b->w0.frees) / ops;
+        r.allocs = (double)(w1.allocs - w0.allocs) / ops;
+        r.frees = (double)(w1.frees - w0.frees) / ops;
     } else {
         r.allocs = r.frees = -1;
     }
@@ -757,8 +860,11 @@ static void json_string(const char *s)
 static void print_text(const struct bench *b, const struct result *r)
 {
     const struct bench_config *c = b->cfg;
-    char qd[32];
-    snprintf(qd, sizeof qd, "QD %u", c->qd);
+    char qd[48];
+    if (c->jobs > 1)
+        snprintf(qd, sizeof qd, "%ux QD %u", c->jobs, c->qd);
+    else
+        snprintf(qd, sizeof qd, "QD %u%s", c->qd, c->sync ? " sync" : "");
     printf("%-8s %-10s %-9s %5zu KiB %-6s %-8s%-6s %9.0f IOPS %8.1f MiB/s\n", c->engine,
            b->info.backend ? b->info.backend : "-", rw_names[c->rw], c->bs / 1024, qd,
            b->direct_ok ? "direct" : "buffered", c->dsync ? " dsync" : "", r->iops, r->mib_s);
@@ -793,7 +899,8 @@ static void print_json(const struct bench *b, const struct result *r)
     printf(",\"rw\":\"%s\",\"bs\":%zu,\"qd\":%u,\"direct\":%s,\"dsync\":%s,\"fixed\":%s",
            rw_names[c->rw], c->bs, c->qd, b->direct_ok ? "true" : "false",
            c->dsync ? "true" : "false", c->fixed ? "true" : "false");
-    printf(",\"workers\":%u", b->info.workers);
+    printf(",\"workers\":%u,\"jobs\":%u,\"sync\":%s", b->info.workers, c->jobs,
+           c->sync ? "true" : "false");
     if (strcmp(c->engine, "taskio") == 0)
         printf(",\"submit_batch\":%u", c->submit_batch);
     if (strcmp(c->engine, "libuv") == 0)
@@ -821,6 +928,92 @@ static void print_json(const struct bench *b, const struct result *r)
 
 /* ================================================================== main */
 
+/* One run of an engine: with --jobs, one per thread. */
+struct job {
+    pthread_t thread;
+    const struct bench_engine *e;
+    struct bench_config cfg;
+    struct bench *b;
+    char path[4096];
+    int rc;
+};
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    j->rc = j->e->run(j->b);
+    if (j->b->start != NULL && !j->b->begun)         /* failed before its start: */
+        pthread_barrier_wait(&j->b->start->barrier); /* let the others go */
+    return NULL;
+}
+
+/* Job k of jobs: its own seed, its own 1/jobs of the file (of the operation
+ * count with --ops), its own buffers; append: its own file. 0, or -1. */
+static int job_setup(struct job *j, const struct bench_config *c, bool direct_ok, unsigned k,
+                     unsigned jobs)
+{
+    j->cfg = *c;
+    struct bench_config *jc = &j->cfg;
+    jc->seed = c->seed + k; /* job 0 draws what a single run draws */
+    if (c->ops != 0) {
+        jc->ops = c->ops / jobs ? c->ops / jobs : 1;
+        jc->warmup_ops = c->warmup_ops / jobs;
+    }
+    struct bench *b = calloc(1, sizeof *b); /* the histogram is large: not on the stack */
+    if (b == NULL) {
+        fprintf(stderr, "tio-bench: out of memory\n");
+        return -1;
+    }
+    j->b = b;
+    b->cfg = jc;
+    b->append_fd = -1;
+    b->direct_ok = direct_ok;
+    b->has_reads = c->rw == RW_RANDREAD || c->rw == RW_READ || c->rw == RW_RANDRW;
+    b->has_writes = !b->has_reads || c->rw == RW_RANDRW;
+    b->open_flags = (b->has_reads && b->has_writes ? O_RDWR
+                     : b->has_writes               ? O_WRONLY
+                                                   : O_RDONLY) |
+                    (direct_ok ? O_DIRECT : 0) | (c->dsync ? O_DSYNC : 0) | O_CLOEXEC;
+    b->rng = jc->seed * 0x9E3779B97F4A7C15ULL | 1; /* never zero */
+    b->nblocks = c->size / c->bs / jobs;
+    b->first_block = (uint64_t)k * b->nblocks;
+    if (c->rw == RW_APPEND) {
+        if (jobs > 1)
+            snprintf(j->path, sizeof j->path, "%s.append%u", c->path, k);
+        else
+            snprintf(j->path, sizeof j->path, "%s.append", c->path);
+        jc->path = j->path;
+        b->first_block = 0;
+        b->append_fd = open(j->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (b->append_fd < 0) {
+            fprintf(stderr, "tio-bench: %s: %s\n", j->path, strerror(errno));
+            return -1;
+        }
+    }
+    b->tty = jobs == 1 && isatty(STDOUT_FILENO) != 0;
+    long page = sysconf(_SC_PAGESIZE);
+    b->buf_align = page > 4096 ? (size_t)page : 4096;
+    void *bufs = NULL;
+    if (posix_memalign(&bufs, b->buf_align, (size_t)c->qd * c->bs) != 0) {
+        fprintf(stderr, "tio-bench: cannot allocate %u buffers of %zu bytes\n", c->qd, c->bs);
+        return -1;
+    }
+    b->bufs = bufs;
+    fill_random(b->bufs, (size_t)c->qd * c->bs, jc->seed + 7);
+    return 0;
+}
+
+static void job_cleanup(struct job *j)
+{
+    if (j->b == NULL)
+        return;
+    if (j->b->append_fd >= 0)
+        close(j->b->append_fd);
+    free(j->b->bufs);
+    free(j->b);
+    j->b = NULL;
+}
+
 /* One measurement with c. 0; 1 when the engine is unavailable here (say, a
  * backend the OS refuses: reported as skipped); -1 on failure (reported). */
 static int run_one(const struct bench_config *c, bool direct_ok)
@@ -835,49 +1028,62 @@ static int run_one(const struct bench_config *c, bool direct_ok)
         fprintf(stderr, "tio-bench: engine %s is not compiled in: %s\n", c->engine, e->missing);
         return -1;
     }
-    static struct bench b; /* the histogram is large: not on the stack */
-    memset(&b, 0, sizeof b);
-    b.cfg = c;
-    b.direct_ok = direct_ok;
-    b.has_reads = c->rw == RW_RANDREAD || c->rw == RW_READ || c->rw == RW_RANDRW;
-    b.has_writes = c->rw == RW_RANDWRITE || c->rw == RW_WRITE || c->rw == RW_RANDRW;
-    b.open_flags = (b.has_reads && b.has_writes ? O_RDWR
-                    : b.has_writes              ? O_WRONLY
-                                                : O_RDONLY) |
-                   (direct_ok ? O_DIRECT : 0) | (c->dsync ? O_DSYNC : 0) | O_CLOEXEC;
-    b.rng = c->seed * 0x9E3779B97F4A7C15ULL | 1; /* never zero */
-    b.nblocks = c->size / c->bs;
-    b.tty = isatty(STDOUT_FILENO) != 0;
-    long page = sysconf(_SC_PAGESIZE);
-    b.buf_align = page > 4096 ? (size_t)page : 4096;
-    void *bufs = NULL;
-    if (posix_memalign(&bufs, b.buf_align, (size_t)c->qd * c->bs) != 0) {
-        fprintf(stderr, "tio-bench: cannot allocate %u buffers of %zu bytes\n", c->qd, c->bs);
-        return -1;
+    unsigned jobs = c->jobs ? c->jobs : 1;
+    struct job *js = calloc(jobs, sizeof *js);
+    struct bench **runs = calloc(jobs, sizeof *runs);
+    struct bench_start start;
+    int rc = js != NULL && runs != NULL ? 0 : -1;
+    for (unsigned k = 0; k < jobs && rc == 0; k++) {
+        js[k].e = e;
+        rc = job_setup(&js[k], c, direct_ok, k, jobs);
+        if (rc == 0)
+            runs[k] = js[k].b;
     }
-    b.bufs = bufs;
-    fill_random(b.bufs, (size_t)c->qd * c->bs, c->seed + 7);
-
-    int rc = e->run(&b);
-    if (b.tty) {
+    if (rc == 0 && jobs == 1) {
+        js[0].rc = e->run(js[0].b);
+    } else if (rc == 0) {
+        pthread_barrier_init(&start.barrier, NULL, jobs);
+        unsigned started = 0;
+        for (unsigned k = 0; k < jobs; k++)
+            js[k].b->start = &start;
+        for (; started < jobs; started++) {
+            if (pthread_create(&js[started].thread, NULL, job_main, &js[started]) != 0) {
+                fprintf(stderr, "tio-bench: cannot start thread %u of %u\n", started + 1, jobs);
+                exit(1); /* the others wait at the barrier for it */
+            }
+        }
+        for (unsigned k = 0; k < jobs; k++)
+            pthread_join(js[k].thread, NULL);
+        pthread_barrier_destroy(&start.barrier);
+    }
+    if (jobs == 1 && js != NULL && js[0].b != NULL && js[0].b->tty) {
         printf("\r\033[K");
         fflush(stdout);
     }
-    free(bufs);
-    if (rc > 0)
-        return 1;
-    if (rc < 0 || b.failed)
-        return -1;
-    if (!b.window_done || b.hist.count == 0) {
-        fprintf(stderr, "tio-bench: %s: the run ended before its measured window did\n", c->engine);
-        return -1;
+    for (unsigned k = 0; k < jobs && rc == 0; k++) {
+        struct bench *b = js[k].b;
+        if (js[k].rc > 0) {
+            rc = 1;
+        } else if (js[k].rc < 0 || b->failed) {
+            rc = -1;
+        } else if (!b->window_done || b->hist.count == 0) {
+            fprintf(stderr, "tio-bench: %s: the run ended before its measured window did\n",
+                    c->engine);
+            rc = -1;
+        }
     }
-    struct result r = summarize(&b);
-    if (!c->quiet)
-        print_text(&b, &r);
-    if (c->json)
-        print_json(&b, &r);
-    return 0;
+    if (rc == 0) {
+        struct result r = summarize(runs, jobs);
+        if (!c->quiet)
+            print_text(runs[0], &r);
+        if (c->json)
+            print_json(runs[0], &r);
+    }
+    for (unsigned k = 0; js != NULL && k < jobs; k++)
+        job_cleanup(&js[k]);
+    free(js);
+    free(runs);
+    return rc;
 }
 
 static int check_config(struct bench_config *c)
@@ -893,6 +1099,20 @@ static int check_config(struct bench_config *c)
     }
     if (strcmp(c->engine, "pread") == 0 && c->qd != 1) {
         fprintf(stderr, "tio-bench: the pread engine is blocking: queue depth 1 (--qd 1)\n");
+        return -1;
+    }
+    if (c->sync &&
+        (c->qd != 1 || (strcmp(c->engine, "taskio") != 0 && strcmp(c->engine, "pread") != 0))) {
+        fprintf(stderr, "tio-bench: --sync is for the taskio engine (pread always is) at --qd 1\n");
+        return -1;
+    }
+    if (c->jobs > 1 && strcmp(c->engine, "libuv") == 0) {
+        fprintf(stderr, "tio-bench: --jobs: taskio, liburing and pread (libuv has one "
+                        "process-wide pool)\n");
+        return -1;
+    }
+    if (c->size / c->bs < (c->jobs ? c->jobs : 1)) {
+        fprintf(stderr, "tio-bench: --size must hold --jobs blocks of --bs\n");
         return -1;
     }
     if ((size_t)c->qd * c->bs > 16 * GIB) {
@@ -922,6 +1142,7 @@ int main(int argc, char **argv)
         .path = "tio-bench.dat",
         .rwmixread = 50,
         .seed = 1,
+        .jobs = 1,
     };
     bool qd_given = false;
     for (int i = 1; i < argc; i++)
@@ -938,6 +1159,9 @@ int main(int argc, char **argv)
         return 1;
     if (prepare_only)
         return 0;
+    if (!c.direct && rw_given && (c.rw == RW_RANDREAD || c.rw == RW_READ || c.rw == RW_RANDRW) &&
+        warm_cache(&c) != 0)
+        return 1;
 
     if (rw_given)
         return run_one(&c, direct_ok) == 0 ? 0 : 1;
