@@ -134,18 +134,37 @@ typedef struct tio_loop_config {
     const char *backend;   /* NULL: TIO_BACKEND, else first that initialises;
                              or "io_uring", "iocp", "threads" */
     unsigned submit_batch; /* when started operations reach the OS.
-        0 (default): together, in the next tio_run's one system call (on
-          io_uring the enter that also waits): fewest system calls, and a
-          cancel before that run always reports TIO_ECANCELED.
+        0 (default): the library decides, the same way on every backend.
+          Work started together goes together, in the next tio_run's one
+          system call (on io_uring the enter that also waits); work started
+          by callbacks is handed over while the run's other callbacks still
+          run whenever the OS would otherwise sit idle, and in batches when
+          it is busy. An operation started when it is the loop's only task,
+          on a file opened without TIO_DIRECT, is tried at once in the
+          OS's mode that never waits (Linux: RWF_NOWAIT, for a read from
+          the page cache), and handed over at once if that cannot finish
+          it. Either way no callback runs inside the starting call; a
+          cancel of a task already handed over or finished reports
+          TIO_ECANCELED or its real result.
         N (1..queue_depth): as soon as N are started, the starting call
           (tio_read, tio_write, tio_fsync, or a callback's) hands them to
           the OS without waiting; 1 = each one at once, as fio's default
           iodepth_batch_submit=1. One more system call per N operations,
           less time between start and device; a cancel of a task already
           handed over reports TIO_ECANCELED or its real result. Still no
-          callback runs inside the starting call. The policy is the same on
-          every backend. */
+          callback runs inside the starting call.
+        TIO_SUBMIT_IN_RUN: only tio_run (and tio_drain, tio_wait) hands work
+          over, all of it in the run's one system call: fewest system
+          calls, and a cancel before that run always reports TIO_ECANCELED.
+        Under every policy, tio_wait(loop, t, TIO_FOREVER) on the loop's
+        only task, not yet handed over and without a deadline, on a file
+        that is not a stream, does t in one blocking system call on the
+        calling thread (as pread would), since the caller waits for it
+        anyway. */
 } tio_loop_config;
+
+/* tio_loop_config.submit_batch: only runs hand work to the OS. */
+#define TIO_SUBMIT_IN_RUN 0xffffffffu
 
 /* Create a loop owned by the calling thread. cfg may be NULL.
  * Returns 0, TIO_EINVAL (queue_depth over 32768, threads over 1024,
@@ -205,6 +224,11 @@ enum {
 };
 
 /* Open (or create, with mode e.g. 0644) a file for this loop. path is UTF-8.
+ * Windows: '/' is taken for a backslash; a path starting with \\?\ is used verbatim
+ * and a device path (\\.\PhysicalDrive0, \\.\C:) unchanged; any other
+ * becomes an absolute \\?\ path (no MAX_PATH limit). A reserved device
+ * name in a component (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without
+ * an extension) is TIO_EINVAL: name devices as \\.\NAME.
  * Returns 0 or TIO_EINVAL (unknown flags, bad access mode), TIO_ENOENT,
  * TIO_EEXIST, TIO_EACCES, TIO_EISDIR, TIO_EROFS, TIO_ENOTSUP (TIO_DIRECT
  * refused by the filesystem; tio_last_error explains), TIO_ENOMEM, ... */

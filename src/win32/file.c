@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Opening files on Windows: UTF-8 path to UTF-16 (with the \\?\ prefix, so
- * paths longer than MAX_PATH work without the LongPathsEnabled policy),
+ * paths longer than MAX_PATH work without the LongPathsEnabled policy;
+ * device paths verbatim; reserved device names refused),
  * TIO_* flags to CreateFileW arguments, and direct-I/O alignment discovery.
  */
 #include "win32/win32.h"
@@ -26,9 +27,55 @@ static wchar_t *utf8_to_wide(const char *s)
     return w;
 }
 
-/* An absolute \\?\ path: GetFullPathNameW resolves relative parts and
- * turns '/' into '\' first, because the \\?\ form disables both. UNC
- * \\server\share becomes \\?\UNC\server\share. */
+/* The names Win32 maps to devices in any directory, with or without an
+ * extension ("nul.txt" is NUL, "com1 .log" is COM1: "Naming Files, Paths,
+ * and Namespaces", Microsoft docs). Through the \\?\ form, which taskio
+ * gives CreateFileW, they would instead create a real file that Explorer
+ * and most tools cannot open or delete: refused in every component. */
+static bool reserved_name(const wchar_t *c, size_t n)
+{
+    static const wchar_t *const names[] = {L"CON", L"PRN", L"AUX", L"NUL", L"CONIN$", L"CONOUT$"};
+    size_t base = 0;
+    while (base < n && c[base] != L'.' && c[base] != L':')
+        base++;
+    while (base > 0 && c[base - 1] == L' ')
+        base--;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (wcslen(names[i]) == base && _wcsnicmp(c, names[i], base) == 0)
+            return true;
+    }
+    /* COM1-COM9, LPT1-LPT9, and the superscript digits the docs list too. */
+    return base == 4 && (_wcsnicmp(c, L"COM", 3) == 0 || _wcsnicmp(c, L"LPT", 3) == 0) &&
+           ((c[3] >= L'1' && c[3] <= L'9') || c[3] == 0x00B9 || c[3] == 0x00B2 || c[3] == 0x00B3);
+}
+
+static bool has_reserved_component(const wchar_t *w)
+{
+    for (const wchar_t *c = w; *c != L'\0';) {
+        size_t n = wcscspn(c, L"\\");
+        if (n > 0 && reserved_name(c, n))
+            return true;
+        c += n;
+        if (*c == L'\\')
+            c++;
+    }
+    return false;
+}
+
+/* A path as CreateFileW and friends take it:
+ *  - \\?\ paths are passed verbatim: the caller chose the form that
+ *    disables every conversion (Microsoft docs, "Win32 File Namespaces");
+ *  - '/' becomes '\', as Win32 does for every other form;
+ *  - \\.\ device paths (\\.\PhysicalDrive0, \\.\C:, \\.\pipe\x) are
+ *    passed on unchanged: a \\?\ prefix or GetFullPathNameW's
+ *    normalisation would turn them into a UNC path to a server named ".";
+ *  - other paths with a reserved device name in a component are refused
+ *    (ERROR_INVALID_NAME);
+ *  - the rest become absolute \\?\ paths, so that paths longer than
+ *    MAX_PATH work without the LongPathsEnabled policy: GetFullPathNameW
+ *    resolves relative parts first (the \\?\ form disables that), and
+ *    UNC \\server\share becomes \\?\UNC\server\share.
+ * NULL with *err where the path cannot be used. */
 wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
 {
     wchar_t *rel = utf8_to_wide(utf8), *full = NULL, *out = NULL;
@@ -36,7 +83,17 @@ wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
     if (rel == NULL)
         return NULL;
     if (wcsncmp(rel, L"\\\\?\\", 4) == 0)
-        return rel; /* already in the long form: the caller means it verbatim */
+        return rel;
+    for (wchar_t *c = rel; *c != L'\0'; c++) {
+        if (*c == L'/')
+            *c = L'\\';
+    }
+    if (wcsncmp(rel, L"\\\\.\\", 4) == 0 || wcsncmp(rel, L"\\\\?\\", 4) == 0)
+        return rel; /* a device path, or the long form written with '/' */
+    if (has_reserved_component(rel)) {
+        *err = ERROR_INVALID_NAME;
+        goto done;
+    }
     DWORD n = GetFullPathNameW(rel, 0, NULL, NULL);
     if (n == 0 || (full = malloc(n * sizeof *full)) == NULL ||
         GetFullPathNameW(rel, n, full, NULL) == 0) {
@@ -228,6 +285,13 @@ int tio__os_open(tio_loop *loop, tio_file *f, const char *path, unsigned flags, 
                          "unbuffered I/O (FILE_FLAG_NO_BUFFERING: ERROR_INVALID_PARAMETER); "
                          "use TIO_DIRECT_TRY to fall back to buffered I/O",
                          path);
+    if (err == ERROR_INVALID_NAME)
+        return tio__fail(loop, TIO_EINVAL,
+                         "tio_file_open: %s: not a usable Windows file name: a reserved "
+                         "device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with any "
+                         "extension) or one of <>:\"|?* in a component (Win32 error %lu); "
+                         "name a device as \\\\.\\NAME",
+                         path, (unsigned long)(DWORD)err);
     return tio__fail(loop, tio__win_error_map((DWORD)err),
                      "tio_file_open: %s: CreateFileW failed (Win32 error %lu)", path,
                      (unsigned long)(DWORD)err);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * win32_files.c: what the Windows file layer does that no other OS has to:
+ * how a UTF-8 path becomes the one CreateFileW gets (device paths, the long
+ * form, slashes, reserved device names), TIO_DSYNC on drives whose write
+ * cache ignores write-through, and handing a wrapped handle back.
+ *
+ *     win32_files            exit 77 (skip) where no iocp loop can be made
+ *
+ * Windows has no fork: the runner is CK_NOFORK, so each test releases its
+ * loops and handles itself (a failing test may leak them).
+ */
+#ifdef _WIN32
+
+#  include "win32/win32.h" /* <windows.h>, common/internal.h, tio__win_long_path */
+
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <wchar.h>
+
+#  include "tio_check.h"
+
+/* A callback that stores the result where task->data points. */
+static void result_cb(tio_task *task, int64_t result)
+{
+    *(int64_t *)task->data = result;
+}
+
+/* ================================================================ paths */
+
+/* tio__win_long_path(utf8) as UTF-8 again, or NULL with *err. */
+static char *converted(const char *utf8, DWORD *err)
+{
+    wchar_t *w = tio__win_long_path(utf8, err);
+    if (w == NULL)
+        return NULL;
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    char *s = malloc((size_t)n);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL), n);
+    free(w);
+    return s;
+}
+
+static void ck_path(const char *in, const char *want)
+{
+    DWORD err = 0;
+    char *got = converted(in, &err);
+    ck_assert_msg(got != NULL, "%s: refused (Win32 error %lu), want %s", in, (unsigned long)err,
+                  want);
+    ck_assert_msg(strcmp(got, want) == 0, "%s became %s, want %s", in, got, want);
+    free(got);
+}
+
+static void ck_path_refused(const char *in)
+{
+    DWORD err = 0;
+    char *got = converted(in, &err);
+    ck_assert_msg(got == NULL, "%s was accepted as %s; a reserved device name must be refused", in,
+                  got ? got : "");
+    ck_assert_msg(err == ERROR_INVALID_NAME, "%s: Win32 error %lu, want ERROR_INVALID_NAME (123)",
+                  in, (unsigned long)err);
+}
+
+/* Device paths name a device, not a file on a share: a \\?\ prefix or
+ * GetFullPathNameW's UNC handling would make them \\?\UNC\.\... */
+START_TEST(device_paths_pass_through_unchanged)
+{
+    ck_path("\\\\.\\PhysicalDrive0", "\\\\.\\PhysicalDrive0");
+    ck_path("\\\\.\\C:", "\\\\.\\C:");
+    ck_path("\\\\.\\pipe\\taskio", "\\\\.\\pipe\\taskio");
+    ck_path("//./PhysicalDrive1", "\\\\.\\PhysicalDrive1"); /* slashes converted only */
+}
+END_TEST
+
+/* The \\?\ form turns every conversion off: what the caller wrote is what
+ * CreateFileW gets, a '/' and a "NUL" included. */
+START_TEST(long_form_paths_pass_through_verbatim)
+{
+    ck_path("\\\\?\\C:\\dir\\file", "\\\\?\\C:\\dir\\file");
+    ck_path("\\\\?\\C:\\dir/x", "\\\\?\\C:\\dir/x");
+    ck_path("\\\\?\\C:\\dir\\NUL", "\\\\?\\C:\\dir\\NUL");
+    ck_path("\\\\?\\UNC\\server\\share\\f", "\\\\?\\UNC\\server\\share\\f");
+    ck_path("//?/C:/dir/file", "\\\\?\\C:\\dir\\file");
+}
+END_TEST
+
+START_TEST(drive_and_unc_paths_get_the_long_form_with_backslashes)
+{
+    ck_path("C:\\dir\\file.dat", "\\\\?\\C:\\dir\\file.dat");
+    ck_path("C:/dir/sub/file.dat", "\\\\?\\C:\\dir\\sub\\file.dat");
+    ck_path("C:/dir/./sub/../file.dat", "\\\\?\\C:\\dir\\file.dat");
+    ck_path("\\\\server\\share\\f", "\\\\?\\UNC\\server\\share\\f");
+    ck_path("//server/share/dir/f", "\\\\?\\UNC\\server\\share\\dir\\f");
+    /* Names that merely begin like a device are files. */
+    ck_path("C:/d/console.log", "\\\\?\\C:\\d\\console.log");
+    ck_path("C:/d/COM10", "\\\\?\\C:\\d\\COM10");
+    ck_path("C:/d/nullable.txt", "\\\\?\\C:\\d\\nullable.txt");
+    ck_path("C:/d/LPT", "\\\\?\\C:\\d\\LPT");
+}
+END_TEST
+
+/* A relative path is resolved against the current directory. */
+START_TEST(relative_paths_become_absolute_long_form)
+{
+    wchar_t cwd[MAX_PATH];
+    DWORD n = GetCurrentDirectoryW(MAX_PATH, cwd);
+    ck_assert_msg(n > 0 && n < MAX_PATH, "GetCurrentDirectoryW: Win32 error %lu",
+                  (unsigned long)GetLastError());
+    char want[4 * MAX_PATH], cwd8[3 * MAX_PATH];
+    ck_assert_int_gt(WideCharToMultiByte(CP_UTF8, 0, cwd, -1, cwd8, sizeof cwd8, NULL, NULL), 0);
+    size_t len = strlen(cwd8);
+    const char *sep = len > 0 && cwd8[len - 1] == '\\' ? "" : "\\";
+    if (strncmp(cwd8, "\\\\", 2) == 0)
+        snprintf(want, sizeof want, "\\\\?\\UNC\\%s%sa\\b.dat", cwd8 + 2, sep);
+    else
+        snprintf(want, sizeof want, "\\\\?\\%s%sa\\b.dat", cwd8, sep);
+    ck_path("a/b.dat", want);
+}
+END_TEST
+
+/* CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits), CONIN$,
+ * CONOUT$: devices in every directory and with every extension. Through
+ * the long form they would create undeletable files. */
+START_TEST(reserved_device_names_are_refused_in_every_component)
+{
+    static const char *const refused[] = {"NUL",
+                                          "nul",
+                                          "C:/d/NUL",
+                                          "C:/d/nul.txt",
+                                          "C:/d/CON",
+                                          "con.tar.gz",
+                                          "C:/d/PRN.log",
+                                          "AUX",
+                                          "C:/d/COM1",
+                                          "com9.dat",
+                                          "C:/d/LPT1",
+                                          "lpt9.x",
+                                          "C:/d/nul .txt",
+                                          "C:/d/NUL:stream",
+                                          "C:/d/CONIN$",
+                                          "C:/d/conout$.txt",
+                                          "C:/CON/file",
+                                          "dir\\aux\\f",
+                                          "C:/d/COM\xc2\xb9",
+                                          "C:/d/lpt\xc2\xb3.log"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        ck_path_refused(refused[i]);
+}
+END_TEST
+
+/* tio_file_open and the engine operations refuse one with TIO_EINVAL and
+ * say why; no file is created. */
+START_TEST(open_of_a_reserved_name_fails_with_einval_and_says_why)
+{
+    tio_loop *loop = NULL;
+    tio_loop_config cfg = {.backend = "iocp"};
+    ck_assert_int_eq(tio_loop_create(&loop, &cfg), 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/nul.txt", test_dir());
+    tio_file *f = NULL;
+    int rc = tio_file_open(loop, &f, path, TIO_RDWR | TIO_CREATE, 0644);
+    printf("NOTE: tio_file_open(%s): %s (%s)\n", path, tio_strerror(rc), tio_last_error(loop));
+    ck_assert_int_eq(rc, TIO_EINVAL);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(tio_last_error(loop), "reserved device name") != NULL,
+                  "tio_last_error does not name the reason: \"%s\"", tio_last_error(loop));
+
+    /* As a task, on the helper thread: the callback reports it. */
+    tio_task t = TIO_TASK_INIT;
+    int64_t result = 1;
+    t.data = &result;
+    f = (tio_file *)&result; /* set to NULL by the failed open */
+    ck_assert_int_eq(tio_open(loop, &t, &f, path, TIO_RDWR | TIO_CREATE, 0644, result_cb), 0);
+    ck_assert_int_eq(tio_drain(loop), 0);
+    ck_assert_int_eq(result, TIO_EINVAL);
+    ck_assert_int_eq(tio_os_error(&t), ERROR_INVALID_NAME);
+    ck_assert_ptr_null(f);
+    /* Only the long form sees a file of that name: Win32 takes "nul.txt"
+     * itself for the NUL device, which always exists. */
+    char dir[MAX_PATH], real[MAX_PATH + 16];
+    ck_assert_int_gt(GetFullPathNameA(test_dir(), sizeof dir, dir, NULL), 0);
+    snprintf(real, sizeof real, "\\\\?\\%s\\nul.txt", dir);
+    ck_assert_msg(GetFileAttributesA(real) == INVALID_FILE_ATTRIBUTES, "%s was created", real);
+    tio_loop_destroy(loop);
+}
+END_TEST
+
+/* ================================================================ suite */
+
+static TCase *new_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60); /* no effect without fork */
+    return tc;
+}
+
+static Suite *files_suite(void)
+{
+    Suite *s = suite_create("win32_files");
+    TCase *tc = new_tcase("paths");
+    tcase_add_test(tc, device_paths_pass_through_unchanged);
+    tcase_add_test(tc, long_form_paths_pass_through_verbatim);
+    tcase_add_test(tc, drive_and_unc_paths_get_the_long_form_with_backslashes);
+    tcase_add_test(tc, relative_paths_become_absolute_long_form);
+    tcase_add_test(tc, reserved_device_names_are_refused_in_every_component);
+    tcase_add_test(tc, open_of_a_reserved_name_fails_with_einval_and_says_why);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    tio_loop_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = "iocp";
+    tio_loop *loop = NULL;
+    int rc = tio_loop_create(&loop, &cfg);
+    if (rc != 0) {
+        const char *why = tio_last_error(NULL);
+        printf("SKIP: no iocp loop: %s\n", why && why[0] ? why : tio_strerror(rc));
+        return 77;
+    }
+    tio_loop_destroy(loop);
+
+    SRunner *sr = srunner_create(files_suite());
+    srunner_set_fork_status(sr, CK_NOFORK); /* no fork() on Windows */
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#else /* !_WIN32 */
+
+#  include <stdio.h>
+
+int main(void)
+{
+    printf("SKIP: win32_files tests the Windows file layer (Windows only)\n");
+    return 77;
+}
+
+#endif
