@@ -1,52 +1,84 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/compare.sh: taskio against its peers, on one file, interleaved, one table.
+# bench/compare.sh: taskio against its peers, on one file, interleaved: a
+# queue-depth sweep, one table, the targets met or missed, and charts.
 #
-#   bench/compare.sh [--rounds N] [--seconds S] [--threads N] [--file PATH] ...
+#   bench/compare.sh [--quick] [--plot] [--rounds N] [--seconds S] ...
+#   bench/compare.sh --plot-only DIR      table, targets and charts again, from a saved run
 #
-# For 4 KiB direct random reads and 4 KiB O_DIRECT|O_DSYNC random writes, each
-# at queue depth 1 and 32, it runs every engine it has, round after round
-# (A B C ... then B C ... A: interleaved, the order rotated each round so that
-# no engine always follows the same one), each run --seconds long after a
-# warm-up, all on the same scratch file with the same offsets (same seed):
+# Workloads (--workloads picks families; --qds the sweep's queue depths):
+#   rr     4 KiB O_DIRECT random reads,          QD 1 4 16 32 64 128
+#   rw     4 KiB O_DIRECT|O_DSYNC random writes, QD 1 4 16 32 64 128
+#   seq    1 MiB O_DIRECT sequential reads, and writes, QD 8
+#   jobs   two loops (rings) on two threads, each over its own half of the
+#          file, QD 32 each (tio-bench --jobs 2), randread and DSYNC randwrite;
+#          fio runs numjobs=2 with the same halves (offset_increment)
+#   ceiling  the device ceiling: fio io_uring, numjobs=2, QD 128, randread and
+#          DSYNC randwrite, measured in the same run
+#   sync   the synchronous caller: QD 1, start then tio_wait, one at a time
+#          (tio-bench --sync) against blocking pread/pwrite: 4 KiB random
+#          reads, random writes and appends, buffered (a cached file of its
+#          own) and O_DIRECT
 #
-#   taskio io_uring      tio-bench --engine taskio --backend io_uring
-#   taskio threads       tio-bench --engine taskio --backend threads --threads N
-#   taskio ... sb1       the same with --submit-batch 1 (tio_loop_config.submit_batch:
-#                        each start handed to the OS from its call, as fio does)
-#   liburing             tio-bench --engine liburing (the floor: a hand-written loop,
-#                        SINGLE_ISSUER|DEFER_TASKRUN, submit-and-wait batches)
-#   liburing eager       the same with COOP_TASKRUN and one submit per operation
-#                        (as fio does): which strategy this machine rewards
-#   liburing reg+fixed   tio-bench --engine liburing --fixed (registered file, fixed buffers)
-#   libuv                tio-bench --engine libuv --threads N (UV_THREADPOOL_SIZE=N)
-#   pread                tio-bench --engine pread (blocking, QD 1 rows only)
-#   fio io_uring         fio --ioengine=io_uring, its default options otherwise
-#   fio taskio           fio's external taskio engine, when libtio-fio.so is found
+# Each workload runs every engine it concerns, round after round (A B C ...
+# then B C ... A: interleaved, the order rotated each round so that no engine
+# always follows the same one), each run --seconds long after a warm-up, all
+# on the same scratch file with the same offsets (one seed per round):
 #
-# then prints one table of medians over the rounds, with IOPS ratios of
-# taskio's io_uring backend (and of its threads backend) to each engine, user
-# instructions per operation (perf stat -e instructions:u where the machine
-# has counters, else callgrind on a fixed number of operations), the issue's
-# targets met or missed, and where taskio's user-space instructions go.
+#   tio_uring       taskio io_uring    tio-bench --engine taskio --backend io_uring (defaults)
+#   tio_threads     taskio threads     the same on the threads backend, --threads N workers
+#   liburing        liburing batch     the floor: a hand-written loop, SINGLE_ISSUER|
+#                                      DEFER_TASKRUN, submit-and-wait batches
+#   liburing_eager  liburing eager     COOP_TASKRUN, one submit per operation (as fio)
+#   libuv           libuv (N thr)      uv_fs_read/write, UV_THREADPOOL_SIZE=N
+#   pread           pread              blocking pread/pwrite (QD 1 and sync rows)
+#   fio             fio io_uring       fio --ioengine=io_uring, its defaults otherwise
+#   fio_taskio      fio on taskio      fio's external engine contrib/fio (libtio-fio.so)
+#   ceiling         device ceiling     fio io_uring, numjobs=2, QD 128
+# and with --engines all also:
+#   tio_uring_sb1, tio_threads_sb1     taskio with tio_loop_config.submit_batch 1
+#   liburing_fixed                     liburing with a registered file and fixed buffers
 #
-# Dependencies (fio, libuv1-dev, jq, valgrind or linux-perf; liburing-dev,
-# cmake, gcc) are installed with apt-get when run as root and missing;
-# otherwise the command is printed and the peers that need them are skipped.
-# It builds tio-bench in build/bench (Release, assertions off) unless told
-# --build DIR / --no-build. Defaults finish in about 20 minutes.
+# It then prints one table of medians over the rounds (IOPS, ratios of taskio
+# io_uring and of taskio threads to each engine, latency percentiles, CPU and
+# heap allocations per operation, user-space instructions per operation: perf
+# stat -e instructions:u where the machine has counters, else callgrind on a
+# fixed number of operations), the performance targets, each ok or MISS, and
+# where taskio's user-space instructions go. Everything is kept in the results
+# directory (--out): results.jsonl (every run), runs.tsv, summary.tsv (the
+# medians), targets.tsv, table.txt, machine.txt, meta.tsv. With --plot,
+# gnuplot draws charts from summary.tsv (bench/compare-plot.sh): IOPS
+# against queue depth per engine, p50/p99 latency, CPU per operation,
+# sequential, two-loop and synchronous results.
+#
+# Dependencies (fio, libuv1-dev, jq, gnuplot with --plot, valgrind or
+# linux-perf; liburing-dev, cmake, gcc) are installed with apt-get when run
+# as root and missing; otherwise the command is printed and the peers that
+# need them are skipped. It builds tio-bench in build/bench (Release,
+# assertions off) unless told --build DIR / --no-build. The defaults (2
+# rounds of 2 s runs) take about 15 minutes; --quick about 3.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=3
-RUN_SECONDS=5
+ROUNDS=2
+RUN_SECONDS=2
 WARMUP=0.5
 SIZE=256M
 THREADS=4
+QDS="1 4 16 32 64 128"
+JOBS_QD=32
+SEQ_QD=8
+ALL_FAMILIES="rr rw seq jobs ceiling sync"
+FAMILIES=$ALL_FAMILIES
+ENGINE_LIST=default
 BUILD=$ROOT/build/bench
 DO_BUILD=1
 DO_DEPS=1
 DO_FIO=1
+DO_PLOT=0
+PLOT_ONLY=
+CHARTS=
+PLOT_FORMAT=png
 INSTR=auto        # auto | perf | callgrind | none
 INSTR_OPS=20000   # measured operations per instruction count at QD 32 (QD 1: a quarter)
 FILE=
@@ -58,28 +90,45 @@ usage() {
     sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
     cat <<EOF
 Options:
+  --quick           1 round of 1 s runs, QD 1 32 128, 5000 ops per instruction
+                    count: about 3 minutes, for development
   --rounds N        rounds of interleaved runs (default $ROUNDS)
   --seconds S       measured seconds per run (default $RUN_SECONDS), after --warmup S (default $WARMUP)
+  --qds "LIST"      the sweep's queue depths (default "$QDS")
+  --workloads LIST  families, comma or space separated, of: $FAMILIES (default: all)
+  --engines LIST    engine ids, comma or space separated (see above), or "all"
+                    (default: every one but the sb1 and reg+fixed variants)
   --threads N       workers of taskio's threads backend and of libuv's pool (default $THREADS)
   --size SIZE       scratch file size (default $SIZE)
-  --file PATH       scratch file (default: BUILD/compare.dat)
+  --file PATH       scratch file (default: BUILD/compare.dat; buffered rows use
+                    PATH without .dat plus -buffered.dat)
   --build DIR       build directory (default: build/bench)
   --no-build        use DIR/tio-bench as it is
   --no-deps         install nothing
-  --no-fio          leave fio out
+  --no-fio          leave fio out (and with it the device ceiling)
   --instr MODE      instructions per op: auto, perf, callgrind or none (default auto)
   --instr-ops N     operations per instruction count (default $INSTR_OPS)
   --fio-engine SO   fio external engine on taskio (default: libtio-fio.so if built)
   --out DIR         results directory (default: BUILD/compare-results)
   --seed N          offset generator seed (default $SEED)
+  --plot            draw the charts after the run (into DIR/charts, or --charts)
+  --plot-only DIR   no runs: print the table and targets of the saved run in DIR
+                    again and draw its charts
+  --charts DIR      where the charts go, with a copy of the table, summary.tsv,
+                    targets.tsv and machine.txt (e.g. docs/perf)
+  --plot-format F   png (default) or svg
 EOF
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
+    --quick) ROUNDS=1; RUN_SECONDS=1; WARMUP=0.3; QDS="1 32 128"; INSTR_OPS=5000 ;;
     --rounds) ROUNDS=$2; shift ;;
     --seconds) RUN_SECONDS=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
+    --qds) QDS=${2//,/ }; shift ;;
+    --workloads) FAMILIES=${2//,/ }; shift ;;
+    --engines) ENGINE_LIST=${2//,/ }; shift ;;
     --threads) THREADS=$2; shift ;;
     --size) SIZE=$2; shift ;;
     --file) FILE=$2; shift ;;
@@ -92,18 +141,61 @@ while [ $# -gt 0 ]; do
     --fio-engine) FIO_ENGINE=$2; shift ;;
     --out) OUT=$2; shift ;;
     --seed) SEED=$2; shift ;;
+    --plot) DO_PLOT=1 ;;
+    --plot-only) PLOT_ONLY=$2; DO_PLOT=1; shift ;;
+    --charts) CHARTS=$2; shift ;;
+    --plot-format) PLOT_FORMAT=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (--help)" >&2; exit 2 ;;
     esac
     shift
 done
-case "$ROUNDS$THREADS$INSTR_OPS$SEED" in *[!0-9]*) echo "compare.sh: --rounds, --threads, --instr-ops, --seed take integers" >&2; exit 2 ;; esac
+case "$ROUNDS$THREADS$INSTR_OPS$SEED${QDS// /}" in *[!0-9]*) echo "compare.sh: --rounds, --threads, --instr-ops, --seed, --qds take integers" >&2; exit 2 ;; esac
 [ "$ROUNDS" -ge 1 ] || { echo "compare.sh: --rounds must be at least 1" >&2; exit 2; }
 case "$INSTR" in auto|perf|callgrind|none) ;; *) echo "compare.sh: --instr auto|perf|callgrind|none" >&2; exit 2 ;; esac
+case "$PLOT_FORMAT" in png|svg) ;; *) echo "compare.sh: --plot-format png|svg" >&2; exit 2 ;; esac
+for f in $FAMILIES; do
+    case " $ALL_FAMILIES " in *" $f "*) ;; *) echo "compare.sh: unknown workload family '$f' ($FAMILIES)" >&2; exit 2 ;; esac
+done
+
+say() { printf '%s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+family_on() { case " $FAMILIES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# ------------------------------------------------------ report and charts
+
+# The table, the targets and summary.tsv of the run in $1, from its
+# meta.tsv, runs.tsv and instr.tsv; printed, and kept in $1.
+report() {
+    local dir=$1
+    bash "$ROOT/bench/compare-report.sh" "$dir" || return 1
+}
+
+plot() { # results dir, charts dir
+    local dir=$1 charts=$2
+    have gnuplot || { say "compare.sh: gnuplot not found (apt-get install gnuplot-nox): no charts"; return 1; }
+    bash "$ROOT/bench/compare-plot.sh" "$dir" "$charts" "$PLOT_FORMAT" || return 1
+    if [ "$(cd "$charts" && pwd)" != "$(cd "$dir" && pwd)/charts" ]; then
+        cp "$dir/table.txt" "$dir/summary.tsv" "$dir/targets.tsv" "$dir/machine.txt" "$charts/" 2>/dev/null
+    fi
+    say "compare.sh: charts in $charts"
+}
+
+if [ -n "$PLOT_ONLY" ]; then
+    [ -f "$PLOT_ONLY/meta.tsv" ] && [ -f "$PLOT_ONLY/runs.tsv" ] ||
+        { say "compare.sh: $PLOT_ONLY: no meta.tsv and runs.tsv of a compare.sh run"; exit 1; }
+    if ! have gnuplot && [ "$DO_DEPS" = 1 ] && [ "$(id -u)" = 0 ] && have apt-get; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null 2>&1
+    fi
+    report "$PLOT_ONLY" || exit 1
+    plot "$PLOT_ONLY" "${CHARTS:-$PLOT_ONLY/charts}"
+    exit
+fi
 
 mkdir -p "$BUILD" || exit 1
 BUILD=$(cd "$BUILD" && pwd)
 FILE=${FILE:-$BUILD/compare.dat}
+FILE_BUF=${FILE%.dat}-buffered.dat
 OUT=${OUT:-$BUILD/compare-results}
 rm -rf "$OUT"
 mkdir -p "$OUT/runs" "$OUT/instr" || exit 1
@@ -111,9 +203,7 @@ RESULTS=$OUT/results.jsonl
 INSTR_TSV=$OUT/instr.tsv
 : >"$RESULTS"
 : >"$INSTR_TSV"
-
-say() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
+SIZE_BYTES=$(numfmt --from=iec "$SIZE" 2>/dev/null) || { say "compare.sh: --size $SIZE: not a size"; exit 2; }
 
 # ------------------------------------------------------------ dependencies
 
@@ -149,6 +239,7 @@ have jq || need+=(jq)
 pkg-config --exists liburing 2>/dev/null || need+=(liburing-dev)
 pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
 [ "$DO_FIO" = 1 ] && ! have fio && need+=(fio)
+[ "$DO_PLOT" = 1 ] && ! have gnuplot && need+=(gnuplot-nox)
 install_pkgs "${need[@]}"
 have jq || { say "compare.sh: jq is needed to read the results"; exit 1; }
 
@@ -195,35 +286,53 @@ fi
 
 # ----------------------------------------------------------------- engines
 
-# id | label | how to run it (tio-bench arguments, or fio:...) | rows (1, 32 or "1 32")
+# id | label | how to run it (tio-bench arguments, or fio:ENGINE) | kinds of
+# workload it runs in (sweep, qd1: the sweep at QD 1 only, jobs, ceiling, sync)
 ENGINES=(
-    "tio_uring|taskio io_uring|--engine taskio --backend io_uring|1 32"
-    "tio_threads|taskio threads|--engine taskio --backend threads --threads $THREADS|1 32"
-    "tio_uring_sb1|taskio io_uring sb1|--engine taskio --backend io_uring --submit-batch 1|1 32"
-    "tio_threads_sb1|taskio threads sb1|--engine taskio --backend threads --threads $THREADS --submit-batch 1|1 32"
-    "liburing|liburing|--engine liburing|1 32"
-    "liburing_eager|liburing eager|--engine liburing --uring-setup coop --uring-submit each|1 32"
-    "liburing_fixed|liburing reg+fixed|--engine liburing --fixed|1 32"
-    "libuv|libuv ($THREADS thr)|--engine libuv --threads $THREADS|1 32"
-    "pread|pread|--engine pread|1"
+    "tio_uring|taskio io_uring|--engine taskio --backend io_uring|sweep jobs sync"
+    "tio_threads|taskio threads|--engine taskio --backend threads --threads $THREADS|sweep jobs sync"
+    "tio_uring_sb1|taskio io_uring sb1|--engine taskio --backend io_uring --submit-batch 1|sweep"
+    "tio_threads_sb1|taskio threads sb1|--engine taskio --backend threads --threads $THREADS --submit-batch 1|sweep"
+    "liburing|liburing batch|--engine liburing|sweep jobs"
+    "liburing_eager|liburing eager|--engine liburing --uring-setup coop --uring-submit each|sweep jobs"
+    "liburing_fixed|liburing reg+fixed|--engine liburing --fixed|sweep"
+    "libuv|libuv ($THREADS thr)|--engine libuv --threads $THREADS|sweep"
+    "pread|pread|--engine pread|qd1 sync"
 )
 if [ "$DO_FIO" = 1 ] && have fio; then
-    ENGINES+=("fio|fio io_uring|fio:io_uring|1 32")
+    ENGINES+=("fio|fio io_uring|fio:io_uring|sweep jobs")
     if [ -n "$FIO_ENGINE" ] && [ -f "$FIO_ENGINE" ]; then
-        ENGINES+=("fio_taskio|fio taskio engine|fio:external:$FIO_ENGINE --tio_backend=io_uring|1 32")
+        ENGINES+=("fio_taskio|fio on taskio|fio:external:$FIO_ENGINE --tio_backend=io_uring|sweep")
+    else
+        SKIPPED="${SKIPPED:-}fio on taskio: libtio-fio.so not built (contrib/fio)"$'\n'
     fi
+    ENGINES+=("ceiling|device ceiling|fio:io_uring|ceiling")
 fi
+
+# Keep the engines asked for (--engines).
+if [ "$ENGINE_LIST" = default ]; then
+    ENGINE_LIST="tio_uring tio_threads liburing liburing_eager libuv pread fio fio_taskio ceiling"
+fi
+picked=()
+for e in "${ENGINES[@]}"; do
+    IFS='|' read -r id _ <<<"$e"
+    case " $ENGINE_LIST " in *" $id "*|*" all "*) picked+=("$e") ;; esac
+done
+ENGINES=("${picked[@]}")
 
 # Drop engines this build or machine lacks (one short probe each).
 "$BENCH" --prepare-only --file "$FILE" --size "$SIZE" >"$OUT/prepare.log" 2>&1 ||
     { say "compare.sh: preparing $FILE failed:"; cat "$OUT/prepare.log" >&2; exit 1; }
+if family_on sync; then
+    "$BENCH" --prepare-only --no-direct --file "$FILE_BUF" --size "$SIZE" >>"$OUT/prepare.log" 2>&1 ||
+        { say "compare.sh: preparing $FILE_BUF failed:"; cat "$OUT/prepare.log" >&2; exit 1; }
+fi
 avail=()
 for e in "${ENGINES[@]}"; do
-    IFS='|' read -r id label how rows <<<"$e"
+    IFS='|' read -r id label how _ <<<"$e"
     case "$how" in fio:*) avail+=("$e"); continue ;; esac
-    qd=${rows%% *}
     # shellcheck disable=SC2086
-    if "$BENCH" $how --rw randread --qd "$qd" --ops 64 --warmup-ops 0 --file "$FILE" \
+    if "$BENCH" $how --rw randread --qd 1 --ops 64 --warmup-ops 0 --file "$FILE" \
            --size "$SIZE" --json --quiet >"$OUT/probe.$id.log" 2>&1 &&
        tail -n 1 "$OUT/probe.$id.log" | jq -e .iops >/dev/null 2>&1; then
         avail+=("$e")
@@ -234,17 +343,72 @@ for e in "${ENGINES[@]}"; do
 done
 ENGINES=("${avail[@]}")
 
-# workload id | label | tio-bench arguments | qd | fio arguments
-WORKLOADS=(
-    "rr1|randread QD1|--rw randread|1|--rw=randread"
-    "rr32|randread QD32|--rw randread|32|--rw=randread"
-    "rw1|randwrite dsync QD1|--rw randwrite --dsync|1|--rw=randwrite --sync=dsync"
-    "rw32|randwrite dsync QD32|--rw randwrite --dsync|32|--rw=randwrite --sync=dsync"
-)
+# -------------------------------------------------------------- workloads
 
-engine_runs_at() { # "rows" qd
-    case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac
+# id | label | family | qd | kinds | tio-bench arguments | fio arguments
+WORKLOADS=()
+half=$((SIZE_BYTES / 2))
+fio_jobs="--numjobs=2 --group_reporting --size=$half --offset_increment=$half"
+for fam in rr rw; do
+    family_on "$fam" || continue
+    for qd in $QDS; do
+        kinds=sweep; [ "$qd" = 1 ] && kinds="sweep qd1"
+        if [ "$fam" = rr ]; then
+            WORKLOADS+=("rr$qd|randread QD$qd|rr|$qd|$kinds|--rw randread|--rw=randread --bs=4k")
+        else
+            WORKLOADS+=("rw$qd|randwrite dsync QD$qd|rw|$qd|$kinds|--rw randwrite --dsync|--rw=randwrite --bs=4k --sync=dsync")
+        fi
+    done
+done
+if family_on seq; then
+    WORKLOADS+=("sr$SEQ_QD|read 1M QD$SEQ_QD|sr|$SEQ_QD|sweep|--rw read --bs 1m|--rw=read --bs=1m")
+    WORKLOADS+=("sw$SEQ_QD|write 1M QD$SEQ_QD|sw|$SEQ_QD|sweep|--rw write --bs 1m|--rw=write --bs=1m")
+fi
+if family_on jobs; then
+    WORKLOADS+=("j2rr$JOBS_QD|randread 2x QD$JOBS_QD|j2rr|$JOBS_QD|jobs|--rw randread --jobs 2|--rw=randread --bs=4k $fio_jobs")
+    WORKLOADS+=("j2rw$JOBS_QD|randwrite dsync 2x QD$JOBS_QD|j2rw|$JOBS_QD|jobs|--rw randwrite --dsync --jobs 2|--rw=randwrite --bs=4k --sync=dsync $fio_jobs")
+fi
+if family_on ceiling; then
+    WORKLOADS+=("ceilrr|randread 2x QD128|ceilrr|128|ceiling||--rw=randread --bs=4k $fio_jobs")
+    WORKLOADS+=("ceilrw|randwrite dsync 2x QD128|ceilrw|128|ceiling||--rw=randwrite --bs=4k --sync=dsync $fio_jobs")
+fi
+if family_on sync; then
+    # Direct first: the buffered writes leave dirty pages to write back.
+    WORKLOADS+=("s_rr_d|sync randread direct|sync|1|sync|--rw randread --sync|")
+    WORKLOADS+=("s_rw_d|sync randwrite direct|sync|1|sync|--rw randwrite --sync|")
+    WORKLOADS+=("s_ap_d|sync append direct|sync|1|sync|--rw append --sync|")
+    WORKLOADS+=("s_rr_b|sync randread buffered|sync|1|sync|--rw randread --no-direct --sync|")
+    WORKLOADS+=("s_rw_b|sync randwrite buffered|sync|1|sync|--rw randwrite --no-direct --sync|")
+    WORKLOADS+=("s_ap_b|sync append buffered|sync|1|sync|--rw append --no-direct --sync|")
+fi
+
+engine_runs_in() { # engine-kinds workload-kinds
+    local k
+    for k in $1; do
+        case " $2 " in *" $k "*) return 0 ;; esac
+    done
+    return 1
 }
+
+# meta.tsv: what the report needs to be made again from the saved run.
+{
+    printf 'P\trounds\t%s\nP\tseconds\t%s\nP\twarmup\t%s\nP\tthreads\t%s\nP\tinstr\t%s\n' \
+        "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$THREADS" "$INSTR"
+    printf 'P\tcommand\tbench/compare.sh --rounds %s --seconds %s --warmup %s --qds "%s" --threads %s --size %s%s\n' \
+        "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$QDS" "$THREADS" "$SIZE" \
+        "$( [ "$FAMILIES" = "$ALL_FAMILIES" ] || printf ' --workloads "%s"' "$FAMILIES")"
+    printf 'P\tinstr_ops\t%s\n' "$INSTR_OPS"
+    [ -n "${INSTR_WHY:-}" ] && printf 'P\tnote\t%s\n' "$INSTR_WHY"
+    [ -n "${SKIPPED:-}" ] && printf '%s' "$SKIPPED" | while IFS= read -r l; do printf 'P\tskipped\t%s\n' "$l"; done
+    for w in "${WORKLOADS[@]}"; do
+        IFS='|' read -r wid wlabel wfam wqd wkinds _ <<<"$w"
+        printf 'W\t%s\t%s\t%s\t%s\t%s\n' "$wid" "$wlabel" "$wfam" "$wqd" "$wkinds"
+    done
+    for e in "${ENGINES[@]}"; do
+        IFS='|' read -r id label _ kinds <<<"$e"
+        printf 'E\t%s\t%s\t%s\n' "$id" "$label" "$kinds"
+    done
+} >"$OUT/meta.tsv"
 
 # ------------------------------------------------------------- machine
 
@@ -274,30 +438,32 @@ cat "$MACHINE" >&2
 
 nrows=0
 for w in "${WORKLOADS[@]}"; do
-    IFS='|' read -r _ _ _ wqd _ <<<"$w"
+    IFS='|' read -r _ _ _ _ wkinds _ <<<"$w"
     for e in "${ENGINES[@]}"; do
-        IFS='|' read -r _ _ _ rows <<<"$e"
-        engine_runs_at "$rows" "$wqd" && nrows=$((nrows + 1))
+        IFS='|' read -r _ _ _ kinds <<<"$e"
+        engine_runs_in "$kinds" "$wkinds" && nrows=$((nrows + 1))
     done
 done
 total=$((nrows * ROUNDS))
-say "compare.sh: $total runs ($nrows per round, $ROUNDS rounds) of ${RUN_SECONDS} s + ${WARMUP} s warm-up: about $(( (total * (RUN_SECONDS + 1) + 59) / 60 )) min"
+say "compare.sh: $total runs ($nrows per round, $ROUNDS rounds) of ${RUN_SECONDS} s + ${WARMUP} s warm-up: about $(awk -v n="$total" -v s="$RUN_SECONDS" -v w="$WARMUP" 'BEGIN {printf "%.0f", n * (s + w + 0.4) / 60 + 0.5}') min"
 
 warmup_ms=$(awk -v w="$WARMUP" 'BEGIN {printf "%d", w * 1000}')
 
 run_fio() { # how wl-fio-args qd seconds out.json
     local engine=${1#fio:} fargs=$2 qd=$3 secs=$4 out=$5
+    # --size first: the workload's own (numjobs: each job's half) wins.
     # shellcheck disable=SC2086
-    fio --name=compare --filename="$FILE" --ioengine=$engine --direct=1 $fargs --bs=4k \
-        --iodepth="$qd" --size="$SIZE" --time_based --runtime="$secs" \
+    fio --name=compare --filename="$FILE" --ioengine=$engine --direct=1 --size="$SIZE" $fargs \
+        --iodepth="$qd" --time_based --runtime="$(awk -v s="$secs" 'BEGIN {printf "%d", s * 1000}')ms" \
         --ramp_time="${warmup_ms}ms" --lat_percentiles=1 --output-format=json >"$out" 2>"$out.err"
 }
 
-# fio's JSON, in tio-bench's fields.
+# fio's JSON, in tio-bench's fields (with numjobs, group_reporting's sums:
+# job_runtime adds up every job's, and usr_cpu/sys_cpu are shares of it).
 fio_to_json() { # rwkey file
     jq -c --arg rw "$1" '.jobs[0] as $j | $j[$rw] as $d |
         ($j.job_runtime * 1e6 / ($d.total_ios | if . == 0 then 1 else . end)) as $ns |
-        {engine: "fio", backend: "io_uring", iops: $d.iops,
+        {engine: "fio", backend: "io_uring", iops: $d.iops, mib_s: ($d.bw_bytes / 1048576),
          p50_us: ($d.lat_ns.percentile["50.000000"] / 1000),
          p99_us: ($d.lat_ns.percentile["99.000000"] / 1000),
          p999_us: ($d.lat_ns.percentile["99.900000"] / 1000),
@@ -308,11 +474,13 @@ fio_to_json() { # rwkey file
 
 n=0
 for w in "${WORKLOADS[@]}"; do
-    IFS='|' read -r wid wlabel wargs wqd wfio <<<"$w"
+    IFS='|' read -r wid wlabel _ wqd wkinds wargs wfio <<<"$w"
+    wfile=$FILE
+    case " $wargs " in *" --no-direct "*) wfile=$FILE_BUF ;; esac
     runnable=()
     for e in "${ENGINES[@]}"; do
-        IFS='|' read -r _ _ _ rows <<<"$e"
-        engine_runs_at "$rows" "$wqd" && runnable+=("$e")
+        IFS='|' read -r _ _ _ kinds <<<"$e"
+        engine_runs_in "$kinds" "$wkinds" && runnable+=("$e")
     done
     for ((r = 0; r < ROUNDS; r++)); do
         seed=$((SEED + r)) # one seed per round, the same for every engine in it
@@ -333,16 +501,16 @@ for w in "${WORKLOADS[@]}"; do
             *)
                 # shellcheck disable=SC2086
                 "$BENCH" $how $wargs --qd "$wqd" --seconds "$RUN_SECONDS" --warmup "$WARMUP" \
-                    --seed "$seed" --file "$FILE" --size "$SIZE" --json --quiet >"$log.out" 2>&1
+                    --seed "$seed" --file "$wfile" --size "$SIZE" --json --quiet >"$log.out" 2>&1
                 line=$(tail -n 1 "$log.out") ;;
             esac
             if printf '%s' "$line" | jq -e .iops >/dev/null 2>&1; then
                 printf '%s\n' "$line" | jq -c --arg wl "$wid" --arg id "$id" --argjson round "$r" \
                     '. + {wl: $wl, id: $id, round: $round}' >>"$RESULTS"
-                printf '[%3d/%d] %-21s round %d  %-20s %9.0f IOPS\n' "$n" "$total" "$wlabel" \
+                printf '[%3d/%d] %-26s round %d  %-18s %9.0f IOPS\n' "$n" "$total" "$wlabel" \
                     "$((r + 1))" "$label" "$(printf '%s' "$line" | jq .iops)" >&2
             else
-                printf '[%3d/%d] %-21s round %d  %-20s FAILED (%s)\n' "$n" "$total" "$wlabel" \
+                printf '[%3d/%d] %-26s round %d  %-18s FAILED (%s)\n' "$n" "$total" "$wlabel" \
                     "$((r + 1))" "$label" "$log.*" >&2
             fi
         done
@@ -389,16 +557,19 @@ instr_count() { # id how wargs qd ops -> prints instructions per op, or nothing
     fi
 }
 
+# Counted for the 4 KiB workloads at QD 1 and 32 only (the target compares
+# taskio io_uring with the liburing floor), for the engines tio-bench runs.
+INSTR_ENGINES="tio_uring tio_threads tio_uring_sb1 liburing liburing_eager"
 if [ "$INSTR" != none ]; then
     say "compare.sh: user-space instructions per operation with $INSTR (${INSTR_OPS} operations at QD 32, $((INSTR_OPS / 4)) at QD 1)"
     for w in "${WORKLOADS[@]}"; do
-        IFS='|' read -r wid wlabel wargs wqd _ <<<"$w"
+        IFS='|' read -r wid wlabel wfam wqd _ wargs _ <<<"$w"
+        case "$wfam:$wqd" in rr:1|rr:32|rw:1|rw:32) ;; *) continue ;; esac
         ops=$INSTR_OPS
         [ "$wqd" = 1 ] && ops=$((INSTR_OPS / 4))
         for e in "${ENGINES[@]}"; do
-            IFS='|' read -r id label how rows <<<"$e"
-            engine_runs_at "$rows" "$wqd" || continue
-            case "$how" in fio:*) continue ;; esac # fio: its own harness, not comparable
+            IFS='|' read -r id label how _ <<<"$e"
+            case " $INSTR_ENGINES " in *" $id "*) ;; *) continue ;; esac
             v=$(instr_count "$id" "$how" "$wargs" "$wqd" "$ops" "$wid")
             if [ -n "$v" ]; then
                 printf '%s\t%s\t%s\n' "$wid" "$id" "$v" >>"$INSTR_TSV"
@@ -410,112 +581,10 @@ if [ "$INSTR" != none ]; then
     done
 fi
 
-# ------------------------------------------------------------------ table
-
-# One line per run: wl id round iops p50 p99 p999 cpu usr sys allocs
+# One line per run: wl id round iops p50 p99 p999 cpu usr sys allocs mib_s
 jq -r '[.wl, .id, .round, .iops, .p50_us, .p99_us, .p999_us, .cpu_ns_per_op,
-        .cpu_user_ns_per_op, .cpu_sys_ns_per_op, (.allocs_per_op // "NA")] | @tsv' \
+        .cpu_user_ns_per_op, .cpu_sys_ns_per_op, (.allocs_per_op // "NA"), (.mib_s // "NA")] | @tsv' \
     "$RESULTS" >"$OUT/runs.tsv"
-
-{
-    for w in "${WORKLOADS[@]}"; do IFS='|' read -r wid wlabel _ _ _ <<<"$w"; printf 'W\t%s\t%s\n' "$wid" "$wlabel"; done
-    for e in "${ENGINES[@]}"; do IFS='|' read -r id label _ rows <<<"$e"; printf 'E\t%s\t%s\t%s\n' "$id" "$label" "$rows"; done
-} >"$OUT/meta.tsv"
-
-TABLE=$OUT/table.txt
-awk -F'\t' -v rounds="$ROUNDS" -v secs="$RUN_SECONDS" -v warm="$WARMUP" -v threads="$THREADS" \
-    -v instr="$INSTR" -v out="$OUT" '
-function median(key, col,   n, i, j, t, v) {
-    n = cnt[key]
-    if (n == 0) return ""
-    for (i = 1; i <= n; i++) v[i] = val[key, i, col]
-    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
-function spread(key,   n, i, lo, hi, m) {
-    n = cnt[key]; if (n < 2) return ""
-    lo = hi = val[key, 1, 4]
-    for (i = 2; i <= n; i++) { if (val[key, i, 4] < lo) lo = val[key, i, 4]; if (val[key, i, 4] > hi) hi = val[key, i, 4] }
-    m = median(key, 4); return m > 0 ? sprintf("%.0f%%", 100 * (hi - lo) / m) : ""
-}
-function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "" }
-# "name r ok|MISS" for taskio IOPS a (default) and a1 (submit_batch 1) against b.
-function target(name, a, a1, b, min,   s) {
-    if (a == "" || b == "" || b <= 0) return ""
-    s = sprintf("  %s %.3f %s", name, a / b, a / b >= min ? "ok  " : "MISS")
-    if (a1 != "") s = s sprintf(" (sb1 %.3f %s)", a1 / b, a1 / b >= min ? "ok" : "MISS")
-    return s
-}
-FILENAME ~ /meta.tsv$/ {
-    if ($1 == "W") { nw++; wid[nw] = $2; wlab[$2] = $3 }
-    else { ne++; eid[ne] = $2; elab[$2] = $3; erows[$2] = " " $4 " " }
-    next
-}
-FILENAME ~ /instr.tsv$/ { ins[$1, $2] = $3; next }
-{
-    key = $1 SUBSEP $2; cnt[key]++
-    for (c = 4; c <= 11; c++) val[key, cnt[key], c] = $c
-}
-END {
-    printf "taskio vs peers: medians of %d interleaved rounds, %s s per run after %s s warm-up;\n", rounds, secs, warm
-    printf "4 KiB blocks, O_DIRECT (writes: O_DIRECT|O_DSYNC), same file and offsets (seed) for every tio-bench engine.\n"
-    printf "uring/x, thr/x: IOPS of taskio io_uring, of taskio threads, divided by this engine'"'"'s.\n"
-    printf "sb1: tio_loop_config.submit_batch 1 (each start handed to the OS in its call); else the default 0\n"
-    printf "(a run'"'"'s starts handed over in its one wait). Targets: default, then (sb1).\n"
-    printf "spread: (max - min) / median of IOPS over the rounds. cpu: user+system ns per op (all threads).\n"
-    printf "fio rows: fio'"'"'s own offsets (its random map) and clock; its cpu from usr_cpu/sys_cpu.\n"
-    printf "instr/op: user-space instructions per op (%s)%s.\n\n", instr == "none" ? "not measured" : instr,
-        instr == "callgrind" ? ", harness included (~100 per op, the same for every engine)" : ""
-    printf "%-21s %-20s %9s %6s %7s %7s %8s %8s %9s %7s %7s %8s %8s\n", "workload", "engine", "IOPS", "spread",
-        "uring/x", "thr/x", "p50 us", "p99 us", "p99.9 us", "cpu ns", "usr ns", "allocs", "instr/op"
-    for (i = 1; i <= nw; i++) {
-        w = wid[i]; first = 1
-        u = median(w SUBSEP "tio_uring", 4); t = median(w SUBSEP "tio_threads", 4)
-        for (j = 1; j <= ne; j++) {
-            e = eid[j]; key = w SUBSEP e
-            qd = w ~ /32$/ ? "32" : "1"
-            if (index(erows[e], " " qd " ") == 0) continue
-            if (cnt[key] == 0) { printf "%-21s %-20s %9s\n", first ? wlab[w] : "", elab[e], "failed"; first = 0; continue }
-            iops = median(key, 4)
-            al = median(key, 11); als = (al == "" || al == "NA") ? "-" : sprintf("%.3f", al)
-            if (cnt[key] && val[key, 1, 11] == "NA") als = "-"
-            printf "%-21s %-20s %9.0f %6s %7s %7s %8.1f %8.1f %9.1f %7.0f %7.0f %8s %8s\n",
-                first ? wlab[w] : "", elab[e], iops, spread(key),
-                e == "tio_uring" ? "1.00" : ratio(u, iops), e == "tio_threads" ? "1.00" : ratio(t, iops),
-                median(key, 5), median(key, 6), median(key, 7), median(key, 8), median(key, 9), als,
-                ((w, e) in ins) ? ins[w, e] : "-"
-            first = 0
-        }
-        printf "\n"
-    }
-    # The targets of issue 4.
-    printf "targets (issue 4):\n"
-    for (i = 1; i <= nw; i++) {
-        w = wid[i]; u = median(w SUBSEP "tio_uring", 4); t = median(w SUBSEP "tio_threads", 4)
-        u1 = median(w SUBSEP "tio_uring_sb1", 4); t1 = median(w SUBSEP "tio_threads_sb1", 4)
-        f = median(w SUBSEP "fio", 4); l = median(w SUBSEP "liburing", 4); v = median(w SUBSEP "libuv", 4)
-        line = sprintf("  %-21s", wlab[w])
-        line = line target("uring/fio", u, u1, f, 1.00)
-        line = line target("uring/liburing", u, u1, l, 0.97)
-        if (w ~ /32$/) line = line target("uring/libuv", u, u1, v, 2)
-        line = line target("threads/libuv", t, t1, v, 1)
-        if (w ~ /32$/ && ((w, "tio_uring") in ins) && ((w, "liburing") in ins)) {
-            d = ins[w, "tio_uring"] - ins[w, "liburing"]
-            line = line sprintf("  instr/op liburing%+d %s", d, d <= 250 ? "ok" : "MISS")
-        }
-        print line
-    }
-    zero = "ok"; which = ""
-    for (k in cnt) {
-        split(k, kk, SUBSEP)
-        if (kk[2] !~ /^tio_/) continue
-        a = median(k, 11)
-        if (a != "" && a != "NA" && a > 0) { zero = "MISS"; which = which " " kk[1] "/" kk[2] "=" a }
-    }
-    printf "  zero heap allocations per op in steady state, every taskio backend: %s%s\n", zero, which
-}' "$OUT/meta.tsv" "$INSTR_TSV" "$OUT/runs.tsv" >"$TABLE"
-
-# --------------------------------------------------- where taskio spends them
 
 PROFILE=$OUT/profile.txt
 : >"$PROFILE"
@@ -549,16 +618,7 @@ fi
 
 # ------------------------------------------------------------------ report
 
-echo
-echo "== bench/compare.sh =="
-cat "$MACHINE"
-echo "command:  bench/compare.sh --rounds $ROUNDS --seconds $RUN_SECONDS --warmup $WARMUP --threads $THREADS --size $SIZE"
-[ -n "${INSTR_WHY:-}" ] && echo "note:     $INSTR_WHY"
-[ -n "${SKIPPED:-}" ] && printf 'skipped:  %s' "$SKIPPED"
-echo
-cat "$TABLE"
-if [ -s "$PROFILE" ]; then
-    echo
-    cat "$PROFILE"
+report "$OUT" || exit 1
+if [ "$DO_PLOT" = 1 ]; then
+    plot "$OUT" "${CHARTS:-$OUT/charts}"
 fi
-echo "results: $OUT (results.jsonl: every run; runs/: their output; instr/: the counts)"
