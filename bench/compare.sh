@@ -174,7 +174,7 @@ report() {
 plot() { # results dir, charts dir
     local dir=$1 charts=$2
     have gnuplot || { say "compare.sh: gnuplot not found (apt-get install gnuplot-nox): no charts"; return 1; }
-    bash "$ROOT/bench/compare-plot.sh" "$dir" "$charts" "$PLOT_FORMAT" || return 1
+    bash "$ROOT/bench/compare-plot.sh" "$dir" "$charts" "$PLOT_FORMAT" >&2 || return 1
     if [ "$(cd "$charts" && pwd)" != "$(cd "$dir" && pwd)/charts" ]; then
         cp "$dir/table.txt" "$dir/summary.tsv" "$dir/targets.tsv" "$dir/machine.txt" "$charts/" 2>/dev/null
     fi
