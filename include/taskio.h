@@ -239,10 +239,14 @@ TIO_API int tio_file_open(tio_loop *loop, tio_file **out, const char *path, unsi
  * give the access mode (TIO_RDONLY/WRONLY/RDWR); whether it is direct is
  * read from the handle. tio_file_close does not close the handle.
  * Windows: the handle must be overlapped; it joins the loop's completion
- * port for the rest of its life (Windows cannot detach it), so do no other
- * overlapped I/O on it, while wrapped or after tio_file_close (its completion
- * packets reach the loop's port and are dropped there), and do not wrap it
- * again: close it. A handle already bound to another port gives TIO_EINVAL. */
+ * port, so do no other overlapped I/O on it while wrapped. On Windows 8.1+
+ * tio_file_close ends the association (FileReplaceCompletionInformation):
+ * the handle may then do other overlapped I/O or be wrapped again (its
+ * FILE_SKIP_COMPLETION_PORT_ON_SUCCESS and _SET_EVENT_ON_HANDLE modes stay
+ * set). Where the OS cannot (Windows 8, Wine) it stays bound for the rest of
+ * its life: no other overlapped I/O on it after tio_file_close either (its
+ * packets reach the loop's port and are dropped there), and no second wrap:
+ * close it. A handle already bound to another port gives TIO_EINVAL. */
 TIO_API int tio_file_wrap(tio_loop *loop, tio_file **out, tio_handle h, unsigned flags);
 
 /* Close. TIO_EBUSY (nothing happens) while the file has pending tasks;

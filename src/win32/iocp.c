@@ -97,11 +97,13 @@ typedef struct io_status {
 } io_status;
 typedef ULONG(WINAPI *rtl_status_fn)(LONG);
 typedef LONG(WINAPI *flush_ex_fn)(HANDLE, ULONG, void *, ULONG, io_status *);
+typedef LONG(WINAPI *set_info_fn)(HANDLE, io_status *, void *, ULONG, int);
 #define FLUSH_FLAGS_FILE_DATA_SYNC_ONLY 0x4
 
 static struct {
     rtl_status_fn status_to_error;
     flush_ex_fn flush_ex;
+    set_info_fn set_info; /* NtSetInformationFile */
 } nt;
 static INIT_ONCE nt_once = INIT_ONCE_STATIC_INIT;
 
@@ -115,6 +117,7 @@ static BOOL CALLBACK resolve_ntdll(INIT_ONCE *once, void *param, void **ctx)
         nt.status_to_error = (rtl_status_fn)(void (*)(void))GetProcAddress(m,
                                                                            "RtlNtStatusToDosError");
         nt.flush_ex = (flush_ex_fn)(void (*)(void))GetProcAddress(m, "NtFlushBuffersFileEx");
+        nt.set_info = (set_info_fn)(void (*)(void))GetProcAddress(m, "NtSetInformationFile");
     }
     return TRUE;
 }
@@ -465,6 +468,30 @@ static int iocp_attach(tio_loop *loop, tio_file *f)
     return 0;
 }
 
+/* FileReplaceCompletionInformation (Windows 8.1+) with a NULL port ends a
+ * handle's association with its completion port ("FILE_INFORMATION_CLASS",
+ * Microsoft docs): a wrapped handle leaves the loop on tio_file_close and
+ * may join another port. Where the class is refused (Windows 8, Wine) the
+ * handle stays bound, as taskio.h says. The skip modes attach set cannot
+ * be cleared (SetFileCompletionNotificationModes) and stay. A handle
+ * taskio opened is closed right after instead, which ends it too. */
+#define FILE_REPLACE_COMPLETION_INFORMATION 61
+
+typedef struct completion_info { /* FILE_COMPLETION_INFORMATION */
+    HANDLE port;
+    void *key;
+} completion_info;
+
+static void iocp_detach(tio_loop *loop, tio_file *f)
+{
+    (void)loop;
+    if (f->owned || nt.set_info == NULL)
+        return;
+    completion_info ci = {NULL, NULL};
+    io_status iosb;
+    nt.set_info(f->handle, &iosb, &ci, sizeof ci, FILE_REPLACE_COMPLETION_INFORMATION);
+}
+
 /* ----------------------------------------------------- create / destroy */
 
 static int iocp_create(tio_loop *loop, const tio_loop_config *cfg)
@@ -517,4 +544,5 @@ const tio__backend tio__backend_iocp = {
     .wait = iocp_wait,
     .wake = iocp_wake,
     .attach = iocp_attach,
+    .detach = iocp_detach,
 };
