@@ -114,8 +114,9 @@ Options:
   --plot            draw the charts after the run (into DIR/charts, or --charts)
   --plot-only DIR   no runs: print the table and targets of the saved run in DIR
                     again and draw its charts
-  --charts DIR      where the charts go, with a copy of the table, summary.tsv,
-                    targets.tsv and machine.txt (e.g. docs/perf)
+  --charts DIR      where the charts go, with a copy of the run's data (table,
+                    summary.tsv, targets.tsv, machine.txt, meta.tsv, runs.tsv,
+                    instr.tsv: enough for --plot-only DIR), e.g. docs/perf
   --plot-format F   png (default) or svg
 EOF
 }
@@ -175,8 +176,14 @@ plot() { # results dir, charts dir
     local dir=$1 charts=$2
     have gnuplot || { say "compare.sh: gnuplot not found (apt-get install gnuplot-nox): no charts"; return 1; }
     bash "$ROOT/bench/compare-plot.sh" "$dir" "$charts" "$PLOT_FORMAT" >&2 || return 1
-    if [ "$(cd "$charts" && pwd)" != "$(cd "$dir" && pwd)/charts" ]; then
-        cp "$dir/table.txt" "$dir/summary.tsv" "$dir/targets.tsv" "$dir/machine.txt" "$charts/" 2>/dev/null
+    # Elsewhere than DIR/charts (a run to commit): the run's data goes with
+    # its charts, enough for --plot-only to draw them again from there.
+    local c d
+    c=$(cd "$charts" && pwd); d=$(cd "$dir" && pwd)
+    if [ "$c" != "$d/charts" ] && [ "$c" != "$d" ]; then
+        cp "$dir/table.txt" "$dir/summary.tsv" "$dir/targets.tsv" "$dir/machine.txt" \
+            "$dir/meta.tsv" "$dir/runs.tsv" "$dir/instr.tsv" "$charts/" 2>/dev/null
+        [ -f "$dir/profile.txt" ] && cp "$dir/profile.txt" "$charts/"
     fi
     say "compare.sh: charts in $charts"
 }
