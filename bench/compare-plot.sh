@@ -86,6 +86,7 @@ matrix() {
         xt = ""
         for (i = 1; i <= nq; i++) xt = xt (i > 1 ? ", " : "") "\"" qs[i] "\" " qs[i]
         print "XTICS " xt
+        printf "XRANGE [%g:%g]\n", qs[1] / 1.25, qs[nq] * 1.25
         for (j = 1; j <= ne; j++)
             printf "PLOT \"%s\" using 1:%d title columnheader(%d) with linespoints %s\n", out, j + 1, j + 1, style(es[j])
     }' "$SUMMARY"
@@ -162,6 +163,7 @@ for fam in rr rw; do
     esac
     cl=$(matrix "$fam" iops "$CHARTS/data/iops-$name.tsv") || continue
     xt=$(printf '%s\n' "$cl" | sed -n 's/^XTICS //p')
+    xr=$(printf '%s\n' "$cl" | sed -n 's/^XRANGE //p')
     ceil=$(ceiling_of "ceil$fam")
     extra=
     [ -n "$ceil" ] && extra=", $ceil title 'device ceiling (fio 2 jobs, QD 128)' with lines lc rgb '#000000' dt 2 lw 1"
@@ -171,6 +173,7 @@ set title "$what: IOPS against queue depth\n$machine"
 set xlabel 'queue depth (operations in flight)'
 set ylabel 'IOPS'
 set xtics ($xt)
+set xrange $xr
 set yrange [0:*]
 plot $(plot_lines "$cl")$extra
 EOF
@@ -183,6 +186,7 @@ set xlabel 'queue depth'
 set ylabel 'microseconds (log)'
 set logscale y
 set xtics ($xt)
+set xrange $xr
 set key inside left top font ',8'
 set title 'p50'
 plot $(plot_lines "$cl50")
@@ -199,6 +203,7 @@ set xlabel 'queue depth'
 set ylabel 'ns per operation (log)'
 set logscale y
 set xtics ($xt)
+set xrange $xr
 plot $(plot_lines "$clc")
 EOF
 done

@@ -41,7 +41,7 @@ function target(w, what, v, bound, ge,   ok, st) {
     } else {
         ok = ge ? v >= bound : v <= bound
         st = ok ? "ok" : "MISS"; nok += ok; nmiss += !ok
-        vs = sprintf("%.3f %s %.2f", v, ge ? ">=" : "<=", bound)
+        vs = sprintf(bound >= 10 ? "%.0f %s %.0f" : "%.3f %s %.2f", v, ge ? ">=" : "<=", bound)
     }
     printf "  %-4s  %-27s %-44s %s\n", st, w == "" ? "" : wlab[w], what, vs >> table
     printf "%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st >> targets
