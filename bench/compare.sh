@@ -320,6 +320,10 @@ fi
 if [ "$ENGINE_LIST" = default ]; then
     ENGINE_LIST="tio_uring tio_threads liburing liburing_eager libuv pread fio fio_taskio ceiling"
 fi
+known=" all tio_uring tio_threads tio_uring_sb1 tio_threads_sb1 liburing liburing_eager liburing_fixed libuv pread fio fio_taskio ceiling "
+for id in $ENGINE_LIST; do
+    case "$known" in *" $id "*) ;; *) say "compare.sh: unknown engine id '$id' (--help lists them)"; exit 2 ;; esac
+done
 picked=()
 for e in "${ENGINES[@]}"; do
     IFS='|' read -r id _ <<<"$e"
