@@ -236,6 +236,29 @@ static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned 
     return n;
 }
 
+/* The loop's one task done now (tio__backend.start_now): the start
+ * faults of a submit, the short transfer cut for the one call. */
+static uint8_t faulty_start_now(tio_loop *loop, tio__task *t, unsigned how, tio__sync *s)
+{
+    tio__faults *f = loop->faults;
+    s->os_error = 0;
+    if (roll(f, TIO__FAULT_START_BUSY))
+        return TIO__BUSY;
+    if (roll(f, TIO__FAULT_START_FAILED)) {
+        s->os_error = injected_errors[next_random(f) % 4];
+        return TIO__FAILED;
+    }
+    uint32_t len = t->len;
+    bool file_io = t->op == TIO__OP_READ || t->op == TIO__OP_WRITE;
+    if (file_io && t->len > t->file->align_bytes && roll(f, TIO__FAULT_SHORT)) {
+        uint32_t a = (uint32_t)t->file->align_bytes;
+        t->len = (uint32_t)(1 + next_random(f) % (t->len / a - 1)) * a;
+    }
+    uint8_t out = f->real->start_now(loop, t, how, s);
+    t->len = len;
+    return out;
+}
+
 static int faulty_wait(tio_loop *loop, int64_t timeout_ns)
 {
     tio__faults *f = loop->faults;
@@ -269,6 +292,8 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
         f->wrapper.submit = faulty_submit;
         f->wrapper.wait = faulty_wait;
         f->wrapper.cancel = faulty_cancel;
+        if (f->real->start_now != NULL)
+            f->wrapper.start_now = faulty_start_now;
         loop->faults = f;
         loop->backend = &f->wrapper;
     }

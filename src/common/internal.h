@@ -279,6 +279,10 @@ typedef struct tio__sync {
 /* submit's flags */
 #define TIO__SUBMIT_NOW 1u /* the OS must hold every PENDING task on return */
 
+/* start_now's how (and tio__flush's flags: the one task queued, now) */
+#define TIO__NOW_NOWAIT 2u   /* only if the OS waits for nothing (not the device either) */
+#define TIO__NOW_BLOCKING 4u /* the caller waits for this task alone: the device too */
+
 typedef struct tio__backend {
     const char *name;
     /* Whether submit takes a whole vectored attempt (vec set, buf NULL: the
@@ -319,6 +323,13 @@ typedef struct tio__backend {
      * Registration is an optimisation: where the OS refuses it, I/O runs
      * on unregistered buffers and this still succeeds. */
     void (*register_buffers)(tio_loop *loop, const tio_buf *bufs, unsigned count);
+    /* Optional: do a read, write or fsync on a regular file now, on the
+     * calling thread, in one OS call (how: TIO__NOW_NOWAIT or _BLOCKING).
+     * COMPLETED or FAILED with the raw outcome in *s; or BUSY: nothing was
+     * done (the OS would have waited, or has no such mode: s->os_error
+     * says which, 0 if the OS was not asked), and the task is started
+     * as usual. */
+    uint8_t (*start_now)(tio_loop *loop, tio__task *t, unsigned how, tio__sync *s);
 } tio__backend;
 
 #define TIO__WOKEN 1
@@ -339,7 +350,9 @@ struct tio_loop {
     unsigned queue_depth;        /* at most this many file operations in flight */
     unsigned budget;             /* callbacks per run */
     unsigned submit_batch;       /* tio_loop_config.submit_batch: flush from the starting
-                                call at this many queued (0: only runs flush) */
+                                call at this many queued (0: see adaptive) */
+    bool adaptive;               /* submit_batch 0: the default policy (task.c), else
+                                    only runs flush (TIO_SUBMIT_IN_RUN) */
     unsigned inflight_files;     /* INFLIGHT operations on files that are not streams */
     unsigned queued_streams;     /* QUEUED operations on streams (uncapped) */
     unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
@@ -383,7 +396,13 @@ struct tio_file {
     bool writing;           /* a stream write is INFLIGHT: later ones wait (order) */
     int backend_index;      /* backend's own per-file slot (registered fd), -1 */
     unsigned backend_flags; /* backend's own per-file bits */
-    tio_file *next, *prev;  /* loop->file_list, closed by tio_loop_destroy */
+    /* The starting call's fast path (task.c), per direction (0 read, 1
+     * write): whether the OS has a mode that never waits, and how well it
+     * has paid lately (> 0: try it; <= 0: only every TIO__NOWAIT_PROBE). */
+    bool nowait_refused[2];
+    int8_t nowait_credit[2];
+    uint8_t nowait_skips[2];
+    tio_file *next, *prev; /* loop->file_list, closed by tio_loop_destroy */
 };
 
 static inline bool tio__file_is_open(const tio_file *f)

@@ -34,7 +34,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
         tio__create_error_set(why);
         return TIO_EINVAL;
     }
-    if (c.submit_batch > c.queue_depth) {
+    if (c.submit_batch > c.queue_depth && c.submit_batch != TIO_SUBMIT_IN_RUN) {
         snprintf(why, sizeof why, "tio_loop_create: submit_batch %u exceeds queue_depth %u",
                  c.submit_batch, c.queue_depth);
         tio__create_error_set(why);
@@ -56,7 +56,8 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     tio__list_init(&loop->done);
     loop->queue_depth = c.queue_depth;
     loop->budget = c.queue_depth;
-    loop->submit_batch = c.submit_batch;
+    loop->adaptive = c.submit_batch == 0;
+    loop->submit_batch = c.submit_batch == TIO_SUBMIT_IN_RUN ? 0 : c.submit_batch;
     loop->now_ns = tio__now_ns();
     loop->owner = tio__thread_id();
     int rc;
@@ -139,7 +140,12 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
             tio__flush(loop, 0); /* fires passed deadlines first */
         else
             tio__timers_expire(loop);
-        int rc = loop->backend->wait(loop, wait_budget(loop, left));
+        /* With callbacks due and nothing in the OS's hands, there is
+         * nothing to wait for or reap: no system call (a wake stays
+         * pending for the next wait). */
+        int rc = 0;
+        if (tio__list_empty(&loop->done) || !tio__list_empty(&loop->inflight))
+            rc = loop->backend->wait(loop, wait_budget(loop, left));
         if (rc < 0)
             return rc;
         tio__timers_expire(loop);
@@ -180,6 +186,16 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
         return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
     int64_t deadline = timeout_ns < 0 ? -1
                                       : tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns);
+    /* The loop's only task, waited for without a time limit: the caller
+     * blocks until it is done whatever happens, so it is done right here,
+     * in one blocking system call on this thread, as pread would (a start
+     * and tio_wait then cost what the plain call costs, where the OS
+     * would otherwise pass the work to a thread of its own or of ours
+     * and back). Streams may wait on a peer for ever and keep the usual
+     * path, as does a task with a deadline, which must stay cancellable. */
+    if (timeout_ns < 0 && loop->pending == 1 && t->state == TIO__QUEUED && !t->has_deadline &&
+        t->op <= TIO__OP_FSYNC && !t->is_stream && loop->backend->start_now != NULL)
+        tio__flush(loop, TIO__NOW_BLOCKING);
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;

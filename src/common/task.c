@@ -11,10 +11,23 @@
  * Work not yet handed to the OS lives on loop->queued, in submission order,
  * and only here: a cancel or a deadline there never reaches the OS. The
  * flush decides what goes to the backend and when:
- *  - by default, once per run, just before the run waits, so that a run's
- *    work reaches the OS in the system call that also waits;
- *  - under tio_loop_config.submit_batch N, also from the starting call as
- *    soon as N tasks are queued (fio's iodepth_batch_submit);
+ *  - by default (the adaptive policy, submit_batch 0):
+ *    . once per run, just before the run waits, so that a run's work
+ *      reaches the OS in the system call that also waits (on io_uring
+ *      one enter both submits and waits: the fewest system calls);
+ *    . between a run's callbacks, when the OS has no file operation in
+ *      flight or TIO__HANDOVER_BATCH starts wait (handover_due): the
+ *      device does not idle while callbacks run;
+ *    . from the starting call, for the loop's only task on a buffered
+ *      file, in the OS's mode that never waits (nowait_pays): an engine
+ *      used one operation at a time gets a page-cache hit for the price
+ *      of one system call, where io_uring would pass a buffered write
+ *      to an io-wq worker and the threads backend to one of its own;
+ *  - under submit_batch N, from the starting call as soon as N tasks are
+ *    queued (fio's iodepth_batch_submit), and by runs;
+ *  - under TIO_SUBMIT_IN_RUN, by runs only;
+ *  - tio_wait on the loop's only task does it on the waiting thread,
+ *    blocking (loop.c), under every policy;
  *  - at most queue_depth file operations in flight (more would only queue
  *    inside the OS and flood its completion queue), while operations on
  *    streams are not capped: they may wait for ever on a peer, and must not
@@ -28,6 +41,50 @@
  */
 #include "common/internal.h"
 
+/* Whether the starting call should try t at once in the OS's mode that
+ * never waits (TIO__NOW_NOWAIT): only when t is all the loop has (an
+ * engine used one operation at a time: nothing else to batch it with),
+ * on a buffered regular file (on a direct one the call would still wait
+ * for the device), and where it has paid on this file lately. A miss costs
+ * one system call that fails at once; after misses the fast path is tried
+ * again only every TIO__NOWAIT_PROBE starts, and never again in a
+ * direction the OS has no such mode for. */
+#define TIO__NOWAIT_PROBE 32u
+static inline bool nowait_pays(const tio_loop *loop, tio__task *t)
+{
+    tio_file *f = t->file;
+    if (loop->pending != 1 || !loop->adaptive || f->direct || f->is_stream ||
+        t->op == TIO__OP_FSYNC || loop->backend->start_now == NULL)
+        return false;
+    unsigned dir = t->op - TIO__OP_READ;
+    if (f->nowait_refused[dir])
+        return false;
+    if (f->nowait_credit[dir] >= 0)
+        return true;
+    if (++f->nowait_skips[dir] < TIO__NOWAIT_PROBE)
+        return false;
+    f->nowait_skips[dir] = 0;
+    return true;
+}
+
+/* What a NOWAIT attempt teaches: a hit earns credit (up to 8), a miss
+ * costs 4, so that a file whose reads mostly miss the page cache soon
+ * stops paying for attempts, and one that starts hitting again is found
+ * by the next probe. */
+static void nowait_learn(tio_file *f, unsigned dir, uint8_t out, int os_error)
+{
+    if (out != TIO__BUSY) {
+        if (f->nowait_credit[dir] < 0)
+            f->nowait_credit[dir] = 0;
+        else if (f->nowait_credit[dir] < 8)
+            f->nowait_credit[dir]++;
+    } else if (os_error != 0 && tio__os_error_map(os_error) == TIO_ENOTSUP) {
+        f->nowait_refused[dir] = true;
+    } else if (os_error != 0 && f->nowait_credit[dir] > -100) {
+        f->nowait_credit[dir] = (int8_t)(f->nowait_credit[dir] - 4);
+    }
+}
+
 void tio__task_enqueue(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
@@ -37,7 +94,10 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
     t->file->pending++;
     loop->queued_streams += t->is_stream;
     tio__move_to(t, &loop->queued, false);
-    if (loop->submit_batch != 0 && ++loop->queued_since_flush >= loop->submit_batch)
+    loop->queued_since_flush++;
+    if (nowait_pays(loop, t))
+        tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
+    else if (loop->submit_batch != 0 && loop->queued_since_flush >= loop->submit_batch)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
@@ -53,7 +113,7 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
     if (t->file)
         t->file->pending++;
     tio__move_to(t, &loop->queued, false);
-    if (loop->submit_batch != 0 && ++loop->queued_since_flush >= loop->submit_batch)
+    if (++loop->queued_since_flush >= loop->submit_batch && loop->submit_batch != 0)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
@@ -109,6 +169,27 @@ static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio_
     }
     TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
     return tio__start_failed(loop, t, s->os_error) != TIO__BUSY;
+}
+
+/* The loop's one task, done now on this thread where the backend can
+ * (tio__backend.start_now): true when it was, its outcome delivered like
+ * any synchronous start; false when it is to start as usual. Nothing else
+ * is pending, so no outcome here is a shortage to retry later. */
+static TIO_COLD bool start_now(tio_loop *loop, tio__task *t, unsigned flags)
+{
+    unsigned how = flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING);
+    tio__sync s;
+    TIO_ASSERT(loop->pending == 1 && t->op <= TIO__OP_FSYNC && !t->is_stream);
+    uint8_t out = loop->backend->start_now(loop, t, how, &s);
+    if (how == TIO__NOW_NOWAIT)
+        nowait_learn(t->file, t->op - TIO__OP_READ, out, s.os_error);
+    if (out == TIO__BUSY)
+        return false;
+    loop->starts[out]++;
+    bool delivered = start_done(loop, t, out, &s);
+    TIO_ASSERT(delivered);
+    (void)delivered;
+    return true;
 }
 
 /* The batch's tasks from `first` on, after some start did not end
@@ -245,6 +326,8 @@ static bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
     if (!take(loop, t))
         return true;
     tio__move_to(t, &loop->inflight, false);
+    if (TIO_UNLIKELY(flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING)) && start_now(loop, t, flags))
+        return true;
     return submit_batch(loop, &t, 1, flags);
 }
 
@@ -269,6 +352,21 @@ void tio__flush(tio_loop *loop, unsigned flags)
         before = loop->requeues;
         room = flush_pass(loop, flags);
     }
+}
+
+/* The default policy's hand-over between callbacks: while a run's
+ * callbacks still run, what they started goes to the OS as soon as the OS
+ * has nothing else to do (no file operation in flight: the device would
+ * idle until the run ends), or TIO__HANDOVER_BATCH of them are waiting
+ * (the device is busy, but a run reaping a deep queue would otherwise
+ * refill it only at its end). Otherwise the run's next wait carries them,
+ * in the system call that waits. Not after the last callback of a run:
+ * that wait comes at once. */
+#define TIO__HANDOVER_BATCH 16u
+static inline bool handover_due(const tio_loop *loop)
+{
+    return loop->adaptive && !tio__list_empty(&loop->queued) &&
+           (loop->inflight_files == 0 || loop->queued_since_flush >= TIO__HANDOVER_BATCH);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */
@@ -301,6 +399,8 @@ unsigned tio__run_callbacks(tio_loop *loop)
         cb(task, task->result);
         loop->in_callback = false;
         ran++;
+        if (ran < loop->budget && !tio__list_empty(&loop->done) && handover_due(loop))
+            tio__flush(loop, TIO__SUBMIT_NOW);
     }
     return ran;
 }

@@ -15,6 +15,7 @@
  */
 #include "common/internal.h"
 #include "linux/uring.h"
+#include "posix/fileop.h"
 #include "posix/helper.h"
 #include "posix/iovec.h"
 
@@ -126,8 +127,7 @@ static TIO_COLD void quiet_end(quiet *q)
 
 void tio__uring_read_fsize_limit(uring *u)
 {
-    struct rlimit r;
-    u->fsize_limited = getrlimit(RLIMIT_FSIZE, &r) != 0 || r.rlim_cur != RLIM_INFINITY;
+    u->fsize_limited = tio__posix_fsize_limited();
 }
 
 /* ------------------------------------------------------------ submission */
@@ -317,6 +317,15 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
     if (flags & TIO__SUBMIT_NOW)
         submit_now(u);
     return i;
+}
+
+/* The common code's "now, on this thread": the system call the ring would
+ * make for it, made here (a ring would pass a buffered write on ext4 to
+ * an io-wq worker and back). A write is left to the ring while SIGXFSZ is
+ * possible: the ring's enters block it, this call could not. */
+static uint8_t uring_start_now(tio_loop *loop, tio__task *t, unsigned how, tio__sync *s)
+{
+    return tio__posix_start_now(t, how, U(loop)->fsize_limited, s);
 }
 
 /* -------------------------------------------------------------- cancel */
@@ -625,4 +634,5 @@ const tio__backend tio__backend_io_uring = {
     .attach = tio__uring_attach,
     .detach = tio__uring_detach,
     .register_buffers = tio__uring_register_buffers,
+    .start_now = uring_start_now,
 };

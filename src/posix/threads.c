@@ -15,6 +15,7 @@
  * needed or sent: nothing here blocks on a stream.
  */
 #include "common/internal.h"
+#include "posix/fileop.h"
 #include "posix/helper.h"
 #include "posix/iovec.h"
 
@@ -77,6 +78,7 @@ typedef struct pool {
     bool poked;          /* a byte is in poke[] and not yet read */
     tio__helper *helper; /* engine operations (started on first use) */
     bool helper_done;    /* the helper has results for the loop */
+    bool fsize_limited;  /* RLIMIT_FSIZE is finite: a write may raise SIGXFSZ */
 } pool;
 
 static job *J(tio__task *t)
@@ -127,53 +129,6 @@ static bool post(pool *p, tio__task *t, int64_t bytes, int os_error)
 
 /* ------------------------------------------------------------- workers */
 
-/* fsync as the durability contract means it: 0, or -1 with errno. */
-static int sync_durable(int fd, unsigned flags)
-{
-#ifdef F_FULLFSYNC
-    /* macOS: fsync(2) hands the data to the drive but leaves it in the
-     * drive's volatile cache; only fcntl(F_FULLFSYNC) flushes that (fsync(2),
-     * fcntl(2)). F_BARRIERFSYNC only orders writes, so TIO_FSYNC_DATA is
-     * F_FULLFSYNC too. Filesystems without it (SMB, some FUSE mounts)
-     * refuse it with ENOTSUP or EINVAL: fsync is the best they offer. */
-    (void)flags;
-    if (fcntl(fd, F_FULLFSYNC) == 0)
-        return 0;
-    if (errno != ENOTSUP && errno != EINVAL && errno != ENOTTY)
-        return -1;
-    return fsync(fd);
-#else
-    return (flags & TIO_FSYNC_DATA) ? fdatasync(fd) : fsync(fd);
-#endif
-}
-
-/* One attempt, raw: the common code continues short transfers and
- * retries EINTR. */
-static void run_file_op(tio__task *t, int64_t *bytes, int *os_error)
-{
-    int fd = t->file->handle;
-    ssize_t n;
-    switch (t->op) {
-    case TIO__OP_READ:
-        n = tio__vec_whole(t) ? preadv(fd, tio__iov(t), (int)t->v.count, (off_t)t->offset)
-                              : pread(fd, t->buf, t->len, (off_t)t->offset);
-        break;
-    case TIO__OP_WRITE:
-        n = tio__vec_whole(t) ? pwritev(fd, tio__iov(t), (int)t->v.count, (off_t)t->offset)
-                              : pwrite(fd, t->buf, t->len, (off_t)t->offset);
-#ifdef F_FULLFSYNC
-        /* macOS: an O_DSYNC write reaches the drive, not its media (see
-         * sync_durable): a TIO_DSYNC write is durable only after the flush. */
-        if (n > 0 && (t->file->flags & TIO_DSYNC) && sync_durable(fd, TIO_FSYNC_DATA) != 0)
-            n = -1;
-#endif
-        break;
-    default: n = sync_durable(fd, t->op_flags); break;
-    }
-    *bytes = n < 0 ? 0 : n;
-    *os_error = n < 0 ? errno : 0;
-}
-
 static void *worker_main(void *arg)
 {
     pool *p = arg;
@@ -193,7 +148,7 @@ static void *worker_main(void *arg)
 
         int64_t bytes;
         int err;
-        run_file_op(t, &bytes, &err);
+        tio__posix_file_op(t, &bytes, &err);
 
         pthread_mutex_lock(&p->mu);
         if (post(p, t, bytes, err)) {
@@ -667,6 +622,7 @@ static int threads_create(tio_loop *loop, const tio_loop_config *cfg)
     }
     p->workers = ws;
     p->nworkers = n;
+    p->fsize_limited = tio__posix_fsize_limited();
     p->poke[0] = p->poke[1] = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
@@ -706,6 +662,24 @@ static void threads_destroy(tio_loop *loop)
     pool_free(p);
 }
 
+/* The common code's "now, on this thread": what a worker would do, done
+ * here, without the two hand-offs. A write is left to the workers while
+ * SIGXFSZ is possible: they block every signal, the loop thread may not. */
+static uint8_t threads_start_now(tio_loop *loop, tio__task *t, unsigned how, tio__sync *s)
+{
+    pool *p = loop->backend_data;
+    return tio__posix_start_now(t, how, p->fsize_limited, s);
+}
+
+/* A file opened: the program may have changed RLIMIT_FSIZE since. */
+static int threads_attach(tio_loop *loop, tio_file *file)
+{
+    pool *p = loop->backend_data;
+    (void)file;
+    p->fsize_limited = tio__posix_fsize_limited();
+    return 0;
+}
+
 const tio__backend tio__backend_threads = {
     .name = "threads",
     .vectored = true,
@@ -715,4 +689,6 @@ const tio__backend tio__backend_threads = {
     .cancel = threads_cancel,
     .wait = threads_wait,
     .wake = threads_wake,
+    .attach = threads_attach,
+    .start_now = threads_start_now,
 };

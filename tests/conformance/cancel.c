@@ -37,7 +37,7 @@ END_TEST
 
 START_TEST(cancel_queued_task_always_reports_canceled)
 {
-    tio_loop *loop = new_loop();
+    tio_loop *loop = new_loop_in_run();
     tio_file *f = file_with_data(loop, "cancelq", 4096, 27, NULL);
     tio_file *empty = open_file(loop, scratch("cancelqw"), TIO_CREATE | TIO_RDWR);
     enum { N = 4 };
@@ -261,7 +261,7 @@ END_TEST
 
 START_TEST(cancel_file_cancels_only_that_files_pending_tasks)
 {
-    tio_loop *loop = new_loop();
+    tio_loop *loop = new_loop_in_run();
     tio_handle pa[2], pb[2];
     make_pipe(pa);
     make_pipe(pb);

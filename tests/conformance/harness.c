@@ -264,6 +264,11 @@ tio_loop *new_loop_qd(unsigned queue_depth)
                                           : g_submit_batch);
 }
 
+tio_loop *new_loop_in_run(void)
+{
+    return new_loop_with(0, g_submit_batch ? g_submit_batch : TIO_SUBMIT_IN_RUN);
+}
+
 tio_loop *new_loop(void)
 {
     return new_loop_qd(0);
@@ -398,8 +403,9 @@ tio_file *file_with_data(tio_loop *loop, const char *tag, size_t len, uint64_t s
     return f;
 }
 
-/* The result of a task cancelled after its start but before any run. With
- * submit_batch 0 it has not reached the OS: TIO_ECANCELED (semantic 5).
+/* The result of a task cancelled after its start but before any run, on a
+ * loop from new_loop_in_run. Under TIO_SUBMIT_IN_RUN it has not reached the
+ * OS: TIO_ECANCELED (semantic 5).
  * Under submit_batch its starting call may have handed it over, and then its
  * real result is right too; nothing else is. */
 int cancelled_before_run_ok(const tcx *c, int64_t real)

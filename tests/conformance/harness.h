@@ -142,6 +142,11 @@ int cancelled_before_run_ok(const tcx *c, int64_t real);
 
 tio_loop *new_loop_with(unsigned queue_depth, unsigned submit_batch);
 tio_loop *new_loop_qd(unsigned queue_depth); /* the run's submit_batch (at most queue_depth) */
+/* The run's submit_batch, except that the default (0, where the library
+ * may hand a lone task over from its starting call) becomes
+ * TIO_SUBMIT_IN_RUN: for the tests of what a task never handed over
+ * reports. */
+tio_loop *new_loop_in_run(void);
 tio_loop *new_loop(void);
 /* Destroy the test's (last) loop and check semantic 1 over the whole test. */
 void end_loop(tio_loop *loop);

@@ -23,7 +23,7 @@
  * real result is allowed there). */
 START_TEST(deadline_passed_before_the_run_never_reaches_the_os)
 {
-    tio_loop *loop = new_loop();
+    tio_loop *loop = new_loop_in_run();
     tio_file *f = open_file(loop, scratch("deadline16"), TIO_CREATE | TIO_TRUNCATE | TIO_RDWR);
     unsigned char buf[4096];
     fill_pattern(buf, sizeof buf, 16);

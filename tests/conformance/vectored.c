@@ -179,7 +179,7 @@ END_TEST
 
 START_TEST(vectored_cancel_and_deadline_before_the_run)
 {
-    tio_loop *loop = new_loop();
+    tio_loop *loop = new_loop_in_run();
     tio_file *f = file_with_data(loop, "veccancel", 4096, 26, NULL);
     unsigned char a[100], b[200];
     tio_buf r[2] = {{a, sizeof a}, {b, sizeof b}};

@@ -84,8 +84,10 @@
  * Environment: TIO_FUZZ_DIR (else TMPDIR, else /tmp) holds the scratch
  * files; TIO_FUZZ_TRACE=1 prints every operation and callback;
  * TIO_FUZZ_BACKEND=io_uring|threads overrides byte 0's choice (a campaign
- * on one backend); TIO_FUZZ_SUBMIT_BATCH=0|1 fixes tio_loop_config's
- * submit_batch (else bit 63 of the input's FNV-1a hash picks it); TIO_FUZZ_LIVENESS_MS replaces the 10 s liveness bound;
+ * on one backend); TIO_FUZZ_SUBMIT_BATCH=0|1|a fixes tio_loop_config's
+ * submit_batch: 0 TIO_SUBMIT_IN_RUN (a cancel before the run is always
+ * TIO_ECANCELED, which the model checks), 1, or a for 0, the library's
+ * adaptive default (else bits 62-63 of the input's FNV-1a hash pick it); TIO_FUZZ_LIVENESS_MS replaces the 10 s liveness bound;
  * TIO_FUZZ_NONBLOCK_PIPES=1 makes taskio's pipe ends always O_NONBLOCK, to
  * fuzz past a known bug of blocking streams (regress-threads-cancel-*);
  * TIO_FUZZ_FAULTS_NO_BUSY=1 leaves BUSY starts out of the fault schedule
@@ -1015,9 +1017,9 @@ static void op_io(int kind, uint8_t a, uint8_t b, uint8_t c)
 static void cancelled(htask *h)
 {
     h->cancelled = true;
-    /* Under submit_batch the starting call may already have handed it to
-     * the OS: then either result is right. */
-    if (!h->submitted_in_run && h->epoch == G.epoch && G.submit_batch == 0)
+    /* Under submit_batch N or the adaptive default the starting call may
+     * already have handed it to the OS: then either result is right. */
+    if (!h->submitted_in_run && h->epoch == G.epoch && G.submit_batch == TIO_SUBMIT_IN_RUN)
         h->strict_cancel = true;
 }
 
@@ -1416,11 +1418,13 @@ static void setup(uint8_t h0, uint8_t h1, uint64_t seed)
     const char *forced = getenv("TIO_FUZZ_BACKEND");
     if (forced != NULL && forced[0] != '\0')
         h0 = (uint8_t)((h0 & ~1u) | (strcmp(forced, "threads") == 0));
-    /* No bit of bytes 0-1 is free: the input's hash picks submit_batch 0
-     * or 1, so a campaign covers both, unless the environment fixes it. */
+    /* No bit of bytes 0-1 is free: the input's hash picks the policy, so
+     * a campaign covers all three, unless the environment fixes it. */
+    static const unsigned policies[4] = {TIO_SUBMIT_IN_RUN, 1, 0, 0};
     const char *batch = getenv("TIO_FUZZ_SUBMIT_BATCH");
-    unsigned submit_batch = batch != NULL && batch[0] != '\0' ? (unsigned)(batch[0] == '1')
-                                                              : (unsigned)(seed >> 63);
+    unsigned submit_batch = policies[seed >> 62];
+    if (batch != NULL && batch[0] != '\0')
+        submit_batch = batch[0] == '1' ? 1 : batch[0] == 'a' ? 0 : TIO_SUBMIT_IN_RUN;
     tio_loop_config cfg = {depths[(h0 >> 2) & 7u], workers[(h0 >> 5) & 3u],
                            (h0 & 1u) ? "threads" : "io_uring", submit_batch};
     G.backend = cfg.backend;

@@ -15,8 +15,8 @@
  * the same inputs in the same order. A divergence aborts with the model's
  * message and the name of the input (a corpus file, or "seed K"); rerun
  * with `--seeds 1 --seed-base K-1` and TIO_FUZZ_TRACE=1 to see its steps.
- * Each file runs twice, with tio_loop_config.submit_batch 0 and 1
- * (TIO_FUZZ_SUBMIT_BATCH); the random inputs let their hash pick it.
+ * Each file runs three times, under TIO_FUZZ_SUBMIT_BATCH 0, 1 and a (see
+ * fuzz.c); the random inputs let their hash pick one.
  * A watchdog aborts if one input runs longer than 60 s (a hang).
  */
 #include "fuzz.h"
@@ -92,7 +92,7 @@ static int run_file(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     unsigned times = strncmp(base, "regress-", 8) == 0 ? g_repeat : 1;
-    static const char *const batches[] = {"0", "1"};
+    static const char *const batches[] = {"0", "1", "a"};
     for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
         setenv("TIO_FUZZ_SUBMIT_BATCH", batches[b], 1);
         for (unsigned i = 0; i < times; i++)
