@@ -6,8 +6,9 @@
 #
 # FS is ext4, xfs or btrfs (a sparse image on a loop device), tmpfs, or
 # sector4k (ext4 on a loop device with 4096-byte logical sectors,
-# losetup --sector-size 4096). The image lives in WORKDIR only until it is
-# mounted: the loop device holds it open, so it is removed at once.
+# losetup --sector-size 4096). The image is a sparse file on a tmpfs mounted
+# under WORKDIR in the namespace: memory-backed, removed once the loop device
+# holds it, and with no host-disk flushes behind the loop device.
 #
 # Nothing outlives the run, whatever ends it: the mount is made in a private
 # mount namespace (unshare -m), so it dies with the last process in it, and
@@ -64,6 +65,7 @@ mnt="$work/mnt.$fs.$$"
 store="$work/store.$fs.$$"
 img="$store/img"
 dev=
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
     rc=$?
     trap - EXIT INT TERM HUP
@@ -78,29 +80,34 @@ cleanup() {
         umount "$store" 2>/dev/null || umount -l "$store" 2>/dev/null || true
     fi
     rmdir "$mnt" "$store" 2>/dev/null || true
-    exit $rc
+    exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 mkdir -p "$mnt"
 
-# Sizes: the least each mkfs accepts, rounded up (xfs wants 300 MiB; btrfs, below 1 GiB, runs out of data chunks for the conformance suite's few MiB); sparse.
+# Sizes in MiB: the least each mkfs accepts, rounded up (xfs wants 300; btrfs,
+# below 1 GiB, runs out of data chunks for the conformance suite's few MiB).
+# Sparse: only what is written takes memory.
 case $fs in
-ext4 | sector4k) size=64M ;;
-xfs) size=300M ;;
-btrfs) size=1G ;;
+ext4 | sector4k) mb=64 ;;
+xfs) mb=300 ;;
+btrfs) mb=1024 ;;
+*) mb=64 ;;
 esac
+# make torture asks for bigger ones.
+mb=${TIO_FS_IMAGE_MB:-$mb}
 
 if [ "$fs" = tmpfs ]; then
-    mount -t tmpfs -o size=64m tmpfs "$mnt" || skip "cannot mount a tmpfs"
+    mount -t tmpfs -o "size=${mb}m" tmpfs "$mnt" || skip "cannot mount a tmpfs"
 else
     # The image is memory-backed (a tmpfs in this namespace, under WORKDIR):
     # what is tested is the filesystem and taskio, not the host's disk,
     # whose flushes behind a loop device made btrfs' DSYNC writes ten
     # times slower.
     mkdir -p "$store"
-    mount -t tmpfs -o size=1100m tmpfs "$store" || skip "cannot mount a tmpfs for the image"
-    truncate -s "$size" "$img"
+    mount -t tmpfs -o "size=$((mb + 64))m" tmpfs "$store" || skip "cannot mount a tmpfs for the image"
+    truncate -s "${mb}M" "$img"
     if [ "$fs" = sector4k ]; then
         dev=$(losetup -f --show --sector-size 4096 "$img" 2>/dev/null) ||
             skip "losetup --sector-size 4096 refused"

@@ -49,6 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -590,6 +592,10 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
+    /* A test tool: when the script that started it dies (a CTest timeout
+     * kills it), so does it, and the mount with it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() == 1)
+        return 1;
     umask(0);
     char *fargv[] = {argv[0], argv[2], "-f", "-s", "-o", "fsname=tio-faultfs", NULL};
     int rc = fuse_main(6, fargv, &ops, NULL);

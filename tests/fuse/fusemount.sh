@@ -41,6 +41,7 @@ base="$work/fuse.$$"
 mnt="$base/mnt"
 backing="$base/backing"
 pid=
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
     rc=$?
     trap - EXIT INT TERM HUP
@@ -52,7 +53,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     fi
     rm -rf "$base"
-    exit $rc
+    exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -72,5 +73,5 @@ set +e
 TIO_TEST_DIR=$mnt TIO_FUSE_BACKING=$backing "$@"
 rc=$?
 set -e
-cat "$mnt/.faultfs" | tr '\n' ' ' | sed 's/^/fusemount: faultfs counters: /; s/ $/\n/'
+tr '\n' ' ' <"$mnt/.faultfs" | sed 's/^/fusemount: faultfs counters: /; s/ $/\n/'
 exit $rc

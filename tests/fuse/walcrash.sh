@@ -27,11 +27,13 @@ verified=0
 r=0
 while [ $r -lt "$rounds" ]; do
     log="$dir/wal-$r.log"
+    # shellcheck disable=SC2086 # $flag: no word, or one
     "$wal" --backend "$backend" $flag --writers $writers --records $records "$log" >/dev/null
     out=$("$check" "$log" $total)
     echo "round $r, full run, crash at close: $out"
     verified=$((verified + total))
 
+    # shellcheck disable=SC2086
     "$wal" --backend "$backend" $flag --writers $writers --records 100000 "$log" >/dev/null 2>&1 &
     pid=$!
     sleep "0.$((10 + $(od -An -N1 -tu1 /dev/urandom | tr -d ' ') % 30))"
