@@ -15,6 +15,9 @@
 #   make test-threads-only  only a build with the threads backend, in build/threads
 #   make format-check       what clang-format (.clang-format) would change in src/,
 #                           include/ and tests/, per file; fails if anything
+#   make torture            the filesystem matrix and the FUSE fault and power-loss
+#                           tests with many more rounds and bigger images, in
+#                           build/torture (root; tens of minutes)
 #   make build-windows | soak | fuzz | clean
 
 BUILD_DIR   := build/linux
@@ -28,6 +31,7 @@ CMAKE_BUILD := cmake --build
 MAKEFLAGS   += --no-print-directory
 
 FUZZ_DIR    := build/fuzz
+TORTURE_DIR := build/torture
 INSTALL_DIR := build/install
 
 # The project's own builds treat warnings as errors; a user's build of the
@@ -42,7 +46,7 @@ TEST_OPTS   := -DTIO_FIO_FETCH=ON -DTIO_TEST_LIBURING_NEWEST=ON -DTIO_TEST_DOWNS
                -DTIO_TEST_MACOS=ON
 
 .PHONY: all deps build demo install test build-windows test-windows test-threads-only soak fuzz \
-        format-check clean
+        torture format-check clean
 
 all: build
 
@@ -95,6 +99,16 @@ soak: deps
 	@$(MAKE) build
 	cd $(BUILD_DIR) && ./tests/reliability/tio-soak
 
+# tests/fs and tests/fuse as make test runs them, heavier: 50 kill-and-verify
+# rounds per filesystem and backend on 2 GiB images, 100 simulated power cuts
+# per power-loss test.
+torture: deps
+	$(CONFIGURE) -B $(TORTURE_DIR) -DTIO_TEST_FS=ON -DTIO_TEST_SANITIZERS=OFF \
+	      -DTIO_TEST_THREADS_ONLY=OFF -DTIO_BUILD_BENCH=OFF -DTIO_BUILD_CONTRIB=OFF \
+	      -DTIO_FS_KILL_ROUNDS=50 -DTIO_FUSE_CRASH_ROUNDS=100 -DTIO_FS_IMAGE_MB=2048
+	$(CMAKE_BUILD) $(TORTURE_DIR) -j$(JOBS)
+	cd $(TORTURE_DIR) && ctest --output-on-failure -R '^(fs|fuse)[.]'
+
 # The model-based fuzzer, open-ended (Ctrl-C to stop); clang + libFuzzer.
 fuzz:
 	@sh scripts/deps.sh
@@ -109,4 +123,4 @@ format-check:
 	@sh scripts/format-check.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(WIN_DIR) $(THREADS_DIR) $(FUZZ_DIR) $(INSTALL_DIR)
+	rm -rf $(BUILD_DIR) $(WIN_DIR) $(THREADS_DIR) $(FUZZ_DIR) $(INSTALL_DIR) $(TORTURE_DIR)

@@ -17,7 +17,10 @@ case "${1:-}" in
 # clang and its runtimes: the sanitizer builds and the fuzzer.
 # fio and dpkg-dev: the fio ioengine builds against fio's Debian source.
 # mandoc: docs.man_lint (mandoc -Tlint over man/); clang-format-14: format.check.
-"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3 mandoc clang-format-14" ;;
+# e2fsprogs, xfsprogs, btrfs-progs: the filesystem matrix (tests/fs);
+# libfuse3-dev, fuse3: tio-faultfs, the EIO and power-loss tests (tests/fuse).
+"") pkgs="$pkgs liburing-dev clang libclang-rt-14-dev fio dpkg-dev python3 mandoc clang-format-14
+    e2fsprogs xfsprogs btrfs-progs libfuse3-dev fuse3" ;;
 threads-only) ;;
 windows) pkgs="cmake make pkg-config gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
 *)
