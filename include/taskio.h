@@ -217,11 +217,18 @@ enum {
     TIO_TRUNCATE = 1 << 5,
     TIO_EXCL = 1 << 6,
     TIO_DIRECT = 1 << 8,      /* bypass the page cache; TIO_ENOTSUP if refused */
-    TIO_DSYNC = 1 << 9,       /* a write completes only once durable */
+    TIO_DSYNC = 1 << 9,       /* a write completes only once durable (Windows: see below) */
     TIO_DIRECT_TRY = 1 << 10, /* like TIO_DIRECT, but open buffered if refused */
     TIO_DIRECTORY = 1 << 11,  /* open a directory (TIO_RDONLY only), to tio_fsync it */
     TIO_EXCLUSIVE = 1 << 12   /* refuse (TIO_EBUSY) while another TIO_EXCLUSIVE open holds it */
 };
+
+/* TIO_DSYNC on Windows: FILE_FLAG_WRITE_THROUGH, and where the drive's write
+ * cache is volatile and ignores write-through (ATA/SATA drives), or the open
+ * cannot ask the device (IOCTL_STORAGE_QUERY_PROPERTY fails: network shares,
+ * Storage Spaces, Wine), a write's callback also waits for a FlushFileBuffers
+ * begun after the write completed; one flush serves every write on the file
+ * completed before it began, so writes at depth share flushes. */
 
 /* Open (or create, with mode e.g. 0644) a file for this loop. path is UTF-8.
  * Windows: '/' is taken for a backslash; a path starting with \\?\ is used verbatim

@@ -27,6 +27,12 @@ static void result_cb(tio_task *task, int64_t result)
     *(int64_t *)task->data = result;
 }
 
+static void result_cb_ignore(tio_task *task, int64_t result)
+{
+    (void)task;
+    (void)result;
+}
+
 /* ================================================================ paths */
 
 /* tio__win_long_path(utf8) as UTF-8 again, or NULL with *err. */
@@ -187,6 +193,133 @@ START_TEST(open_of_a_reserved_name_fails_with_einval_and_says_why)
 }
 END_TEST
 
+/* ================================================================ dsync */
+
+#  define DSYNC_WRITES 16
+#  define DSYNC_LEN 4096
+
+static tio_loop *g_loop;
+
+typedef struct dsync_rec {
+    int calls;
+    int64_t result;
+    uint64_t flushes; /* flushes ended when the callback ran */
+} dsync_rec;
+
+static void dsync_cb(tio_task *task, int64_t result)
+{
+    dsync_rec *r = task->data;
+    r->calls++;
+    r->result = result;
+    r->flushes = tio__iocp_dsync_flushes(g_loop);
+}
+
+static tio_file *open_dsync(tio_loop *loop, char *path, size_t size)
+{
+    snprintf(path, size, "%s/win32-dsync-%ld.dat", test_dir(), proc_id());
+    tio_file *f = NULL;
+    int rc = tio_file_open(loop, &f, path, TIO_RDWR | TIO_CREATE | TIO_TRUNCATE | TIO_DSYNC, 0644);
+    ck_assert_msg(rc == 0, "tio_file_open(%s): %s", path, tio_last_error(loop));
+    return f;
+}
+
+/* Where the drive's cache needs it (always under Wine, whose volumes
+ * answer no IOCTL_STORAGE_QUERY_PROPERTY), a TIO_DSYNC write's callback
+ * comes only after a flush has ended, and writes completed together share
+ * one: 16 writes handed over at once and complete before the loop looks
+ * take fewer than 16 flushes. Where the drive honours write-through no
+ * flush is added at all. */
+START_TEST(dsync_writes_complete_after_a_shared_flush_where_the_cache_needs_one)
+{
+    tio_loop_config cfg = {.backend = "iocp", .submit_batch = 1}; /* each at the OS at once */
+    ck_assert_int_eq(tio_loop_create(&g_loop, &cfg), 0);
+    char path[1100];
+    tio_file *f = open_dsync(g_loop, path, sizeof path);
+    int flushing = (f->backend_flags & TIO__WIN_FLUSH_DSYNC) != 0;
+    printf("NOTE: TIO_DSYNC on %s: %s\n", test_dir(),
+           flushing ? "the write cache needs a flush (or cannot be asked)"
+                    : "write-through reaches stable media, no flush added");
+
+    static char data[DSYNC_WRITES][DSYNC_LEN];
+    tio_task t[DSYNC_WRITES];
+    dsync_rec r[DSYNC_WRITES];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < DSYNC_WRITES; i++) {
+        memset(data[i], 'a' + i, DSYNC_LEN);
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].data = &r[i];
+        ck_assert_int_eq(
+            tio_write(g_loop, &t[i], f, data[i], DSYNC_LEN, (uint64_t)i * DSYNC_LEN, dsync_cb), 0);
+    }
+    Sleep(200); /* the OS finishes the writes before the loop collects them */
+    ck_assert_int_eq(tio_drain(g_loop), 0);
+    uint64_t flushes = tio__iocp_dsync_flushes(g_loop);
+    printf("NOTE: %d TIO_DSYNC writes, %llu flushes\n", DSYNC_WRITES, (unsigned long long)flushes);
+    for (int i = 0; i < DSYNC_WRITES; i++) {
+        ck_assert_int_eq(r[i].calls, 1);
+        ck_assert_int_eq(r[i].result, DSYNC_LEN);
+        if (flushing)
+            ck_assert_msg(r[i].flushes >= 1, "write %d's callback ran before any flush ended", i);
+    }
+    if (flushing) {
+        ck_assert_msg(flushes >= 1 && flushes < DSYNC_WRITES,
+                      "%llu flushes for %d writes completed together: not shared",
+                      (unsigned long long)flushes, DSYNC_WRITES);
+    } else {
+        ck_assert_int_eq(flushes, 0);
+    }
+
+    /* One more write: exactly one more flush, ended before its callback. */
+    tio_task one = TIO_TASK_INIT;
+    dsync_rec r1 = {0, 0, 0};
+    one.data = &r1;
+    ck_assert_int_eq(tio_write(g_loop, &one, f, data[0], DSYNC_LEN, 0, dsync_cb), 0);
+    ck_assert_int_eq(tio_drain(g_loop), 0);
+    ck_assert_int_eq(r1.result, DSYNC_LEN);
+    ck_assert_int_eq(tio__iocp_dsync_flushes(g_loop), flushes + (flushing ? 1 : 0));
+    ck_assert_int_eq(r1.flushes, flushes + (flushing ? 1 : 0));
+
+    /* The data is there. */
+    static char back[DSYNC_WRITES * DSYNC_LEN];
+    tio_task rd = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_read(g_loop, &rd, f, back, sizeof back, 0, result_cb_ignore), 0);
+    ck_assert_int_eq(tio_wait(g_loop, &rd, TIO_FOREVER), (int64_t)sizeof back);
+    for (int i = 0; i < DSYNC_WRITES; i++)
+        ck_assert_msg(memcmp(back + i * DSYNC_LEN, data[i], DSYNC_LEN) == 0,
+                      "block %d does not hold what was written", i);
+    ck_assert_int_eq(tio_file_close(f), 0);
+    remove_path(path);
+    tio_loop_destroy(g_loop);
+    g_loop = NULL;
+}
+END_TEST
+
+/* Without TIO_DSYNC no write waits for a flush. */
+START_TEST(writes_without_dsync_add_no_flush)
+{
+    tio_loop_config cfg = {.backend = "iocp"};
+    ck_assert_int_eq(tio_loop_create(&g_loop, &cfg), 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/win32-nodsync-%ld.dat", test_dir(), proc_id());
+    tio_file *f = NULL;
+    ck_assert_int_eq(tio_file_open(g_loop, &f, path, TIO_RDWR | TIO_CREATE | TIO_TRUNCATE, 0644),
+                     0);
+    ck_assert_uint_eq(f->backend_flags & TIO__WIN_FLUSH_DSYNC, 0);
+    static char data[DSYNC_LEN];
+    tio_task t = TIO_TASK_INIT;
+    dsync_rec r = {0, 0, 0};
+    t.data = &r;
+    ck_assert_int_eq(tio_write(g_loop, &t, f, data, sizeof data, 0, dsync_cb), 0);
+    ck_assert_int_eq(tio_drain(g_loop), 0);
+    ck_assert_int_eq(r.result, DSYNC_LEN);
+    ck_assert_int_eq(tio__iocp_dsync_flushes(g_loop), 0);
+    ck_assert_int_eq(tio_file_close(f), 0);
+    remove_path(path);
+    tio_loop_destroy(g_loop);
+    g_loop = NULL;
+}
+END_TEST
+
 /* ================================================================ suite */
 
 static TCase *new_tcase(const char *name)
@@ -206,6 +339,11 @@ static Suite *files_suite(void)
     tcase_add_test(tc, relative_paths_become_absolute_long_form);
     tcase_add_test(tc, reserved_device_names_are_refused_in_every_component);
     tcase_add_test(tc, open_of_a_reserved_name_fails_with_einval_and_says_why);
+    suite_add_tcase(s, tc);
+
+    tc = new_tcase("dsync");
+    tcase_add_test(tc, dsync_writes_complete_after_a_shared_flush_where_the_cache_needs_one);
+    tcase_add_test(tc, writes_without_dsync_add_no_flush);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,8 @@
  */
 #include "win32/win32.h"
 
+#include <winioctl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,74 @@ size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path)
     return memory > sector ? memory : sector;
 }
 
+/* ------------------------------------------------------------ durability */
+
+/* The handle IOCTL_STORAGE_QUERY_PROPERTY is asked on: the device itself
+ * for a device path, else the volume holding the file (its
+ * \\?\Volume{GUID} name, without the trailing backslash, which would
+ * name the root directory instead). No access is needed to query it. */
+static HANDLE open_storage(const wchar_t *path)
+{
+    wchar_t root[MAX_PATH + 1], volume[MAX_PATH + 1];
+    const wchar_t *name = path;
+    if (wcsncmp(path, L"\\\\.\\", 4) != 0) {
+        if (!GetVolumePathNameW(path, root, MAX_PATH) ||
+            !GetVolumeNameForVolumeMountPointW(root, volume, MAX_PATH))
+            return INVALID_HANDLE_VALUE;
+        size_t n = wcslen(volume);
+        if (n > 0 && volume[n - 1] == L'\\')
+            volume[n - 1] = L'\0';
+        name = volume;
+    }
+    return CreateFileW(name, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+}
+
+static bool query_property(HANDLE dev, STORAGE_PROPERTY_ID id, void *out, DWORD size)
+{
+    STORAGE_PROPERTY_QUERY q;
+    memset(&q, 0, sizeof q);
+    q.PropertyId = id;
+    q.QueryType = PropertyStandardQuery;
+    DWORD n = 0;
+    return DeviceIoControl(dev, IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, out, size, &n, NULL) &&
+           n >= size;
+}
+
+/* Whether a TIO_DSYNC write needs a FlushFileBuffers after it to be on
+ * stable media. FILE_FLAG_WRITE_THROUGH makes the filesystem write at
+ * once and asks the device for write-through (FUA); a drive with a
+ * volatile write cache that does not honour it keeps the data in the
+ * cache, and only a flush empties it. No flush is needed where the cache
+ * is absent, disabled, write-through or battery-backed, or where the
+ * device says it supports write-through (STORAGE_WRITE_CACHE_PROPERTY,
+ * Microsoft docs) and is not ATA/SATA, whose Windows drivers do not pass
+ * write-through on as FUA ("Using disk drive caching with SQL Server",
+ * Microsoft KB 234656: only a flush reaches those drives' media).
+ * Where the device cannot be asked (a network share, Storage Spaces, Wine:
+ * IOCTL_STORAGE_QUERY_PROPERTY fails), the flush is added: correct
+ * everywhere, at the cost of one flush per batch of writes. */
+static bool dsync_needs_flush(const wchar_t *path)
+{
+    HANDLE dev = open_storage(path);
+    if (dev == INVALID_HANDLE_VALUE)
+        return true;
+    STORAGE_WRITE_CACHE_PROPERTY wc;
+    STORAGE_DEVICE_DESCRIPTOR dd;
+    bool flush = true;
+    if (query_property(dev, StorageDeviceWriteCacheProperty, &wc, sizeof wc)) {
+        bool volatile_cache = wc.WriteCacheType != WriteCacheTypeNone &&
+                              wc.WriteCacheType != WriteCacheTypeWriteThrough &&
+                              wc.WriteCacheEnabled != WriteCacheDisabled && !wc.NVCacheEnabled;
+        bool fua = wc.WriteThroughSupported == WriteThroughSupported &&
+                   query_property(dev, StorageDeviceProperty, &dd, sizeof dd) &&
+                   dd.BusType != BusTypeAta && dd.BusType != BusTypeSata;
+        flush = volatile_cache && !fua;
+    }
+    CloseHandle(dev);
+    return flush;
+}
+
 /* ------------------------------------------------------------ open/wrap */
 
 static DWORD disposition(unsigned flags)
@@ -269,6 +339,9 @@ int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mod
     }
     f->direct = direct;
     describe(f, h, wpath);
+    if ((flags & TIO_DSYNC) && !f->is_stream && !(flags & TIO_DIRECTORY) &&
+        dsync_needs_flush(wpath))
+        f->backend_flags |= TIO__WIN_FLUSH_DSYNC;
     free(wpath);
     return 0;
 }

@@ -17,7 +17,8 @@
  * runs on a helper thread which posts its result to the port. The engine
  * operations (CreateFileW, SetFileInformationByHandle, MoveFileExW, ...)
  * have none either and run on the same thread, one at a time; a running
- * one is interrupted with CancelSynchronousIo where the OS allows.
+ * one is interrupted with CancelSynchronousIo where the OS allows. The
+ * same threads flush TIO_DSYNC files whose drive needs it (see dsync).
  */
 #include "common/ptrset.h"
 #include "win32/win32.h"
@@ -28,6 +29,7 @@
 #define KEY_IO 0
 #define KEY_WAKE 1
 #define KEY_FSYNC 2
+#define KEY_DSYNC 3 /* a flush for TIO_DSYNC writes: its packet carries the dsync */
 #define ENTRIES 64
 #define KICK_MS 10
 
@@ -41,6 +43,22 @@ _Static_assert(sizeof(iocp_op) <= sizeof(((tio__task *)0)->backend),
                "OVERLAPPED and link exceed the task's backend words");
 
 #define MAX_HELPERS 16u
+
+/* TIO_DSYNC on a drive whose volatile write cache ignores write-through
+ * (file.c's dsync_needs_flush): a write completed by the OS is durable
+ * only after a flush. Each completed write waits here, without its
+ * callback, until a flush that began after its completion has ended; one
+ * flush covers every write completed before it began, so writes at depth
+ * share flushes. One per such file, made when it joins the loop. */
+typedef struct dsync {
+    OVERLAPPED ov;      /* the flush's result (Internal), posted with KEY_DSYNC */
+    struct dsync *next; /* the helpers' flush queue */
+    struct dsync *due;  /* the loop's list of files with writes to flush */
+    HANDLE handle;
+    tio__task *waiting, *waiting_tail; /* written, no flush begun since (iocp_op.next) */
+    tio__task *covered;                /* made durable by the running flush */
+    bool flushing, on_due;
+} dsync;
 
 /* A helper thread: runs what has no overlapped form (fsync, the engine
  * operations), one task at a time. */
@@ -59,12 +77,19 @@ typedef struct iocp {
     tio__task *queue_head, *queue_tail;
     unsigned live, idle;
     volatile LONG kicks; /* running tasks whose cancel must be repeated (read unlocked) */
+    dsync *flush_head, *flush_tail; /* flushes for TIO_DSYNC writes, before any task */
     helper helpers[MAX_HELPERS];
     bool stopping;
     volatile LONG wake_posted; /* a wake packet is on the port: tio_wake posts no other */
     /* Our OVERLAPPEDs the port still owes a packet: a packet for any other
      * (overlapped I/O someone else issued on a wrapped handle) is not ours. */
     tio__ptrset ours;
+    /* TIO__WIN_FLUSH_DSYNC files (loop thread only): their dsync by
+     * tio_file.backend_index, and those with writes waiting for a flush. */
+    dsync **dsyncs;
+    unsigned ndsyncs;
+    dsync *due;
+    uint64_t dsync_flushes;
     OVERLAPPED_ENTRY entries[ENTRIES];
 } iocp;
 
@@ -128,7 +153,23 @@ static DWORD status_to_error(LONG status)
     return nt.status_to_error ? nt.status_to_error(status) : ERROR_GEN_FAILURE;
 }
 
-/* FlushFileBuffers, or its data-only form: a Win32 error (0: done). */
+/* FlushFileBuffers, or its data-only form: a Win32 error (0: done). The
+ * data-only form still flushes the device's cache (only
+ * FLUSH_FLAGS_NO_SYNC would not: NtFlushBuffersFileEx, Microsoft docs). */
+static DWORD flush_handle(HANDLE h, bool data_only)
+{
+    if (data_only && nt.flush_ex != NULL) {
+        io_status iosb;
+        LONG st = nt.flush_ex(h, FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, NULL, 0, &iosb);
+        if (st >= 0)
+            return ERROR_SUCCESS;
+        if (st != (LONG)0xC0000002 /* STATUS_NOT_IMPLEMENTED */ &&
+            st != (LONG)0xC00000BB /* STATUS_NOT_SUPPORTED */)
+            return status_to_error(st);
+    }
+    return FlushFileBuffers(h) ? ERROR_SUCCESS : GetLastError();
+}
+
 static DWORD flush(const tio__task *t)
 {
     /* A directory: NTFS journals the metadata of creates, renames and
@@ -136,16 +177,7 @@ static DWORD flush(const tio__task *t)
      * reading is ERROR_ACCESS_DENIED; there is nothing more to write. */
     if (t->file->flags & TIO_DIRECTORY)
         return ERROR_SUCCESS;
-    if ((t->op_flags & TIO_FSYNC_DATA) && nt.flush_ex != NULL) {
-        io_status iosb;
-        LONG st = nt.flush_ex(t->file->handle, FLUSH_FLAGS_FILE_DATA_SYNC_ONLY, NULL, 0, &iosb);
-        if (st >= 0)
-            return ERROR_SUCCESS;
-        if (st != (LONG)0xC0000002 /* STATUS_NOT_IMPLEMENTED */ &&
-            st != (LONG)0xC00000BB /* STATUS_NOT_SUPPORTED */)
-            return status_to_error(st);
-    }
-    return FlushFileBuffers(t->file->handle) ? ERROR_SUCCESS : GetLastError();
+    return flush_handle(t->file->handle, (t->op_flags & TIO_FSYNC_DATA) != 0);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -161,10 +193,20 @@ static DWORD WINAPI helper_main(void *arg)
     iocp *p = h->p;
     EnterCriticalSection(&p->mu);
     for (;;) {
-        while (p->queue_head == NULL && !p->stopping) {
+        while (p->queue_head == NULL && p->flush_head == NULL && !p->stopping) {
             p->idle++;
             SleepConditionVariableCS(&p->cv, &p->mu, INFINITE);
             p->idle--;
+        }
+        dsync *d = p->flush_head;
+        if (d != NULL) { /* not cancellable: the writes it covers are done */
+            if ((p->flush_head = d->next) == NULL)
+                p->flush_tail = NULL;
+            LeaveCriticalSection(&p->mu);
+            d->ov.Internal = flush_handle(d->handle, true); /* O_DSYNC: the data */
+            EnterCriticalSection(&p->mu);
+            PostQueuedCompletionStatus(p->port, 0, KEY_DSYNC, &d->ov);
+            continue;
         }
         tio__task *t = p->queue_head;
         if (t == NULL)
@@ -188,23 +230,31 @@ static DWORD WINAPI helper_main(void *arg)
     return 0;
 }
 
-/* Queue t for a helper: 0, or the Win32 error when no thread could start. */
-static DWORD queue_helper(iocp *p, tio__task *t)
+/* Under the lock, before one more piece of work is queued: one more
+ * thread where none is idle for it. 0, or the Win32 error when there is
+ * no thread at all to run it. */
+static DWORD helper_for_more_work(iocp *p)
 {
-    DWORD err = 0;
-    EnterCriticalSection(&p->mu);
     unsigned queued = 0;
     for (tio__task *q = p->queue_head; q; q = OP(q)->next)
         queued++;
-    if (p->idle <= queued && p->live < MAX_HELPERS) {
-        helper *h = &p->helpers[p->live];
-        h->p = p;
-        h->thread = CreateThread(NULL, 0, helper_main, h, 0, NULL);
-        if (h->thread != NULL)
-            p->live++;
-        else if (p->live == 0)
-            err = GetLastError();
-    }
+    for (dsync *d = p->flush_head; d; d = d->next)
+        queued++;
+    if (p->idle > queued || p->live == MAX_HELPERS)
+        return 0;
+    helper *h = &p->helpers[p->live];
+    h->p = p;
+    h->thread = CreateThread(NULL, 0, helper_main, h, 0, NULL);
+    if (h->thread != NULL)
+        p->live++;
+    return p->live > 0 ? 0 : GetLastError();
+}
+
+/* Queue t for a helper: 0, or the Win32 error when no thread could start. */
+static DWORD queue_helper(iocp *p, tio__task *t)
+{
+    EnterCriticalSection(&p->mu);
+    DWORD err = helper_for_more_work(p);
     if (err == 0) {
         OP(t)->next = NULL;
         if (p->queue_tail)
@@ -281,6 +331,104 @@ static void complete_helper(tio__task *t, DWORD err)
         tio__task_complete(t, 0, (int)err);
 }
 
+/* -------------------------------------------------------------- dsync */
+
+static dsync *dsync_of(const iocp *p, const tio_file *f)
+{
+    if (!(f->backend_flags & TIO__WIN_FLUSH_DSYNC) || f->backend_index < 0)
+        return NULL;
+    TIO_ASSERT((unsigned)f->backend_index < p->ndsyncs && p->dsyncs[f->backend_index]);
+    return p->dsyncs[f->backend_index];
+}
+
+static void dsync_make_due(iocp *p, dsync *d)
+{
+    if (d->flushing || d->on_due || d->waiting == NULL)
+        return;
+    d->on_due = true;
+    d->due = p->due;
+    p->due = d;
+}
+
+/* A write the OS has completed on such a file: it waits, its byte count in
+ * the OVERLAPPED, for the next flush to begin and end. */
+static void dsync_hold(iocp *p, dsync *d, tio__task *t, DWORD bytes)
+{
+    OP(t)->ov.InternalHigh = bytes;
+    OP(t)->next = NULL;
+    if (d->waiting_tail != NULL)
+        OP(d->waiting_tail)->next = t;
+    else
+        d->waiting = t;
+    d->waiting_tail = t;
+    dsync_make_due(p, d);
+}
+
+/* The covered writes complete, in the order the OS completed them: with
+ * their bytes once the flush succeeded, else with its error (written, but
+ * not known to be durable). */
+static void dsync_complete_covered(dsync *d, DWORD err)
+{
+    tio__task *t = d->covered;
+    d->covered = NULL;
+    d->flushing = false;
+    while (t != NULL) {
+        tio__task *next = OP(t)->next;
+        OP(t)->next = NULL;
+        if (err == ERROR_SUCCESS)
+            tio__task_complete(t, (int64_t)OP(t)->ov.InternalHigh, 0);
+        else
+            tio__task_complete(t, 0, (int)err);
+        t = next;
+    }
+}
+
+/* A flush's packet: its writes complete, and writes that completed while
+ * it ran are due for the next one. */
+static void dsync_flushed(iocp *p, dsync *d)
+{
+    TIO_ASSERT(d->flushing);
+    p->dsync_flushes++;
+    dsync_complete_covered(d, (DWORD)d->ov.Internal);
+    dsync_make_due(p, d);
+}
+
+/* One flush for each file with writes waiting and no flush running, after
+ * a whole batch of completions (a wait's, a submit's): it covers them all. */
+static void dsync_start_flushes(iocp *p)
+{
+    while (p->due != NULL) {
+        dsync *d = p->due;
+        p->due = d->due;
+        d->due = NULL;
+        d->on_due = false;
+        TIO_ASSERT(!d->flushing && d->waiting != NULL);
+        d->covered = d->waiting;
+        d->waiting = d->waiting_tail = NULL;
+        d->flushing = true;
+        memset(&d->ov, 0, sizeof d->ov);
+        EnterCriticalSection(&p->mu);
+        DWORD err = helper_for_more_work(p);
+        if (err == 0) {
+            d->next = NULL;
+            if (p->flush_tail)
+                p->flush_tail->next = d;
+            else
+                p->flush_head = d;
+            p->flush_tail = d;
+            WakeConditionVariable(&p->cv);
+        }
+        LeaveCriticalSection(&p->mu);
+        if (err != 0)
+            dsync_complete_covered(d, err);
+    }
+}
+
+uint64_t tio__iocp_dsync_flushes(const tio_loop *loop) /* a loop on this backend */
+{
+    return ((const iocp *)loop->backend_data)->dsync_flushes;
+}
+
 /* -------------------------------------------------------------- start */
 
 /* ReadFile or WriteFile, overlapped: the byte count comes from the
@@ -349,6 +497,11 @@ static uint8_t start_one(iocp *p, tio__task *t, tio__sync *sync)
     uint8_t out = issue_start(p, t, op, sync);
     if (out != TIO__PENDING)
         tio__ptrset_remove(&p->ours, &op->ov);
+    dsync *d = out == TIO__COMPLETED && t->op == TIO__OP_WRITE ? dsync_of(p, t->file) : NULL;
+    if (d != NULL) {
+        dsync_hold(p, d, t, (DWORD)sync->bytes);
+        return TIO__PENDING;
+    }
     return out;
 }
 
@@ -359,6 +512,7 @@ static unsigned iocp_submit(tio_loop *loop, tio__task *const *tasks, unsigned n,
     (void)flags; /* every ReadFile/WriteFile is its own system call: always now */
     for (unsigned i = 0; i < n; i++)
         out[i] = start_one(p, tasks[i], &sync[i]);
+    dsync_start_flushes(p);
     return n;
 }
 
@@ -386,6 +540,10 @@ static void iocp_cancel(tio_loop *loop, tio__task *t)
 
 static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
 {
+    if (e->lpCompletionKey == KEY_DSYNC) {
+        dsync_flushed(p, TIO_CONTAINER_OF(e->lpOverlapped, dsync, ov));
+        return;
+    }
     if (!tio__ptrset_remove(&p->ours, e->lpOverlapped))
         return; /* not ours: dropped (taskio.h: no other overlapped I/O on a wrapped handle) */
     tio__task *t = task_of_ov(e->lpOverlapped);
@@ -396,7 +554,10 @@ static void complete_entry(iocp *p, const OVERLAPPED_ENTRY *e)
     }
     LONG status = (LONG)e->lpOverlapped->Internal;
     DWORD err = status >= 0 ? ERROR_SUCCESS : status_to_error(status); /* NT_SUCCESS */
-    if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA)                /* see start_one */
+    dsync *d = t->op == TIO__OP_WRITE ? dsync_of(p, t->file) : NULL;
+    if (d != NULL && err == ERROR_SUCCESS)
+        dsync_hold(p, d, t, e->dwNumberOfBytesTransferred);
+    else if (err == ERROR_SUCCESS || err == ERROR_MORE_DATA) /* see start_one */
         tio__task_complete(t, e->dwNumberOfBytesTransferred, 0);
     else
         tio__task_complete(t, 0, (int)err);
@@ -435,6 +596,7 @@ static int iocp_wait(tio_loop *loop, int64_t timeout_ns)
         } else
             complete_entry(p, &p->entries[i]);
     }
+    dsync_start_flushes(p);
     return woken ? TIO__WOKEN : 0;
 }
 
@@ -448,6 +610,30 @@ static void iocp_wake(tio_loop *loop)
 }
 
 /* ------------------------------------------------------------- attach */
+
+/* A TIO__WIN_FLUSH_DSYNC file's dsync, in a free slot of p->dsyncs. */
+static int dsync_add(tio_loop *loop, iocp *p, tio_file *f)
+{
+    unsigned i = 0;
+    while (i < p->ndsyncs && p->dsyncs[i] != NULL)
+        i++;
+    if (i == p->ndsyncs) {
+        unsigned n = p->ndsyncs ? 2 * p->ndsyncs : 8;
+        dsync **grown = realloc(p->dsyncs, n * sizeof *grown);
+        if (grown == NULL)
+            return tio__fail(loop, TIO_ENOMEM, "iocp: out of memory");
+        memset(grown + p->ndsyncs, 0, (n - p->ndsyncs) * sizeof *grown);
+        p->dsyncs = grown;
+        p->ndsyncs = n;
+    }
+    dsync *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return tio__fail(loop, TIO_ENOMEM, "iocp: out of memory");
+    d->handle = f->handle;
+    p->dsyncs[i] = d;
+    f->backend_index = (int)i;
+    return 0;
+}
 
 static int iocp_attach(tio_loop *loop, tio_file *f)
 {
@@ -465,6 +651,8 @@ static int iocp_attach(tio_loop *loop, tio_file *f)
     if (SetFileCompletionNotificationModes(f->handle, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
                                                           FILE_SKIP_SET_EVENT_ON_HANDLE))
         f->backend_flags |= TIO__WIN_SKIP_ON_SUCCESS;
+    if (f->backend_flags & TIO__WIN_FLUSH_DSYNC)
+        return dsync_add(loop, p, f);
     return 0;
 }
 
@@ -484,7 +672,14 @@ typedef struct completion_info { /* FILE_COMPLETION_INFORMATION */
 
 static void iocp_detach(tio_loop *loop, tio_file *f)
 {
-    (void)loop;
+    iocp *p = P(loop);
+    dsync *d = dsync_of(p, f);
+    if (d != NULL) { /* nothing is pending on the file: no write waits, no flush runs */
+        TIO_ASSERT(!d->flushing && d->waiting == NULL && !d->on_due);
+        p->dsyncs[f->backend_index] = NULL;
+        f->backend_index = -1;
+        free(d);
+    }
     if (f->owned || nt.set_info == NULL)
         return;
     completion_info ci = {NULL, NULL};
@@ -520,7 +715,7 @@ static void iocp_destroy(tio_loop *loop)
 {
     iocp *p = P(loop);
     EnterCriticalSection(&p->mu);
-    TIO_ASSERT(p->queue_head == NULL && p->kicks == 0);
+    TIO_ASSERT(p->queue_head == NULL && p->flush_head == NULL && p->kicks == 0);
     p->stopping = true;
     WakeAllConditionVariable(&p->cv);
     LeaveCriticalSection(&p->mu);
@@ -531,6 +726,9 @@ static void iocp_destroy(tio_loop *loop)
     DeleteCriticalSection(&p->mu);
     CloseHandle(p->port);
     tio__ptrset_free(&p->ours);
+    for (unsigned i = 0; i < p->ndsyncs; i++)
+        free(p->dsyncs[i]); /* files closed before the loop: none is left */
+    free(p->dsyncs);
     free(p);
 }
 

@@ -30,7 +30,13 @@ size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path);
 #  define ERROR_DATA_CHECKSUM_ERROR 323L
 #endif
 
-/* tio_file.backend_flags bits set by the IOCP backend. */
+/* tio_file.backend_flags bits: set by the IOCP backend, and by the file
+ * layer at open for the backend. */
 #define TIO__WIN_SKIP_ON_SUCCESS 1u /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is in force */
+#define TIO__WIN_FLUSH_DSYNC 2u     /* TIO_DSYNC writes complete after a flush (file.c) */
+
+/* iocp.c: flushes run for TIO__WIN_FLUSH_DSYNC files since the loop began
+ * (each covers every write completed before it started). */
+uint64_t tio__iocp_dsync_flushes(const tio_loop *loop);
 
 #endif
