@@ -199,8 +199,8 @@ static bool query_property(HANDLE dev, STORAGE_PROPERTY_ID id, void *out, DWORD 
  * is absent, disabled, write-through or battery-backed, or where the
  * device says it supports write-through (STORAGE_WRITE_CACHE_PROPERTY,
  * Microsoft docs) and is not ATA/SATA, whose Windows drivers do not pass
- * write-through on as FUA ("Using disk drive caching with SQL Server",
- * Microsoft KB 234656: only a flush reaches those drives' media).
+ * write-through on as FUA (Microsoft KB 234656, "Information about using
+ * disk drive caches with SQL Server": only a flush reaches their media).
  * Where the device cannot be asked (a network share, Storage Spaces, Wine:
  * IOCTL_STORAGE_QUERY_PROPERTY fails), the flush is added: correct
  * everywhere, at the cost of one flush per batch of writes. */
