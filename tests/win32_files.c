@@ -320,6 +320,51 @@ START_TEST(writes_without_dsync_add_no_flush)
 }
 END_TEST
 
+/* ================================================================ stat */
+
+/* tio_stat_file's atomic_write is what the device keeps whole on power
+ * loss: PhysicalBytesPerSectorForAtomicity where FileStorageInfo answers,
+ * else the volume's logical sector (GetDiskFreeSpaceW: Wine), never the
+ * 4096 guessed for direct-I/O alignment. */
+START_TEST(stat_atomic_write_is_the_devices_atomicity_else_the_logical_sector)
+{
+    tio_loop_config cfg = {.backend = "iocp"};
+    tio_loop *loop = NULL;
+    ck_assert_int_eq(tio_loop_create(&loop, &cfg), 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/win32-stat-%ld.dat", test_dir(), proc_id());
+    tio_file *f = NULL;
+    ck_assert_int_eq(tio_file_open(loop, &f, path, TIO_RDWR | TIO_CREATE, 0644), 0);
+    tio_stat st;
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_stat_file(loop, &t, f, &st, result_cb_ignore), 0);
+    ck_assert_int_eq(tio_wait(loop, &t, TIO_FOREVER), 0);
+
+    FILE_STORAGE_INFO si;
+    unsigned long want = 0;
+    const char *source;
+    if (GetFileInformationByHandleEx(tio_file_handle(f), FileStorageInfo, &si, sizeof si)) {
+        want = si.PhysicalBytesPerSectorForAtomicity;
+        source = "FileStorageInfo";
+    } else {
+        char full[MAX_PATH], root[MAX_PATH];
+        DWORD spc, bps = 0, fc, tc;
+        ck_assert_int_gt(GetFullPathNameA(path, sizeof full, full, NULL), 0);
+        if (GetVolumePathNameA(full, root, sizeof root) &&
+            GetDiskFreeSpaceA(root, &spc, &bps, &fc, &tc))
+            want = bps;
+        source = "GetDiskFreeSpace";
+    }
+    if (want < 512 || (want & (want - 1)) != 0)
+        want = 512;
+    printf("NOTE: atomic_write %u (%s says %lu)\n", (unsigned)st.atomic_write, source, want);
+    ck_assert_uint_eq(st.atomic_write, want);
+    ck_assert_int_eq(tio_file_close(f), 0);
+    remove_path(path);
+    tio_loop_destroy(loop);
+}
+END_TEST
+
 /* ================================================================ suite */
 
 static TCase *new_tcase(const char *name)
@@ -344,6 +389,10 @@ static Suite *files_suite(void)
     tc = new_tcase("dsync");
     tcase_add_test(tc, dsync_writes_complete_after_a_shared_flush_where_the_cache_needs_one);
     tcase_add_test(tc, writes_without_dsync_add_no_flush);
+    suite_add_tcase(s, tc);
+
+    tc = new_tcase("stat");
+    tcase_add_test(tc, stat_atomic_write_is_the_devices_atomicity_else_the_logical_sector);
     suite_add_tcase(s, tc);
     return s;
 }

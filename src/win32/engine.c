@@ -215,9 +215,45 @@ static DWORD unlink_path(const char *path)
     return err;
 }
 
-/* PhysicalBytesPerSectorForAtomicity (FileStorageInfo, Windows 8+) is what
- * the device promises not to tear; where it is not answered (Wine), the
- * sector size direct I/O uses stands in. */
+static unsigned long pow2_or_zero(unsigned long v)
+{
+    return v != 0 && (v & (v - 1)) == 0 ? v : 0;
+}
+
+/* The logical sector size of the volume holding an open file, from its
+ * path (GetDiskFreeSpaceW takes only a root): 0 where it cannot be had. */
+static unsigned long volume_sector_of_handle(HANDLE h)
+{
+    wchar_t path[MAX_PATH + 1], root[MAX_PATH + 1];
+    DWORD spc, bps = 0, free_clusters, total;
+    DWORD n = GetFinalPathNameByHandleW(h, path, MAX_PATH, FILE_NAME_NORMALIZED);
+    if (n == 0 || n >= MAX_PATH || !GetVolumePathNameW(path, root, MAX_PATH) ||
+        !GetDiskFreeSpaceW(root, &spc, &bps, &free_clusters, &total))
+        return 0;
+    return pow2_or_zero(bps);
+}
+
+/* The largest write the device does not tear: PhysicalBytesPerSectorForAtomicity
+ * (FileStorageInfo, Windows 8+), which on a 512e disk is the 4096-byte
+ * physical sector and not the 512-byte logical one. Where the device does
+ * not say, the logical sector (FileStorageInfo, else GetDiskFreeSpaceW: the
+ * one Wine answers), and 512, the smallest any disk has, where nothing
+ * does: claiming more than the device keeps whole would be unsafe, and the
+ * direct-I/O alignment's 4096 fallback is not a promise of atomicity. */
+static uint32_t atomic_write_size(HANDLE h)
+{
+    FILE_STORAGE_INFO gi;
+    unsigned long atomic = 0;
+    if (GetFileInformationByHandleEx(h, FileStorageInfo, &gi, sizeof gi)) {
+        atomic = pow2_or_zero(gi.PhysicalBytesPerSectorForAtomicity);
+        if (atomic == 0)
+            atomic = pow2_or_zero(gi.LogicalBytesPerSector);
+    }
+    if (atomic == 0)
+        atomic = volume_sector_of_handle(h);
+    return atomic >= 512 ? (uint32_t)atomic : 512u;
+}
+
 static DWORD stat_file(tio_file *f, tio_stat *st)
 {
     FILE_STANDARD_INFO si;
@@ -225,13 +261,7 @@ static DWORD stat_file(tio_file *f, tio_stat *st)
         return GetLastError();
     st->size = (uint64_t)si.EndOfFile.QuadPart;
     st->allocated = (uint64_t)si.AllocationSize.QuadPart;
-    FILE_STORAGE_INFO gi;
-    unsigned long atomic = 0;
-    if (GetFileInformationByHandleEx(f->handle, FileStorageInfo, &gi, sizeof gi))
-        atomic = gi.PhysicalBytesPerSectorForAtomicity;
-    if (atomic == 0 || (atomic & (atomic - 1)) != 0)
-        atomic = (unsigned long)tio__win_direct_alignment(f->handle, NULL);
-    st->atomic_write = atomic >= 512 ? (uint32_t)atomic : 512u;
+    st->atomic_write = atomic_write_size(f->handle);
     return 0;
 }
 
