@@ -120,7 +120,7 @@ else
         esac
         dev=$(losetup -f --show "$img" 2>/dev/null) || skip "no free loop device"
     fi
-    mount ${opts:+-o "$opts"} "$dev" "$mnt" || skip "cannot mount $fs from $dev"
+    mount "$dev" "$mnt" || skip "cannot mount $fs from $dev"
     losetup -d "$dev" # autoclear: freed with the mount
     dev=
     rm -f "$img"
