@@ -6,7 +6,9 @@
  *    bytes or TIO_ENOSPC (a write the error stopped after some bytes
  *    reports those bytes), and then every write does;
  *  - everything acknowledged reads back;
- *  - tio_allocate past the free space is TIO_ENOSPC;
+ *  - tio_allocate past the free space is TIO_ENOSPC, and so is a tio_writev
+ *    past the end, and a tio_open creating a file once the filesystem has
+ *    no inode left (nr_inodes);
  *  - once space is freed (tio_truncate), the same loop and file write
  *    again where they could not.
  * Needs root (mount); exits 77 (skipped) where it cannot mount.
@@ -28,6 +30,7 @@
 #define BLOCK 4096
 #define DEPTH 8
 #define MAXBLOCKS 1024 /* 4 MiB: far more than the filesystem holds */
+#define NINODES 8      /* the filesystem's inodes, its root directory one of them */
 
 static int failures;
 
@@ -149,6 +152,32 @@ static int run(const char *backend, const char *dir)
     EXPECT(r == TIO_ENOSPC, "allocate of 64 MiB on a full 1 MiB filesystem: %lld (%s)",
            (long long)r, r < 0 ? tio_strerror((int)r) : "");
 
+    /* A vectored write past the end: the same rule as tio_write. */
+    tio_buf two[2] = {{bufs, BLOCK}, {bufs + BLOCK, BLOCK}};
+    EXPECT(tio_writev(loop, &t, f, two, 2, (uint64_t)(full_at + 8) * BLOCK, on_done) == 0,
+           "writev");
+    r = tio_wait(loop, &t, TIO_FOREVER);
+    EXPECT(r == TIO_ENOSPC, "writev on the full filesystem: %lld (%s)", (long long)r,
+           r < 0 ? tio_strerror((int)r) : "bytes");
+
+    /* Out of inodes: a create is TIO_ENOSPC, and opens nothing. */
+    int created = 0;
+    for (; created < NINODES + 1; created++) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/inode%d", dir, created);
+        tio_file *g = NULL;
+        EXPECT(tio_open(loop, &t, &g, name, TIO_CREATE | TIO_RDWR, 0600, on_done) == 0, "open");
+        r = tio_wait(loop, &t, TIO_FOREVER);
+        if (r != 0) {
+            EXPECT(r == TIO_ENOSPC, "create with no inode left: %lld (%s)", (long long)r,
+                   r < 0 ? tio_strerror((int)r) : "");
+            EXPECT(g == NULL, "a refused create gave a file");
+            break;
+        }
+        EXPECT(tio_file_close(g) == 0, "close");
+    }
+    EXPECT(created < NINODES, "%d files created on a filesystem of %d inodes", created, NINODES);
+
     /* Space freed: the same file takes the block it could not. */
     EXPECT(tio_truncate(loop, &t, f, (uint64_t)(full_at / 2) * BLOCK, on_done) == 0, "truncate");
     EXPECT(tio_wait(loop, &t, TIO_FOREVER) == 0, "truncate result");
@@ -158,8 +187,10 @@ static int run(const char *backend, const char *dir)
     EXPECT(r == BLOCK, "write after freeing space: %lld (%s)", (long long)r,
            r < 0 ? tio_strerror((int)r) : "bytes");
 
-    printf("enospc: %s backend, %s: %u blocks acknowledged, full at block %u\n",
-           tio_loop_backend(loop), tio_file_is_direct(f) ? "direct" : "buffered", whole, full_at);
+    printf("enospc: %s backend, %s: %u blocks acknowledged, full at block %u; "
+           "create refused after %d files\n",
+           tio_loop_backend(loop), tio_file_is_direct(f) ? "direct" : "buffered", whole, full_at,
+           created);
     tio_file_close(f);
     tio_free(bufs);
     tio_free(check);
@@ -179,7 +210,9 @@ int main(int argc, char **argv)
         return skip("cannot make mounts private");
     if (mkdtemp(dir) == NULL)
         return skip("mkdtemp failed");
-    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") != 0) {
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=1m,nr_inodes=%d", NINODES);
+    if (mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
         rmdir(dir);
         return skip("cannot mount a tmpfs");
     }
