@@ -312,7 +312,13 @@ enum { TIO_FSYNC_DATA = 1 };
 TIO_API int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, tio_cb cb);
 
 /* A timer task: completes with 0 after ns nanoseconds (TIO_ECANCELED if
- * cancelled first). Sleeps of equal length complete in submission order. */
+ * cancelled first). Sleeps of equal length complete in submission order.
+ * Resolution, for sleeps, tio_timeout deadlines and tio_run/tio_wait
+ * timeouts alike: never early (the clock is read again after each wait);
+ * late by the backend's wait: nanosecond timeouts on POSIX, whole
+ * milliseconds ending on a system timer tick on Windows (15.6 ms by
+ * default, finer while timeBeginPeriod raises it), so a 100 us sleep takes
+ * up to about one tick there. */
 TIO_API int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb);
 
 /* Request cancellation of a pending task. Returns 0, and the task's one

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * win32_files.c: what the Windows file layer does that no other OS has to:
- * how a UTF-8 path becomes the one CreateFileW gets (device paths, the long
- * form, slashes, reserved device names), TIO_DSYNC on drives whose write
- * cache ignores write-through, and handing a wrapped handle back.
+ * win32_files.c: what Windows makes the file layer and the IOCP backend do
+ * that no other OS does: how a UTF-8 path becomes the one CreateFileW gets
+ * (device paths, the long form, slashes, reserved device names), TIO_DSYNC
+ * on drives whose write cache ignores write-through, atomic_write, and
+ * deadlines on a clock that ticks in milliseconds.
  *
  *     win32_files            exit 77 (skip) where no iocp loop can be made
  *
@@ -365,6 +366,103 @@ START_TEST(stat_atomic_write_is_the_devices_atomicity_else_the_logical_sector)
 }
 END_TEST
 
+/* ================================================================ timers */
+
+/* GetQueuedCompletionStatusEx waits whole milliseconds and ends on a
+ * system timer tick (15.6 ms by default), and a wait may end before its
+ * time (Sleep and the wait functions, Microsoft docs: a time below the
+ * clock's resolution may be cut short). taskio rounds up and reads the
+ * clock again after every wait, so no deadline fires early, however far
+ * below a tick or a millisecond it lies. */
+
+static void stamp_cb(tio_task *task, int64_t result)
+{
+    (void)result;
+    *(int64_t *)task->data = now_ns();
+}
+
+START_TEST(sub_tick_sleeps_and_timeouts_never_fire_early)
+{
+    tio_loop_config cfg = {.backend = "iocp"};
+    tio_loop *loop = NULL;
+    ck_assert_int_eq(tio_loop_create(&loop, &cfg), 0);
+    uint64_t seed = 0x7105eed;
+    int64_t fired = 0;
+    for (int i = 0; i < 40; i++) {
+        uint64_t ns = 10 * 1000 + xorshift(&seed) % (20 * MS); /* 10 us .. 20 ms */
+        tio_task t = TIO_TASK_INIT;
+        t.data = &fired;
+        int64_t t0 = now_ns();
+        ck_assert_int_eq(tio_sleep(loop, &t, ns, stamp_cb), 0);
+        ck_assert_int_eq(tio_drain(loop), 0);
+        ck_assert_msg(fired - t0 >= (int64_t)ns, "a %llu ns sleep completed after %lld ns",
+                      (unsigned long long)ns, (long long)(fired - t0));
+    }
+    /* A deadline on a read that never completes, and tio_run's and
+     * tio_wait's own timeouts, alike. */
+    tio_handle p[2];
+    make_pipe(p);
+    tio_file *f = NULL;
+    ck_assert_int_eq(tio_file_wrap(loop, &f, p[0], TIO_RDONLY), 0);
+    char buf[8];
+    for (int i = 0; i < 10; i++) {
+        uint64_t ns = 50 * 1000 + xorshift(&seed) % (5 * MS);
+        tio_task t = TIO_TASK_INIT;
+        t.data = &fired;
+        int64_t t0 = now_ns();
+        ck_assert_int_eq(tio_read(loop, &t, f, buf, sizeof buf, 0, stamp_cb), 0);
+        ck_assert_int_eq(tio_run(loop, (int64_t)ns), 0);
+        ck_assert_msg(now_ns() - t0 >= (int64_t)ns, "tio_run(%llu ns) returned after %lld ns",
+                      (unsigned long long)ns, (long long)(now_ns() - t0));
+        t0 = now_ns();
+        ck_assert_int_eq(tio_wait(loop, &t, (int64_t)ns), TIO_ETIMEDOUT);
+        ck_assert_msg(now_ns() - t0 >= (int64_t)ns, "tio_wait(%llu ns) expired after %lld ns",
+                      (unsigned long long)ns, (long long)(now_ns() - t0));
+        t0 = now_ns();
+        ck_assert_int_eq(tio_timeout(loop, &t, ns), 0);
+        ck_assert_int_eq(tio_wait(loop, &t, TIO_FOREVER), TIO_ETIMEDOUT);
+        ck_assert_msg(fired - t0 >= (int64_t)ns, "a %llu ns deadline fired after %lld ns",
+                      (unsigned long long)ns, (long long)(fired - t0));
+    }
+    ck_assert_int_eq(tio_file_close(f), 0);
+    close_fd(p[0]);
+    close_fd(p[1]);
+    tio_loop_destroy(loop);
+}
+END_TEST
+
+/* The resolution taskio.h documents: a 1 ms sleep takes about one timer
+ * tick (15.6 ms by default, 1 ms where timeBeginPeriod raised it), not
+ * more. Wine's waits are millisecond-exact. */
+START_TEST(one_millisecond_sleep_takes_at_most_about_a_timer_tick)
+{
+    tio_loop_config cfg = {.backend = "iocp"};
+    tio_loop *loop = NULL;
+    ck_assert_int_eq(tio_loop_create(&loop, &cfg), 0);
+    int64_t took[11], fired = 0;
+    for (int i = 0; i < 11; i++) {
+        tio_task t = TIO_TASK_INIT;
+        t.data = &fired;
+        int64_t t0 = now_ns();
+        ck_assert_int_eq(tio_sleep(loop, &t, MS, stamp_cb), 0);
+        ck_assert_int_eq(tio_drain(loop), 0);
+        took[i] = fired - t0;
+    }
+    for (int i = 1; i < 11; i++) /* insertion sort: the median */
+        for (int j = i; j > 0 && took[j - 1] > took[j]; j--) {
+            int64_t x = took[j];
+            took[j] = took[j - 1];
+            took[j - 1] = x;
+        }
+    printf("NOTE: 1 ms sleeps took %.3f ms (median), %.3f .. %.3f ms\n", took[5] / 1e6,
+           took[0] / 1e6, took[10] / 1e6);
+    ck_assert_int_ge(took[0], MS);
+    ck_assert_msg(took[5] < 40 * MS, "a 1 ms sleep takes %lld ns (median): beyond two ticks",
+                  (long long)took[5]);
+    tio_loop_destroy(loop);
+}
+END_TEST
+
 /* ================================================================ suite */
 
 static TCase *new_tcase(const char *name)
@@ -389,6 +487,11 @@ static Suite *files_suite(void)
     tc = new_tcase("dsync");
     tcase_add_test(tc, dsync_writes_complete_after_a_shared_flush_where_the_cache_needs_one);
     tcase_add_test(tc, writes_without_dsync_add_no_flush);
+    suite_add_tcase(s, tc);
+
+    tc = new_tcase("timers");
+    tcase_add_test(tc, sub_tick_sleeps_and_timeouts_never_fire_early);
+    tcase_add_test(tc, one_millisecond_sleep_takes_at_most_about_a_timer_tick);
     suite_add_tcase(s, tc);
 
     tc = new_tcase("stat");
