@@ -17,7 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#ifdef _WIN32
+#  include <process.h> /* _getpid: MSVC has no <unistd.h> */
+#  define getpid _getpid
+#else
+#  include <unistd.h>
+#endif
 
 #define BLOCK 4096
 #define NBLOCKS 64
@@ -255,7 +260,7 @@ static void run_seed(uint64_t seed)
     verify_file(seed);
     ck_assert_int_eq(tio_file_close(W.file), 0);
     tio_loop_destroy(W.loop);
-    unlink(path);
+    remove(path);
     for (int i = 0; i < NTASKS; i++)
         tio_free(W.slots[i].buf);
     free(W.image);
