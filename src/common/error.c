@@ -147,7 +147,7 @@ int tio__fail(tio_loop *loop, int code, const char *fmt, ...)
     return code;
 }
 
-static _Thread_local char create_error[TIO__ERRMSG_SIZE];
+static TIO_THREAD_LOCAL char create_error[TIO__ERRMSG_SIZE];
 
 void tio__create_error_set(const char *msg)
 {

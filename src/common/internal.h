@@ -38,6 +38,13 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 #  define TIO_UNLIKELY(x) (x)
 #endif
 
+/* C11's _Thread_local, which MSVC's C compiler spells __declspec(thread). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define TIO_THREAD_LOCAL __declspec(thread)
+#else
+#  define TIO_THREAD_LOCAL _Thread_local
+#endif
+
 /* clang-format off */
 #define TIO_CONTAINER_OF(ptr, type, field) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, field)))
@@ -119,11 +126,14 @@ struct tio__task {
     int32_t os_error;     /* raw errno / GetLastError of the last failure */
     uint8_t state;        /* enum tio__state */
     uint8_t op;           /* enum tio__op */
-    uint8_t has_deadline : 1;
-    uint8_t cancel_requested : 1;
-    uint8_t timed_out : 1;                /* the cancel came from a deadline */
-    uint8_t is_stream : 1;                /* a copy of file->is_stream, for the flush policy */
-    uint8_t vec : 1;                      /* tio_readv/tio_writev: see vec below and vector.c */
+    /* unsigned, the one bit-field type C11 guarantees (MSVC /W4 refuses
+     * uint8_t ones, C4214); GCC and Clang still pack them into the byte
+     * after op. */
+    unsigned has_deadline : 1;
+    unsigned cancel_requested : 1;
+    unsigned timed_out : 1;               /* the cancel came from a deadline */
+    unsigned is_stream : 1;               /* a copy of file->is_stream, for the flush policy */
+    unsigned vec : 1;                     /* tio_readv/tio_writev: see vec below and vector.c */
     uint8_t op_flags;                     /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
     union {
