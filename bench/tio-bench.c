@@ -527,16 +527,30 @@ static void window_end(struct bench *b, uint64_t now)
     b->stop = true;
 }
 
+/* The jobs' common start: each waits until all have arrived (a mutex and
+ * a condition variable, as macOS has no pthread_barrier_t). */
 struct bench_start {
-    pthread_barrier_t barrier;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned arrived, jobs;
 };
+
+static void start_together(struct bench_start *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (++s->arrived == s->jobs)
+        pthread_cond_broadcast(&s->cv);
+    while (s->arrived < s->jobs)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
 
 uint64_t bench_begin(struct bench *b)
 {
     const struct bench_config *c = b->cfg;
     b->begun = true;
     if (b->start != NULL)
-        pthread_barrier_wait(&b->start->barrier);
+        start_together(b->start);
     uint64_t now = bench_now();
     b->t0_ns = now;
     b->warm_end_ns = now + (uint64_t)(c->warmup_s * 1e9);
@@ -942,8 +956,8 @@ static void *job_main(void *arg)
 {
     struct job *j = arg;
     j->rc = j->e->run(j->b);
-    if (j->b->start != NULL && !j->b->begun)         /* failed before its start: */
-        pthread_barrier_wait(&j->b->start->barrier); /* let the others go */
+    if (j->b->start != NULL && !j->b->begun) /* failed before its start: */
+        start_together(j->b->start);         /* let the others go */
     return NULL;
 }
 
@@ -1042,7 +1056,10 @@ static int run_one(const struct bench_config *c, bool direct_ok)
     if (rc == 0 && jobs == 1) {
         js[0].rc = e->run(js[0].b);
     } else if (rc == 0) {
-        pthread_barrier_init(&start.barrier, NULL, jobs);
+        pthread_mutex_init(&start.mu, NULL);
+        pthread_cond_init(&start.cv, NULL);
+        start.arrived = 0;
+        start.jobs = jobs;
         unsigned started = 0;
         for (unsigned k = 0; k < jobs; k++)
             js[k].b->start = &start;
@@ -1054,7 +1071,8 @@ static int run_one(const struct bench_config *c, bool direct_ok)
         }
         for (unsigned k = 0; k < jobs; k++)
             pthread_join(js[k].thread, NULL);
-        pthread_barrier_destroy(&start.barrier);
+        pthread_cond_destroy(&start.cv);
+        pthread_mutex_destroy(&start.mu);
     }
     if (jobs == 1 && js != NULL && js[0].b != NULL && js[0].b->tty) {
         printf("\r\033[K");
