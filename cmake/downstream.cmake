@@ -42,20 +42,14 @@ if(UNIX AND NOT APPLE)
   endforeach()
 endif()
 
-include(ProcessorCount)
-ProcessorCount(_tio_jobs)
-if(_tio_jobs LESS 1)
-  set(_tio_jobs 2)
-endif()
-# MAKEFLAGS: ctest --build-and-test builds serially otherwise.
+# scripts/nested-test.sh: ctest --build-and-test would build on one core.
 function(tio_downstream_cmake name from link)
   add_test(NAME downstream.${name}
-    COMMAND ${CMAKE_COMMAND} -E env MAKEFLAGS=-j${_tio_jobs} ${CMAKE_CTEST_COMMAND}
-      --build-and-test ${PROJECT_SOURCE_DIR}/tests/downstream ${_tio_ds}/${name}
-      --build-generator ${CMAKE_GENERATOR}
-      --build-options -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER} -DCMAKE_BUILD_TYPE=Release
-                      -DTASKIO_FROM=${from} -DTASKIO_LINK=${link} ${ARGN}
-      --test-command ${CMAKE_CTEST_COMMAND} --output-on-failure)
+    COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/nested-test.sh ${PROJECT_SOURCE_DIR}/tests/downstream
+      ${_tio_ds}/${name} -G ${CMAKE_GENERATOR}
+      -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER} -DCMAKE_BUILD_TYPE=Release
+      -DTASKIO_FROM=${from} -DTASKIO_LINK=${link} ${ARGN}
+      -- ${CMAKE_CTEST_COMMAND} --output-on-failure)
   set_tests_properties(downstream.${name} PROPERTIES TIMEOUT 300)
 endfunction()
 tio_downstream_cmake(find_package_shared find_package shared -DCMAKE_PREFIX_PATH=${_tio_ds_prefix})

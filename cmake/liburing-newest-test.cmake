@@ -51,19 +51,11 @@ endif()
 if(BUILD_TYPE)
   list(APPEND _opts -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 endif()
-include(ProcessorCount)
-ProcessorCount(_jobs)
-if(_jobs LESS 1)
-  set(_jobs 2)
-endif()
-# MAKEFLAGS: ctest --build-and-test builds serially otherwise.
+# scripts/nested-test.sh: ctest --build-and-test would build on one core.
 execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env MAKEFLAGS=-j${_jobs} CMAKE_BUILD_PARALLEL_LEVEL=${_jobs}
-    ${CTEST} --build-and-test ${SOURCE_DIR} ${BINARY_DIR}
-      --build-generator ${GENERATOR}
-      --build-options ${_opts}
-      --test-command ${CTEST} --output-on-failure
-        -R "^(conformance|unit|liburing)\\."
+  COMMAND bash ${SOURCE_DIR}/scripts/nested-test.sh ${SOURCE_DIR} ${BINARY_DIR}
+      -G ${GENERATOR} ${_opts}
+      -- ${CTEST} --output-on-failure -R "^(conformance|unit|liburing)\\."
   RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)
   message(FATAL_ERROR "the io_uring suites against liburing ${_version} failed (exit ${_rc}); "
