@@ -232,8 +232,10 @@ enum {
 
 /* Open (or create, with mode e.g. 0644) a file for this loop. path is UTF-8.
  * Windows: '/' is taken for a backslash; a path starting with \\?\ is used verbatim
- * and a device path (\\.\PhysicalDrive0, \\.\C:) unchanged; any other
- * becomes an absolute \\?\ path (no MAX_PATH limit). A reserved device
+ * and a device path (\\.\PhysicalDrive0, \\.\C:) unchanged; a relative path
+ * that fits in MAX_PATH with the current directory is left to the open to
+ * resolve (once, without taskio reading the process-wide current directory
+ * first); any other becomes an absolute \\?\ path (no MAX_PATH limit). A reserved device
  * name in a component (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without
  * an extension) is TIO_EINVAL: name devices as \\.\NAME.
  * Returns 0 or TIO_EINVAL (unknown flags, bad access mode), TIO_ENOENT,

@@ -127,6 +127,64 @@ START_TEST(relative_paths_become_absolute_long_form)
 }
 END_TEST
 
+/* For an open, a relative path that fits in MAX_PATH stays relative: the
+ * open resolves it once, under the OS's own lock, instead of taskio
+ * reading the process-wide current directory first. Other forms are as
+ * for the long path; a relative path too long for MAX_PATH gets it too. */
+START_TEST(relative_open_paths_stay_relative_where_they_fit)
+{
+    DWORD err = 0;
+    wchar_t *w = tio__win_open_path("a/b.dat", &err);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(wcscmp(w, L"a\\b.dat") == 0, "a/b.dat became %ls for an open", w);
+    free(w);
+    w = tio__win_open_path("C:/dir/file", &err);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(wcscmp(w, L"\\\\?\\C:\\dir\\file") == 0, "C:/dir/file became %ls", w);
+    free(w);
+    ck_assert_ptr_null(tio__win_open_path("a/NUL", &err));
+    ck_assert_int_eq(err, ERROR_INVALID_NAME);
+    char longrel[400];
+    memset(longrel, 'x', sizeof longrel - 1);
+    longrel[sizeof longrel - 1] = '\0';
+    w = tio__win_open_path(longrel, &err);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(wcsncmp(w, L"\\\\?\\", 4) == 0, "a %zu-character relative name stayed relative",
+                  strlen(longrel));
+    free(w);
+}
+END_TEST
+
+/* A relative open lands in the current directory, and the file's volume
+ * (alignment, write cache) is found through the handle. */
+START_TEST(relative_open_lands_in_the_current_directory)
+{
+    wchar_t before[MAX_PATH];
+    ck_assert_int_gt(GetCurrentDirectoryW(MAX_PATH, before), 0);
+    ck_assert_msg(SetCurrentDirectoryA(test_dir()), "SetCurrentDirectory(%s): %lu", test_dir(),
+                  (unsigned long)GetLastError());
+    char name[64], full[MAX_PATH + 80], dir[MAX_PATH];
+    snprintf(name, sizeof name, "win32-relative-%ld.dat", proc_id());
+    ck_assert_int_gt(GetCurrentDirectoryA(sizeof dir, dir), 0);
+    snprintf(full, sizeof full, "%s\\%s", dir, name);
+    tio_loop *loop = NULL;
+    tio_loop_config cfg = {.backend = "iocp"};
+    ck_assert_int_eq(tio_loop_create(&loop, &cfg), 0);
+    tio_file *f = NULL;
+    int rc = tio_file_open(loop, &f, name, TIO_RDWR | TIO_CREATE | TIO_DSYNC | TIO_DIRECT_TRY,
+                           0644);
+    ck_assert_msg(rc == 0, "tio_file_open(%s): %s", name, tio_last_error(loop));
+    ck_assert_msg(GetFileAttributesA(full) != INVALID_FILE_ATTRIBUTES, "%s was not created", full);
+    size_t align = tio_file_align(f);
+    ck_assert_msg(align == 1 || (align >= 512 && (align & (align - 1)) == 0), "alignment %zu",
+                  align);
+    ck_assert_int_eq(tio_file_close(f), 0);
+    tio_loop_destroy(loop);
+    ck_assert(DeleteFileA(full));
+    ck_assert(SetCurrentDirectoryW(before));
+}
+END_TEST
+
 /* CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits), CONIN$,
  * CONOUT$: devices in every directory and with every extension. Through
  * the long form they would create undeletable files. */
@@ -480,6 +538,8 @@ static Suite *files_suite(void)
     tcase_add_test(tc, long_form_paths_pass_through_verbatim);
     tcase_add_test(tc, drive_and_unc_paths_get_the_long_form_with_backslashes);
     tcase_add_test(tc, relative_paths_become_absolute_long_form);
+    tcase_add_test(tc, relative_open_paths_stay_relative_where_they_fit);
+    tcase_add_test(tc, relative_open_lands_in_the_current_directory);
     tcase_add_test(tc, reserved_device_names_are_refused_in_every_component);
     tcase_add_test(tc, open_of_a_reserved_name_fails_with_einval_and_says_why);
     suite_add_tcase(s, tc);

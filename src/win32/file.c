@@ -64,6 +64,19 @@ static bool has_reserved_component(const wchar_t *w)
     return false;
 }
 
+/* Relative to a current directory: neither "X:\..." nor rooted at '\'
+ * ("C:x" is relative to drive C's current directory). Whether the path
+ * and the current directory together stay under MAX_PATH, the limit of
+ * a path Win32 resolves (only the length is read here: a directory
+ * changed meanwhile makes the open fail, never open another file). */
+static bool fits_relative(const wchar_t *w)
+{
+    if (w[0] == L'\\' || (w[0] != L'\0' && w[1] == L':' && w[2] == L'\\'))
+        return false;
+    DWORD cwd = GetCurrentDirectoryW(0, NULL); /* with its terminating NUL */
+    return cwd != 0 && cwd + wcslen(w) + 1 < MAX_PATH;
+}
+
 /* A path as CreateFileW and friends take it:
  *  - \\?\ paths are passed verbatim: the caller chose the form that
  *    disables every conversion (Microsoft docs, "Win32 File Namespaces");
@@ -76,9 +89,14 @@ static bool has_reserved_component(const wchar_t *w)
  *  - the rest become absolute \\?\ paths, so that paths longer than
  *    MAX_PATH work without the LongPathsEnabled policy: GetFullPathNameW
  *    resolves relative parts first (the \\?\ form disables that), and
- *    UNC \\server\share becomes \\?\UNC\server\share.
+ *    UNC \\server\share becomes \\?\UNC\server\share;
+ *  - except, where keep_relative asks, a relative path whose resolution
+ *    fits in MAX_PATH: it stays as it is, so that the open resolves it
+ *    once, itself. GetFullPathNameW reads the process-wide current
+ *    directory, which another thread may change meanwhile ("GetFullPathName",
+ *    Microsoft docs: multithreaded code should not rely on it).
  * NULL with *err where the path cannot be used. */
-wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
+static wchar_t *win_path(const char *utf8, DWORD *err, bool keep_relative)
 {
     wchar_t *rel = utf8_to_wide(utf8), *full = NULL, *out = NULL;
     *err = ERROR_NO_UNICODE_TRANSLATION;
@@ -96,6 +114,8 @@ wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
         *err = ERROR_INVALID_NAME;
         goto done;
     }
+    if (keep_relative && fits_relative(rel))
+        return rel;
     DWORD n = GetFullPathNameW(rel, 0, NULL, NULL);
     if (n == 0 || (full = malloc(n * sizeof *full)) == NULL ||
         GetFullPathNameW(rel, n, full, NULL) == 0) {
@@ -115,6 +135,33 @@ done:
     free(rel);
     free(full);
     return out;
+}
+
+wchar_t *tio__win_long_path(const char *utf8, DWORD *err)
+{
+    return win_path(utf8, err, false);
+}
+
+wchar_t *tio__win_open_path(const char *utf8, DWORD *err)
+{
+    return win_path(utf8, err, true);
+}
+
+/* The opened file's absolute \\?\X:\... path, for what asks the volume
+ * by name; NULL where the OS cannot say. */
+static wchar_t *path_of_handle(HANDLE h)
+{
+    /* With no buffer, the size it needs (NUL included); then the length. */
+    DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, VOLUME_NAME_DOS);
+    wchar_t *w = n ? malloc(n * sizeof *w) : NULL;
+    if (w == NULL)
+        return NULL;
+    DWORD got = GetFinalPathNameByHandleW(h, w, n, VOLUME_NAME_DOS);
+    if (got == 0 || got >= n) {
+        free(w);
+        return NULL;
+    }
+    return w;
 }
 
 /* ------------------------------------------------------------ alignment */
@@ -288,7 +335,7 @@ static DWORD lock_exclusive(HANDLE h)
 int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mode)
 {
     DWORD err = 0;
-    wchar_t *wpath = tio__win_long_path(path, &err);
+    wchar_t *wpath = tio__win_open_path(path, &err);
     if (wpath == NULL)
         return (int)err;
     bool direct = (flags & (TIO_DIRECT | TIO_DIRECT_TRY)) != 0;
@@ -338,10 +385,15 @@ int tio__os_open_raw(tio_file *f, const char *path, unsigned flags, unsigned mod
         return (int)err;
     }
     f->direct = direct;
-    describe(f, h, wpath);
+    /* A path kept relative names the volume through the handle: the
+     * current directory is not read again. */
+    wchar_t *where = wcsncmp(wpath, L"\\\\", 2) == 0 ? NULL : path_of_handle(h);
+    const wchar_t *volume_path = where != NULL ? where : wpath;
+    describe(f, h, volume_path);
     if ((flags & TIO_DSYNC) && !f->is_stream && !(flags & TIO_DIRECTORY) &&
-        dsync_needs_flush(wpath))
+        dsync_needs_flush(volume_path))
         f->backend_flags |= TIO__WIN_FLUSH_DSYNC;
+    free(where);
     free(wpath);
     return 0;
 }

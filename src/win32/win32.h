@@ -16,6 +16,8 @@ int tio__win_error_map(unsigned long err);
 /* file.c: path as CreateFileW and friends take it (absolute, \\?\ long
  * form; malloc'd), or NULL with *err; a handle's direct-I/O alignment. */
 wchar_t *tio__win_long_path(const char *utf8, DWORD *err);
+/* The same for an open: a relative path that fits stays relative (file.c). */
+wchar_t *tio__win_open_path(const char *utf8, DWORD *err);
 size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path);
 
 /* Raw codes for refusals that are not one Win32 call's error (the file
