@@ -215,24 +215,6 @@ static DWORD unlink_path(const char *path)
     return err;
 }
 
-static unsigned long pow2_or_zero(unsigned long v)
-{
-    return v != 0 && (v & (v - 1)) == 0 ? v : 0;
-}
-
-/* The logical sector size of the volume holding an open file, from its
- * path (GetDiskFreeSpaceW takes only a root): 0 where it cannot be had. */
-static unsigned long volume_sector_of_handle(HANDLE h)
-{
-    wchar_t path[MAX_PATH + 1], root[MAX_PATH + 1];
-    DWORD spc, bps = 0, free_clusters, total;
-    DWORD n = GetFinalPathNameByHandleW(h, path, MAX_PATH, FILE_NAME_NORMALIZED);
-    if (n == 0 || n >= MAX_PATH || !GetVolumePathNameW(path, root, MAX_PATH) ||
-        !GetDiskFreeSpaceW(root, &spc, &bps, &free_clusters, &total))
-        return 0;
-    return pow2_or_zero(bps);
-}
-
 /* The largest write the device does not tear: PhysicalBytesPerSectorForAtomicity
  * (FileStorageInfo, Windows 8+), which on a 512e disk is the 4096-byte
  * physical sector and not the 512-byte logical one. Where the device does
@@ -245,12 +227,12 @@ static uint32_t atomic_write_size(HANDLE h)
     FILE_STORAGE_INFO gi;
     unsigned long atomic = 0;
     if (GetFileInformationByHandleEx(h, FileStorageInfo, &gi, sizeof gi)) {
-        atomic = pow2_or_zero(gi.PhysicalBytesPerSectorForAtomicity);
+        atomic = tio__win_pow2_or_zero(gi.PhysicalBytesPerSectorForAtomicity);
         if (atomic == 0)
-            atomic = pow2_or_zero(gi.LogicalBytesPerSector);
+            atomic = tio__win_pow2_or_zero(gi.LogicalBytesPerSector);
     }
     if (atomic == 0)
-        atomic = volume_sector_of_handle(h);
+        atomic = tio__win_volume_sector(h);
     return atomic >= 512 ? (uint32_t)atomic : 512u;
 }
 

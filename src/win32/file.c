@@ -178,9 +178,12 @@ static DWORD sector_size_of_volume(const wchar_t *path)
     return bps;
 }
 
-static size_t pow2_or_zero(unsigned long v)
+unsigned long tio__win_volume_sector(HANDLE h)
 {
-    return (v != 0 && (v & (v - 1)) == 0) ? (size_t)v : 0;
+    wchar_t *path = path_of_handle(h);
+    unsigned long bps = path != NULL ? tio__win_pow2_or_zero(sector_size_of_volume(path)) : 0;
+    free(path);
+    return bps;
 }
 
 /* FILE_FLAG_NO_BUFFERING needs buffer, offset and length in multiples of
@@ -194,11 +197,11 @@ size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path)
     FILE_STORAGE_INFO si;
     FILE_ALIGNMENT_INFO ai;
     if (GetFileInformationByHandleEx(h, FileStorageInfo, &si, sizeof si))
-        sector = pow2_or_zero(si.LogicalBytesPerSector);
+        sector = tio__win_pow2_or_zero(si.LogicalBytesPerSector);
     if (GetFileInformationByHandleEx(h, FileAlignmentInfo, &ai, sizeof ai))
-        memory = pow2_or_zero(ai.AlignmentRequirement + 1ul);
+        memory = tio__win_pow2_or_zero(ai.AlignmentRequirement + 1ul);
     if (sector == 0 && path != NULL)
-        sector = pow2_or_zero(sector_size_of_volume(path));
+        sector = tio__win_pow2_or_zero(sector_size_of_volume(path));
     if (sector == 0)
         sector = 4096;
     return memory > sector ? memory : sector;

@@ -19,6 +19,15 @@ wchar_t *tio__win_long_path(const char *utf8, DWORD *err);
 /* The same for an open: a relative path that fits stays relative (file.c). */
 wchar_t *tio__win_open_path(const char *utf8, DWORD *err);
 size_t tio__win_direct_alignment(HANDLE h, const wchar_t *path);
+/* The logical sector of the volume holding an open file (its final path's
+ * GetDiskFreeSpaceW; that takes only a root), 0 where it cannot be had. */
+unsigned long tio__win_volume_sector(HANDLE h);
+
+/* v where it is a power of two (a usable sector or alignment), else 0. */
+static inline unsigned long tio__win_pow2_or_zero(unsigned long v)
+{
+    return v != 0 && (v & (v - 1)) == 0 ? v : 0;
+}
 
 /* Raw codes for refusals that are not one Win32 call's error (the file
  * layer's, mapped like any other). ERROR_DIRECTORY_NOT_SUPPORTED (336) is
