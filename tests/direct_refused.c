@@ -22,23 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
+#include "tio_expect.h"
 
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-      failures++;                                          \
-    }                                                      \
-  } while (0)
-
-static int skip(const char *why)
-{
-    printf("SKIP: %s\n", why);
-    return 77;
-}
 
 int main(int argc, char **argv)
 {

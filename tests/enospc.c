@@ -27,28 +27,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tio_expect.h"
+
 #define BLOCK 4096
 #define DEPTH 8
 #define MAXBLOCKS 1024 /* 4 MiB: far more than the filesystem holds */
 #define NINODES 8      /* the filesystem's inodes, its root directory one of them */
 
-static int failures;
-
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-      failures++;                                          \
-    }                                                      \
-  } while (0)
-
-static int skip(const char *why)
-{
-    printf("SKIP: %s\n", why);
-    return 77;
-}
 
 static void on_done(tio_task *t, int64_t r)
 {

@@ -1060,17 +1060,9 @@ static Suite *pipes_suite(void)
 
 int main(void)
 {
-    tio_loop_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.backend = "iocp";
-    tio_loop *loop = NULL;
-    int rc = tio_loop_create(&loop, &cfg);
-    if (rc != 0) {
-        const char *why = tio_last_error(NULL);
-        printf("SKIP: no iocp loop: %s\n", why && why[0] ? why : tio_strerror(rc));
-        return 77;
-    }
-    tio_loop_destroy(loop);
+    int rc = probe_backend("iocp", "win32_pipes");
+    if (rc != 0)
+        return rc;
 
     SRunner *sr = srunner_create(pipes_suite());
     srunner_set_fork_status(sr, CK_NOFORK); /* no fork() on Windows */

@@ -19,18 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static int callbacks;
+#include "../tio_expect.h"
 
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-      failures++;                                          \
-    }                                                      \
-  } while (0)
+static int callbacks;
 
 static void on_done(tio_task *t, int64_t r)
 {

@@ -33,21 +33,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../tio_expect.h"
+
 #define BLK 4096
 #define N 8
 
-static int failures;
 static const char *g_dir;
 
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-      failures++;                                          \
-    }                                                      \
-  } while (0)
 
 /* ---------------------------------------------------------------- control */
 
