@@ -382,7 +382,7 @@ START_TEST(generation_advances_so_stale_cancels_miss)
     ck_assert_int_eq(calls, 1);
     ck_assert_uint_eq(tio__priv(&t)->gen, gen0 + 1);
     ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
-    ck_assert_int_eq(tio__priv(&t)->cancel_requested, 0);
+    ck_assert_int_eq(tio__priv(&t)->flags & TIO__TF_CANCEL, 0);
     tio_drain(loop);
     ck_assert_int_eq(calls, 2);
 }

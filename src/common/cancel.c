@@ -17,19 +17,19 @@
 
 void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns)
 {
-    if (t->has_deadline)
+    if ((t->flags & TIO__TF_DEADLINE))
         tio__heap_remove(&loop->timers, &t->timer);
     t->deadline_ns = deadline_ns;
     t->timer_seq = loop->timer_seq++;
-    t->has_deadline = 1;
+    t->flags |= TIO__TF_DEADLINE;
     tio__heap_insert(&loop->timers, &t->timer);
 }
 
 void tio__deadline_clear(tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT(t->has_deadline);
+    TIO_ASSERT((t->flags & TIO__TF_DEADLINE));
     tio__heap_remove(&loop->timers, &t->timer);
-    t->has_deadline = 0;
+    t->flags &= (uint8_t)~TIO__TF_DEADLINE;
 }
 
 int64_t tio__deadline_after(int64_t now_ns, uint64_t ns)
@@ -44,16 +44,16 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
     switch (t->state) {
     case TIO__QUEUED:
         /* Never reached the OS, or only its earlier legs did. */
-        t->timed_out = timed_out;
+        if (timed_out)
+            t->flags |= TIO__TF_TIMED_OUT;
         tio__task_finish_cancelled(t);
         break;
     case TIO__INFLIGHT:
         if (t->op == TIO__OP_SLEEP) {
             tio__task_finish(t, TIO_ECANCELED, 0);
-        } else if (!t->cancel_requested) {
-            t->cancel_requested = 1;
-            t->timed_out = timed_out;
-            if (t->has_deadline)
+        } else if (!(t->flags & TIO__TF_CANCEL)) {
+            t->flags |= TIO__TF_CANCEL | (timed_out ? TIO__TF_TIMED_OUT : 0);
+            if ((t->flags & TIO__TF_DEADLINE))
                 tio__deadline_clear(loop, t); /* one cancel is enough */
             loop->backend->cancel(loop, t);
         }
@@ -163,7 +163,7 @@ int tio_timeout(tio_loop *loop, tio_task *task, uint64_t ns)
         return rc;
     if (t->op == TIO__OP_SLEEP)
         return tio__fail(loop, TIO_EINVAL, "tio_timeout: a sleep task is a timer already");
-    if (t->state == TIO__DONE || t->cancel_requested)
+    if (t->state == TIO__DONE || (t->flags & TIO__TF_CANCEL))
         return 0; /* its result is in, or a cancel is on its way */
     tio__deadline_set(loop, t, tio__deadline_after(tio__now_ns(), ns));
     return 0;
@@ -185,9 +185,8 @@ int tio_sleep(tio_loop *loop, tio_task *task, uint64_t ns, tio_cb cb)
     t->len = 0;
     t->offset = 0;
     t->op = TIO__OP_SLEEP;
-    t->is_stream = 0;
     t->done = 0;
-    tio__task_begin(loop, t, TIO__INFLIGHT); /* a timer: in the heap, on no list */
+    tio__task_begin(loop, t, TIO__INFLIGHT, 0); /* a timer: in the heap, on no list */
     loop->sleeping++;
     tio__deadline_set(loop, t, tio__deadline_after(tio__now_ns(), ns));
     return 0;

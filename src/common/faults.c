@@ -180,7 +180,8 @@ static unsigned faulty_submit(tio_loop *loop, tio__task *const *tasks, unsigned 
     unsigned i = 0;
     while (i < n) {
         tio__task *t = tasks[i];
-        bool file_io = !t->is_stream && (t->op == TIO__OP_READ || t->op == TIO__OP_WRITE);
+        bool file_io = !(t->flags & TIO__TF_STREAM) &&
+                       (t->op == TIO__OP_READ || t->op == TIO__OP_WRITE);
         TIO_ASSERT(find_mark(f, t) == NULL || find_mark(f, t)->fake == false);
         if (roll(f, TIO__FAULT_START_BUSY))
             return i;

@@ -109,6 +109,16 @@ typedef struct tio__link {
 
 #define TIO__BACKEND_WORDS 5
 
+/* tio__task.flags. One byte, so that the completion path tests them all at
+ * once (tio__task_complete) and a new use clears them in one store. */
+enum {
+    TIO__TF_DEADLINE = 1 << 0,  /* in loop->timers */
+    TIO__TF_CANCEL = 1 << 1,    /* a cancel was asked */
+    TIO__TF_TIMED_OUT = 1 << 2, /* the cancel came from the deadline */
+    TIO__TF_STREAM = 1 << 3,    /* a copy of file->is_stream, for the flush policy */
+    TIO__TF_VEC = 1 << 4,       /* tio_readv/tio_writev: see v below and vector.c */
+};
+
 struct tio__task {
     tio_loop *loop;
     tio_file *file;
@@ -117,8 +127,8 @@ struct tio__task {
     uint64_t offset;
     tio__link link;       /* on exactly one loop list unless IDLE/sleeping */
     struct tio__list *on; /* that list, or NULL */
-    tio__heap_node timer; /* in loop->timers iff has_deadline */
-    int64_t deadline_ns;  /* monotonic; valid iff has_deadline */
+    tio__heap_node timer; /* in loop->timers iff TIO__TF_DEADLINE */
+    int64_t deadline_ns;  /* monotonic; valid iff TIO__TF_DEADLINE */
     uint32_t len;         /* <= TIO_MAX_IO: what is left to transfer */
     uint32_t done;        /* bytes transferred by earlier legs of a continued transfer */
     uint32_t gen;         /* +1 on every completion: keys stale cancels out */
@@ -126,15 +136,8 @@ struct tio__task {
     int32_t os_error;     /* raw errno / GetLastError of the last failure */
     uint8_t state;        /* enum tio__state */
     uint8_t op;           /* enum tio__op */
-    /* unsigned, the one bit-field type C11 guarantees (MSVC /W4 refuses
-     * uint8_t ones, C4214); GCC and Clang still pack them into the byte
-     * after op. */
-    unsigned has_deadline : 1;
-    unsigned cancel_requested : 1;
-    unsigned timed_out : 1;               /* the cancel came from a deadline */
-    unsigned is_stream : 1;               /* a copy of file->is_stream, for the flush policy */
-    unsigned vec : 1;                     /* tio_readv/tio_writev: see vec below and vector.c */
-    uint8_t op_flags;                     /* TIO_FSYNC_DATA */
+    uint8_t flags;        /* TIO__TF_*: facts of this use, all clear when it begins */
+    uint8_t op_flags;     /* TIO_FSYNC_DATA */
     uint64_t backend[TIO__BACKEND_WORDS]; /* the backend's own per-task state */
     union {
         /* A vectored transfer. Each attempt at the OS is either the whole
@@ -295,7 +298,7 @@ typedef struct tio__sync {
 
 typedef struct tio__backend {
     const char *name;
-    /* Whether submit takes a whole vectored attempt (vec set, buf NULL: the
+    /* Whether submit takes a whole vectored attempt (TIO__TF_VEC, buf NULL: the
      * rest of a tio_readv/tio_writev in one OS call). Without it the common
      * code moves a vectored transfer one segment (leg) at a time. */
     bool vectored;
@@ -423,7 +426,8 @@ static inline bool tio__file_is_open(const tio_file *f)
 /* ---------------------------------------------------------- common calls */
 
 /* task.c: the state machine and the flush policy. */
-void tio__task_enqueue(tio_loop *loop, tio__task *t);        /* IDLE -> QUEUED (maybe flushed) */
+void tio__task_enqueue(tio_loop *loop, tio__task *t,
+                       unsigned vec);                        /* IDLE -> QUEUED (maybe flushed) */
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */
 
 /* submit.c: the checks every operation on a file makes at submission: 0 or

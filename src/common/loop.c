@@ -193,8 +193,9 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
      * would otherwise pass the work to a thread of its own or of ours
      * and back). Streams may wait on a peer for ever and keep the usual
      * path, as does a task with a deadline, which must stay cancellable. */
-    if (timeout_ns < 0 && loop->pending == 1 && t->state == TIO__QUEUED && !t->has_deadline &&
-        t->op <= TIO__OP_FSYNC && !t->is_stream && loop->backend->start_now != NULL)
+    if (timeout_ns < 0 && loop->pending == 1 && t->state == TIO__QUEUED &&
+        !(t->flags & TIO__TF_DEADLINE) && t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM) &&
+        loop->backend->start_now != NULL)
         tio__flush(loop, TIO__NOW_BLOCKING);
     loop->wait_task = t;
     loop->wait_gen = t->gen;

@@ -25,7 +25,7 @@ void tio__task_finish_cancelled(tio__task *t)
     if (t->done > 0)
         tio__task_finish(t, t->done, 0);
     else
-        tio__task_finish(t, t->timed_out ? TIO_ETIMEDOUT : TIO_ECANCELED, 0);
+        tio__task_finish(t, (t->flags & TIO__TF_TIMED_OUT) ? TIO_ETIMEDOUT : TIO_ECANCELED, 0);
 }
 
 /* The rest of a transfer, after `bytes` of it moved. */
@@ -45,7 +45,8 @@ static bool short_ends(const tio__task *t, uint32_t bytes)
         /* 0 is end of file or of stream; a stream returns what it has; on a
          * direct file an unaligned count can only come from end of file
          * (and continuing at an unaligned offset would be refused). */
-        return bytes == 0 || t->is_stream || (bytes & (t->file->align_bytes - 1)) != 0;
+        return bytes == 0 || (t->flags & TIO__TF_STREAM) ||
+               (bytes & (t->file->align_bytes - 1)) != 0;
     /* A write that moves nothing cannot make progress: report what is in. */
     return bytes == 0;
 }
@@ -53,7 +54,7 @@ static bool short_ends(const tio__task *t, uint32_t bytes)
 /* bytes < len moved. Whether that is the end or a leg. */
 static void short_transfer(tio__task *t, uint32_t bytes)
 {
-    if (short_ends(t, bytes) || t->cancel_requested) {
+    if (short_ends(t, bytes) || (t->flags & TIO__TF_CANCEL)) {
         tio__task_finish(t, t->done + bytes, 0);
         return;
     }
@@ -65,7 +66,7 @@ static void vec_moved(tio__task *t, uint32_t bytes)
 {
     bool ends = bytes < t->len && short_ends(t, bytes);
     tio__vec_advance(t, bytes);
-    if (ends || t->v.left == 0 || t->cancel_requested)
+    if (ends || t->v.left == 0 || (t->flags & TIO__TF_CANCEL))
         tio__task_finish(t, t->done, 0);
     else
         tio__task_requeue(t);
@@ -93,7 +94,7 @@ static void failed(tio__task *t, int os_error)
     case TIO__ERR_CANCELED: tio__task_finish_cancelled(t); return;
     case TIO__ERR_INTR:
     case TIO__ERR_AGAIN:
-        if (t->cancel_requested)
+        if ((t->flags & TIO__TF_CANCEL))
             tio__task_finish_cancelled(t);
         else
             tio__task_requeue(t);
@@ -111,7 +112,7 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
         return;
     }
     TIO_ASSERT(bytes >= 0 && bytes <= (int64_t)t->len);
-    if (t->vec) {
+    if ((t->flags & TIO__TF_VEC)) {
         vec_moved(t, (uint32_t)bytes);
         return;
     }
@@ -127,7 +128,7 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
  * peer for ever: they free nothing.) */
 static bool others_in_flight(const tio_loop *loop, const tio__task *t)
 {
-    return loop->inflight_files > (t->is_stream ? 0u : 1u);
+    return loop->inflight_files > ((t->flags & TIO__TF_STREAM) ? 0u : 1u);
 }
 
 /* A start that failed at once. Windows reports some resource shortages
@@ -138,11 +139,11 @@ static bool others_in_flight(const tio_loop *loop, const tio__task *t)
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error)
 {
     int kind = tio__os_error_kind(os_error);
-    if (kind == TIO__ERR_AGAIN && !t->cancel_requested && others_in_flight(loop, t))
+    if (kind == TIO__ERR_AGAIN && !(t->flags & TIO__TF_CANCEL) && others_in_flight(loop, t))
         return TIO__BUSY;
     if (kind == TIO__ERR_AGAIN || kind == TIO__ERR_INTR) {
         /* Not retried here: the shortage is real, or a cancel asked. */
-        if (t->cancel_requested)
+        if ((t->flags & TIO__TF_CANCEL))
             tio__task_finish_cancelled(t);
         else
             finish_error(t, os_error);

@@ -102,8 +102,7 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
     t->offset = offset;
     t->op = (uint8_t)op;
     t->op_flags = 0;
-    t->vec = 0;
-    tio__task_enqueue(loop, t);
+    tio__task_enqueue(loop, t, 0);
     return 0;
 }
 
@@ -143,8 +142,7 @@ int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, ti
     t->offset = 0;
     t->op = TIO__OP_FSYNC;
     t->op_flags = (uint8_t)flags;
-    t->vec = 0;
-    tio__task_enqueue(loop, t);
+    tio__task_enqueue(loop, t, 0);
     return 0;
 }
 
@@ -202,8 +200,7 @@ static int submit_vec(tio_loop *loop, const char *call, int op, tio_task *task, 
     t->v.left = (uint32_t)total;
     t->v.seg = 0;
     t->v.skip = 0;
-    t->vec = 1;
-    tio__task_enqueue(loop, t);
+    tio__task_enqueue(loop, t, TIO__TF_VEC);
     return 0;
 }
 

@@ -85,15 +85,17 @@ static void nowait_learn(tio_file *f, unsigned dir, uint8_t out, int os_error)
     }
 }
 
-void tio__task_enqueue(tio_loop *loop, tio__task *t)
+void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
 {
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
-    tio__task_begin(loop, t, TIO__QUEUED);
+    TIO_ASSERT(vec == 0 || vec == TIO__TF_VEC);
+    tio_file *f = t->file;
+    tio__task_begin(loop, t, TIO__QUEUED, vec | (f->is_stream ? TIO__TF_STREAM : 0u));
     t->done = 0;
-    t->is_stream = t->file->is_stream;
-    t->file->pending++;
-    loop->queued_streams += t->is_stream;
-    tio__move_to(t, &loop->queued, false);
+    f->pending++;
+    loop->queued_streams += f->is_stream;
+    tio__list_push_back(&loop->queued, &t->link);
+    t->on = &loop->queued;
     loop->queued_since_flush++;
     if (nowait_pays(loop, t))
         tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
@@ -106,10 +108,8 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t)
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->op >= TIO__OP_FIRST_ENGINE);
-    tio__task_begin(loop, t, TIO__QUEUED);
+    tio__task_begin(loop, t, TIO__QUEUED, 0);
     t->done = 0;
-    t->is_stream = 0;
-    t->vec = 0;
     if (t->file)
         t->file->pending++;
     tio__move_to(t, &loop->queued, false);
@@ -121,7 +121,7 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
  * I/O without a deadline, free of it). */
 void tio__finish_timers(tio_loop *loop, tio__task *t)
 {
-    if (t->has_deadline)
+    if ((t->flags & TIO__TF_DEADLINE))
         tio__deadline_clear(loop, t);
     if (t->op == TIO__OP_SLEEP) {
         TIO_ASSERT(loop->sleeping > 0);
@@ -137,13 +137,13 @@ void tio__task_requeue(tio__task *t)
 {
     tio_loop *loop = t->loop;
     TIO_ASSERT(t->state == TIO__INFLIGHT && t->on == &loop->inflight);
-    if (!t->is_stream) {
+    if (!(t->flags & TIO__TF_STREAM)) {
         TIO_ASSERT(loop->inflight_files > 0);
         loop->inflight_files--;
     } else if (t->op == TIO__OP_WRITE) {
         t->file->writing = false;
     }
-    loop->queued_streams += t->is_stream;
+    loop->queued_streams += (t->flags & TIO__TF_STREAM) != 0;
     loop->requeues++;
     t->state = TIO__QUEUED;
     tio__move_to(t, &loop->queued, true);
@@ -153,7 +153,7 @@ void tio__task_requeue(tio__task *t)
  * stream write waits for the one before it on the same stream. */
 static inline bool may_start(const tio_loop *loop, const tio__task *t)
 {
-    if (!t->is_stream)
+    if (!(t->flags & TIO__TF_STREAM))
         return loop->inflight_files < loop->queue_depth;
     return t->op != TIO__OP_WRITE || !t->file->writing;
 }
@@ -179,7 +179,7 @@ static TIO_COLD bool start_now(tio_loop *loop, tio__task *t, unsigned flags)
 {
     unsigned how = flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING);
     tio__sync s;
-    TIO_ASSERT(loop->pending == 1 && t->op <= TIO__OP_FSYNC && !t->is_stream);
+    TIO_ASSERT(loop->pending == 1 && t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM));
     uint8_t out = loop->backend->start_now(loop, t, how, &s);
     if (how == TIO__NOW_NOWAIT)
         nowait_learn(t->file, t->op - TIO__OP_READ, out, s.os_error);
@@ -247,15 +247,15 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
  * Windows' 0-byte ReadFile). */
 static inline bool take(tio_loop *loop, tio__task *t)
 {
-    if (TIO_UNLIKELY(t->vec))
+    if (TIO_UNLIKELY((t->flags & TIO__TF_VEC)))
         tio__vec_prepare(loop, t);
     if (t->len == 0 && t->op <= TIO__OP_WRITE) {
         tio__task_finish(t, t->done, 0);
         return false;
     }
-    loop->queued_streams -= t->is_stream;
+    loop->queued_streams -= (t->flags & TIO__TF_STREAM) != 0;
     t->state = TIO__INFLIGHT;
-    if (!t->is_stream)
+    if (!(t->flags & TIO__TF_STREAM))
         loop->inflight_files++;
     else if (t->op == TIO__OP_WRITE)
         t->file->writing = true;
@@ -292,7 +292,7 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
         l = l->next;
         if (!may_start(loop, t)) {
             /* At the cap only streams can still go: skip files if any. */
-            if (!t->is_stream && loop->queued_streams == 0)
+            if (!(t->flags & TIO__TF_STREAM) && loop->queued_streams == 0)
                 break;
             prefix = false;
             continue;
@@ -377,7 +377,7 @@ unsigned tio__run_callbacks(tio_loop *loop)
         tio__task *t = tio__task_of(loop->done.head.next);
         tio_task *task = tio__pub(t);
         tio_cb cb = t->cb;
-        TIO_ASSERT(t->state == TIO__DONE && !t->has_deadline);
+        TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
         TIO_ASSERT(loop->pending > 0);
         tio__move_to(t, NULL, false);
         if (t->file) {
@@ -393,8 +393,6 @@ unsigned tio__run_callbacks(tio_loop *loop)
          * old generation can no longer match it. */
         t->gen++;
         t->state = TIO__IDLE;
-        t->cancel_requested = 0;
-        t->timed_out = 0;
         loop->in_callback = true;
         cb(task, task->result);
         loop->in_callback = false;

@@ -24,15 +24,15 @@ static inline void tio__move_to(tio__task *t, tio__list *to, bool front)
 
 void tio__finish_timers(tio_loop *loop, tio__task *t);
 
-/* IDLE -> `state` for a new use of t: its per-use flags start clear. */
-static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state)
+/* IDLE -> `state` for a new use of t, with only the given TIO__TF_ flags
+ * (STREAM, VEC). */
+static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state, unsigned flags)
 {
     TIO_ASSERT(t->state == TIO__IDLE && t->on == NULL);
+    TIO_ASSERT((flags & ~(unsigned)(TIO__TF_STREAM | TIO__TF_VEC)) == 0);
     t->loop = loop;
     t->state = state;
-    t->cancel_requested = 0;
-    t->timed_out = 0;
-    t->has_deadline = 0;
+    t->flags = (uint8_t)flags;
     t->os_error = 0;
     loop->pending++;
 }
@@ -55,17 +55,17 @@ static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
     tio_loop *loop = t->loop;
     TIO_ASSERT(t->state == TIO__QUEUED || t->state == TIO__INFLIGHT);
     TIO_ASSERT(result >= 0 || (result >= TIO_ENOTDIR && result <= TIO_EINVAL));
-    if (t->has_deadline | (t->op == TIO__OP_SLEEP))
+    if ((t->flags & TIO__TF_DEADLINE) || t->op == TIO__OP_SLEEP)
         tio__finish_timers(loop, t);
     if (t->state == TIO__INFLIGHT && t->op != TIO__OP_SLEEP) {
-        if (!t->is_stream) {
+        if (!(t->flags & TIO__TF_STREAM)) {
             TIO_ASSERT(loop->inflight_files > 0);
             loop->inflight_files--;
         } else if (t->op == TIO__OP_WRITE) {
             t->file->writing = false;
         }
     }
-    if (t->state == TIO__QUEUED && t->is_stream) {
+    if (t->state == TIO__QUEUED && (t->flags & TIO__TF_STREAM)) {
         TIO_ASSERT(loop->queued_streams > 0);
         loop->queued_streams--;
     }
@@ -91,8 +91,7 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
         return;
 #endif
     /* A file operation done whole, with no deadline to clear: DONE at once. */
-    if (os_error == 0 && bytes == (int64_t)t->len &&
-        (t->done | t->is_stream | t->has_deadline | t->cancel_requested | t->vec) == 0) {
+    if (os_error == 0 && bytes == (int64_t)t->len && (t->done | t->flags) == 0) {
         tio_loop *loop = t->loop;
         TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
         loop->inflight_files--;

@@ -17,7 +17,7 @@
 
 void tio__vec_prepare(const tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT(t->vec && t->v.seg <= t->v.count);
+    TIO_ASSERT((t->flags & TIO__TF_VEC) && t->v.seg <= t->v.count);
     if (t->v.left == 0) {
         t->buf = NULL;
         t->len = 0;
@@ -42,7 +42,7 @@ void tio__vec_prepare(const tio_loop *loop, tio__task *t)
 
 void tio__vec_advance(tio__task *t, uint32_t bytes)
 {
-    TIO_ASSERT(t->vec && bytes <= t->v.left);
+    TIO_ASSERT((t->flags & TIO__TF_VEC) && bytes <= t->v.left);
     t->done += bytes;
     t->v.left -= bytes;
     t->offset += bytes;

@@ -157,12 +157,15 @@ static int submit_now(uring *u)
 
 /* An SQE; when the SQ is full, the SQEs in it go to the kernel first.
  * NULL only when the kernel refuses them for now. */
-static struct io_uring_sqe *get_sqe(uring *u)
+static TIO_COLD struct io_uring_sqe *get_sqe_after_submit(uring *u)
+{
+    return submit_now(u) >= 0 ? io_uring_get_sqe(&u->ring) : NULL;
+}
+
+static inline struct io_uring_sqe *get_sqe(uring *u)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (sqe == NULL && submit_now(u) >= 0)
-        sqe = io_uring_get_sqe(&u->ring);
-    return sqe;
+    return TIO_LIKELY(sqe != NULL) ? sqe : get_sqe_after_submit(u);
 }
 
 static const uint8_t opcode[][2] = {
@@ -403,7 +406,7 @@ static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
 static void complete_op(uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT);
-    if (res == -EAGAIN && t->file->is_stream && !t->cancel_requested && arm_poll(u, t))
+    if (res == -EAGAIN && t->file->is_stream && !(t->flags & TIO__TF_CANCEL) && arm_poll(u, t))
         return; /* still in the kernel's hands, now as a poll */
     release(u, t, res >= 0 ? res : 0, res >= 0 ? 0 : -res);
 }
@@ -429,6 +432,30 @@ static void complete_poll(uring *u, tio__task *t, int res)
     release(u, t, 0, res == -ECANCELED ? ECANCELED : EAGAIN);
 }
 
+/* One CQE; true if it is the wake eventfd's read. */
+static inline bool complete_cqe(uring *u, const struct io_uring_cqe *cqe)
+{
+    uint64_t key = io_uring_cqe_get_data64(cqe);
+    switch (key & TAG_MASK) {
+    case TAG_OP:
+        TIO_ASSERT(op_key(task_of_key(key)) == key);
+        complete_op(u, task_of_key(key), cqe->res);
+        break;
+    case TAG_POLL:
+        TIO_ASSERT(task_key(task_of_key(key), TAG_POLL) == key);
+        complete_poll(u, task_of_key(key), cqe->res);
+        break;
+    case TAG_ENGINE: complete_engine(u, task_of_key(key), cqe->res); break;
+    case TAG_WAKE: u->wake_armed = false; return true;
+    case TAG_CANCEL:
+        /* 0 found, -ENOENT already done, -EALREADY running and being
+         * stopped: all normal; the target's own CQE tells its fate. */
+        break;
+    default: TIO_ASSERT(!"io_uring: unknown CQE tag");
+    }
+    return false;
+}
+
 /* Every CQE there is; true if the wake eventfd's read completed. */
 static bool reap(uring *u)
 {
@@ -436,28 +463,8 @@ static bool reap(uring *u)
     unsigned head, seen = 0;
     struct io_uring_cqe *cqe;
     io_uring_for_each_cqe (&u->ring, head, cqe) {
-        uint64_t key = io_uring_cqe_get_data64(cqe);
         seen++;
-        switch (key & TAG_MASK) {
-        case TAG_OP:
-            TIO_ASSERT(op_key(task_of_key(key)) == key);
-            complete_op(u, task_of_key(key), cqe->res);
-            break;
-        case TAG_POLL:
-            TIO_ASSERT(task_key(task_of_key(key), TAG_POLL) == key);
-            complete_poll(u, task_of_key(key), cqe->res);
-            break;
-        case TAG_ENGINE: complete_engine(u, task_of_key(key), cqe->res); break;
-        case TAG_WAKE:
-            u->wake_armed = false;
-            woken = true;
-            break;
-        case TAG_CANCEL:
-            /* 0 found, -ENOENT already done, -EALREADY running and being
-             * stopped: all normal; the target's own CQE tells its fate. */
-            break;
-        default: TIO_ASSERT(!"io_uring: unknown CQE tag");
-        }
+        woken |= complete_cqe(u, cqe);
     }
     io_uring_cq_advance(&u->ring, seen);
     return woken;
