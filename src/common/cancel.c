@@ -17,7 +17,7 @@
 
 void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns)
 {
-    if ((t->flags & TIO__TF_DEADLINE))
+    if (t->flags & TIO__TF_DEADLINE)
         tio__heap_remove(&loop->timers, &t->timer);
     t->deadline_ns = deadline_ns;
     t->timer_seq = loop->timer_seq++;
@@ -27,7 +27,7 @@ void tio__deadline_set(tio_loop *loop, tio__task *t, int64_t deadline_ns)
 
 void tio__deadline_clear(tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT((t->flags & TIO__TF_DEADLINE));
+    TIO_ASSERT(t->flags & TIO__TF_DEADLINE);
     tio__heap_remove(&loop->timers, &t->timer);
     t->flags &= (uint8_t)~TIO__TF_DEADLINE;
 }
@@ -53,7 +53,7 @@ void tio__task_cancel(tio_loop *loop, tio__task *t, bool timed_out)
             tio__task_finish(t, TIO_ECANCELED, 0);
         } else if (!(t->flags & TIO__TF_CANCEL)) {
             t->flags |= TIO__TF_CANCEL | (timed_out ? TIO__TF_TIMED_OUT : 0);
-            if ((t->flags & TIO__TF_DEADLINE))
+            if (t->flags & TIO__TF_DEADLINE)
                 tio__deadline_clear(loop, t); /* one cancel is enough */
             loop->backend->cancel(loop, t);
         }

@@ -38,6 +38,16 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 #  define TIO_UNLIKELY(x) (x)
 #endif
 
+/* A step every operation or run takes, inlined at each of its few call
+ * sites: as a call it would pay a prologue and epilogue every time. */
+#if defined(__GNUC__)
+#  define TIO_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#  define TIO_INLINE __forceinline
+#else
+#  define TIO_INLINE inline
+#endif
+
 /* C11's _Thread_local, which MSVC's C compiler spells __declspec(thread). */
 #if defined(_MSC_VER) && !defined(__clang__)
 #  define TIO_THREAD_LOCAL __declspec(thread)
@@ -81,7 +91,8 @@ enum tio__op {
 #define TIO__OP_FIRST_ENGINE TIO__OP_OPEN
 
 /* The three-way submission result (DESIGN semantic 2) plus back-pressure:
- * BUSY means "no room right now, keep it queued and try on the next run". */
+ * BUSY means "no room right now, keep it queued and try on the next run".
+ * PENDING is 0: task.c scans a batch's outcomes eight at a time. */
 enum tio__start { TIO__PENDING = 0, TIO__COMPLETED, TIO__FAILED, TIO__BUSY };
 
 /* How a raw OS error reads, decided per OS (tio__os_error_kind) so that the
@@ -362,8 +373,8 @@ struct tio_loop {
     unsigned sleeping;           /* INFLIGHT sleep tasks (in timers, on no list) */
     unsigned queue_depth;        /* at most this many file operations in flight */
     unsigned budget;             /* callbacks per run */
-    unsigned submit_batch;       /* tio_loop_config.submit_batch: flush from the starting
-                                call at this many queued (0: see adaptive) */
+    unsigned submit_batch;       /* tio_loop_config.submit_batch: the starting call
+                                    flushes at this many queued (UINT_MAX: never) */
     bool adaptive;               /* submit_batch 0: the default policy (task.c), else
                                     only runs flush (TIO_SUBMIT_IN_RUN) */
     unsigned inflight_files;     /* INFLIGHT operations on files that are not streams */

@@ -7,6 +7,7 @@
 #include "common/faults.h"
 #include "common/internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,9 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     loop->queue_depth = c.queue_depth;
     loop->budget = c.queue_depth;
     loop->adaptive = c.submit_batch == 0;
-    loop->submit_batch = c.submit_batch == TIO_SUBMIT_IN_RUN ? 0 : c.submit_batch;
+    loop->submit_batch = c.submit_batch == 0 || c.submit_batch == TIO_SUBMIT_IN_RUN
+                             ? UINT_MAX
+                             : c.submit_batch;
     loop->now_ns = tio__now_ns();
     loop->owner = tio__thread_id();
     int rc;

@@ -94,7 +94,7 @@ static void failed(tio__task *t, int os_error)
     case TIO__ERR_CANCELED: tio__task_finish_cancelled(t); return;
     case TIO__ERR_INTR:
     case TIO__ERR_AGAIN:
-        if ((t->flags & TIO__TF_CANCEL))
+        if (t->flags & TIO__TF_CANCEL)
             tio__task_finish_cancelled(t);
         else
             tio__task_requeue(t);
@@ -112,7 +112,7 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error)
         return;
     }
     TIO_ASSERT(bytes >= 0 && bytes <= (int64_t)t->len);
-    if ((t->flags & TIO__TF_VEC)) {
+    if (t->flags & TIO__TF_VEC) {
         vec_moved(t, (uint32_t)bytes);
         return;
     }
@@ -143,7 +143,7 @@ int tio__start_failed(tio_loop *loop, tio__task *t, int os_error)
         return TIO__BUSY;
     if (kind == TIO__ERR_AGAIN || kind == TIO__ERR_INTR) {
         /* Not retried here: the shortage is real, or a cancel asked. */
-        if ((t->flags & TIO__TF_CANCEL))
+        if (t->flags & TIO__TF_CANCEL)
             tio__task_finish_cancelled(t);
         else
             finish_error(t, os_error);

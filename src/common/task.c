@@ -41,6 +41,8 @@
  */
 #include "common/internal.h"
 
+#include <string.h>
+
 /* Whether the starting call should try t at once in the OS's mode that
  * never waits (TIO__NOW_NOWAIT): only when t is all the loop has (an
  * engine used one operation at a time: nothing else to batch it with),
@@ -99,7 +101,7 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     loop->queued_since_flush++;
     if (nowait_pays(loop, t))
         tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
-    else if (loop->submit_batch != 0 && loop->queued_since_flush >= loop->submit_batch)
+    else if (loop->queued_since_flush >= loop->submit_batch)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
@@ -113,7 +115,7 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
     if (t->file)
         t->file->pending++;
     tio__move_to(t, &loop->queued, false);
-    if (++loop->queued_since_flush >= loop->submit_batch && loop->submit_batch != 0)
+    if (++loop->queued_since_flush >= loop->submit_batch)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
@@ -121,7 +123,7 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
  * I/O without a deadline, free of it). */
 void tio__finish_timers(tio_loop *loop, tio__task *t)
 {
-    if ((t->flags & TIO__TF_DEADLINE))
+    if (t->flags & TIO__TF_DEADLINE)
         tio__deadline_clear(loop, t);
     if (t->op == TIO__OP_SLEEP) {
         TIO_ASSERT(loop->sleeping > 0);
@@ -226,13 +228,16 @@ static TIO_COLD bool submit_rest(tio_loop *loop, tio__task **batch, unsigned fir
 
 /* Hand one batch to the backend; false when it had no room for all. The
  * common case, every start PENDING, costs one pass over `out`. */
-static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
+static TIO_INLINE bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned flags)
 {
     uint8_t out[TIO__BATCH];
     tio__sync sync[TIO__BATCH];
     unsigned taken = loop->backend->submit(loop, batch, n, flags, out, sync);
     unsigned i = 0;
     TIO_ASSERT(taken <= n);
+    /* PENDING is 0: eight outcomes at a time. */
+    for (uint64_t w; i + 8 <= taken && (memcpy(&w, out + i, 8), w == 0);)
+        i += 8;
     while (i < taken && out[i] == TIO__PENDING)
         i++;
     loop->starts[TIO__PENDING] += i;
@@ -247,17 +252,19 @@ static bool submit_batch(tio_loop *loop, tio__task **batch, unsigned n, unsigned
  * Windows' 0-byte ReadFile). */
 static inline bool take(tio_loop *loop, tio__task *t)
 {
-    if (TIO_UNLIKELY((t->flags & TIO__TF_VEC)))
+    if (TIO_UNLIKELY(t->flags & TIO__TF_VEC))
         tio__vec_prepare(loop, t);
     if (t->len == 0 && t->op <= TIO__OP_WRITE) {
         tio__task_finish(t, t->done, 0);
         return false;
     }
-    loop->queued_streams -= (t->flags & TIO__TF_STREAM) != 0;
     t->state = TIO__INFLIGHT;
-    if (!(t->flags & TIO__TF_STREAM))
+    if (TIO_LIKELY(!(t->flags & TIO__TF_STREAM))) {
         loop->inflight_files++;
-    else if (t->op == TIO__OP_WRITE)
+        return true;
+    }
+    loop->queued_streams--;
+    if (t->op == TIO__OP_WRITE)
         t->file->writing = true;
     return true;
 }
@@ -319,16 +326,25 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
 
 /* The pass for a queue of exactly one task, the common case of a loop
  * used one operation at a time: the same decisions, without the batch. */
-static bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
+static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
 {
     if (!may_start(loop, t))
         return true;
     if (!take(loop, t))
         return true;
-    tio__move_to(t, &loop->inflight, false);
+    tio__list_remove(&loop->queued, &t->link);
+    tio__list_push_back(&loop->inflight, &t->link);
+    t->on = &loop->inflight;
     if (TIO_UNLIKELY(flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING)) && start_now(loop, t, flags))
         return true;
-    return submit_batch(loop, &t, 1, flags);
+    uint8_t out;
+    tio__sync sync;
+    unsigned taken = loop->backend->submit(loop, &t, 1, flags, &out, &sync);
+    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
+        loop->starts[TIO__PENDING]++;
+        return true;
+    }
+    return submit_rest(loop, &t, 0, 1, taken, &out, &sync);
 }
 
 /* Hand queued work to the backend. A start that completes at once may be
@@ -365,8 +381,8 @@ void tio__flush(tio_loop *loop, unsigned flags)
 #define TIO__HANDOVER_BATCH 16u
 static inline bool handover_due(const tio_loop *loop)
 {
-    return loop->adaptive && !tio__list_empty(&loop->queued) &&
-           (loop->inflight_files == 0 || loop->queued_since_flush >= TIO__HANDOVER_BATCH);
+    return (loop->inflight_files == 0 || loop->queued_since_flush >= TIO__HANDOVER_BATCH) &&
+           !tio__list_empty(&loop->done) && loop->adaptive && !tio__list_empty(&loop->queued);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */
@@ -378,8 +394,9 @@ unsigned tio__run_callbacks(tio_loop *loop)
         tio_task *task = tio__pub(t);
         tio_cb cb = t->cb;
         TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
-        TIO_ASSERT(loop->pending > 0);
-        tio__move_to(t, NULL, false);
+        TIO_ASSERT(loop->pending > 0 && t->on == &loop->done);
+        tio__list_remove(&loop->done, &t->link);
+        t->on = NULL;
         if (t->file) {
             TIO_ASSERT(t->file->pending > 0);
             t->file->pending--;
@@ -397,7 +414,7 @@ unsigned tio__run_callbacks(tio_loop *loop)
         cb(task, task->result);
         loop->in_callback = false;
         ran++;
-        if (ran < loop->budget && !tio__list_empty(&loop->done) && handover_due(loop))
+        if (handover_due(loop) && ran < loop->budget)
             tio__flush(loop, TIO__SUBMIT_NOW);
     }
     return ran;

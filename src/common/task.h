@@ -94,8 +94,14 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
     if (os_error == 0 && bytes == (int64_t)t->len && (t->done | t->flags) == 0) {
         tio_loop *loop = t->loop;
         TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
+        TIO_ASSERT(t->on == &loop->inflight);
         loop->inflight_files--;
-        tio__task_done(t, bytes, 0);
+        t->os_error = 0;
+        tio__pub(t)->result = bytes;
+        t->state = TIO__DONE;
+        tio__list_remove(&loop->inflight, &t->link);
+        tio__list_push_back(&loop->done, &t->link);
+        t->on = &loop->done;
         return;
     }
     tio__task_complete_slow(t, bytes, os_error);

@@ -177,23 +177,36 @@ static const uint8_t opcode[][2] = {
 /* The SQE for a read, write or fsync. A registered file goes by its slot
  * in the fixed-file table, a registered buffer by its index; a stream has
  * no offset (-1: the current position). */
-static void prep_op(uring *u, struct io_uring_sqe *sqe, const tio__task *t)
+static TIO_COLD void prep_op_other(uring *u, struct io_uring_sqe *sqe, const tio__task *t, int fd)
 {
-    const tio_file *f = t->file;
-    int fd = f->backend_index >= 0 ? f->backend_index : f->handle;
     if (t->op == TIO__OP_FSYNC) {
         io_uring_prep_fsync(sqe, fd, (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0);
     } else if (tio__vec_whole(t)) {
         io_uring_prep_rw(t->op == TIO__OP_READ ? IORING_OP_READV : IORING_OP_WRITEV, sqe, fd,
                          tio__iov(t), t->v.count, t->offset);
     } else {
-        int buf_index = u->nbufs ? tio__uring_buffer_index(u, t->buf, t->len) : -1;
-        uint64_t off = f->is_stream ? (uint64_t)-1 : t->offset;
+        int buf_index = tio__uring_buffer_index(u, t->buf, t->len);
+        uint64_t off = (t->flags & TIO__TF_STREAM) ? (uint64_t)-1 : t->offset;
         io_uring_prep_rw(opcode[t->op][buf_index >= 0], sqe, fd, t->buf, t->len, off);
         if (buf_index >= 0)
             sqe->buf_index = (uint16_t)buf_index;
     }
-    if (f->backend_index >= 0)
+}
+
+static inline void prep_op(uring *u, struct io_uring_sqe *sqe, const tio__task *t)
+{
+    const tio_file *f = t->file;
+    int slot = f->backend_index;
+    int fd = slot >= 0 ? slot : f->handle;
+    /* One buffer (buf is NULL for an fsync and a whole vectored attempt),
+     * no registered buffers: the common case. */
+    if (TIO_LIKELY(t->buf != NULL && u->nbufs == 0)) {
+        uint64_t off = (t->flags & TIO__TF_STREAM) ? (uint64_t)-1 : t->offset;
+        io_uring_prep_rw(opcode[t->op][0], sqe, fd, t->buf, t->len, off);
+    } else {
+        prep_op_other(u, sqe, t, fd);
+    }
+    if (slot >= 0)
         sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, op_key(t));
 }
@@ -436,11 +449,12 @@ static void complete_poll(uring *u, tio__task *t, int res)
 static inline bool complete_cqe(uring *u, const struct io_uring_cqe *cqe)
 {
     uint64_t key = io_uring_cqe_get_data64(cqe);
-    switch (key & TAG_MASK) {
-    case TAG_OP:
+    if (TIO_LIKELY((key & TAG_MASK) == TAG_OP)) {
         TIO_ASSERT(op_key(task_of_key(key)) == key);
         complete_op(u, task_of_key(key), cqe->res);
-        break;
+        return false;
+    }
+    switch (key & TAG_MASK) {
     case TAG_POLL:
         TIO_ASSERT(task_key(task_of_key(key), TAG_POLL) == key);
         complete_poll(u, task_of_key(key), cqe->res);
@@ -451,13 +465,13 @@ static inline bool complete_cqe(uring *u, const struct io_uring_cqe *cqe)
         /* 0 found, -ENOENT already done, -EALREADY running and being
          * stopped: all normal; the target's own CQE tells its fate. */
         break;
-    default: TIO_ASSERT(!"io_uring: unknown CQE tag");
+    default: TIO_ASSERT(!"io_uring: unknown CQE tag"); break;
     }
     return false;
 }
 
 /* Every CQE there is; true if the wake eventfd's read completed. */
-static bool reap(uring *u)
+static TIO_INLINE bool reap(uring *u)
 {
     bool woken = false;
     unsigned head, seen = 0;
@@ -485,7 +499,7 @@ static void arm_wake(uring *u)
 }
 
 /* Submit what is in the SQ and wait up to timeout_ns for one CQE. */
-static int enter(uring *u, int64_t timeout_ns)
+static TIO_INLINE int enter(uring *u, int64_t timeout_ns)
 {
     quiet q;
     bool masked = signals_possible(u);
