@@ -39,6 +39,13 @@ enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_ENGINE = 4, T
 #define F_CANCEL_DEFERRED 1u /* cancel asked while no SQE could be had */
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
 
+/* Operations in the kernel's hands: kept for the asserts only. */
+#if defined(TIO_DEBUG) && TIO_DEBUG
+#  define COUNT_INFLIGHT(u, op) ((u)->inflight op)
+#else
+#  define COUNT_INFLIGHT(u, op) ((void)(u))
+#endif
+
 static uring *U(tio_loop *loop)
 {
     return loop->backend_data;
@@ -291,7 +298,7 @@ static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s
             return TIO__BUSY;
         prep_engine(sqe, t);
         t->backend[0] = 0;
-        u->inflight++;
+        COUNT_INFLIGHT(u, ++);
         return TIO__PENDING;
     }
     if (u->helper == NULL && (u->helper = tio__helper_create(helper_notify, u)) == NULL) {
@@ -323,7 +330,7 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
             break;
         prep_op(u, sqe, t);
         t->backend[0] = 0;
-        u->inflight++;
+        COUNT_INFLIGHT(u, ++);
         if (t->op == TIO__OP_WRITE) {
             u->writes++;
             u->stream_writes += t->file->is_stream;
@@ -404,7 +411,7 @@ static bool arm_poll(uring *u, tio__task *t)
 static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
 {
     TIO_ASSERT(u->inflight > 0);
-    u->inflight--;
+    COUNT_INFLIGHT(u, --);
     if (t->op == TIO__OP_WRITE) {
         u->writes--;
         u->stream_writes -= t->file->is_stream;
@@ -429,7 +436,7 @@ static void complete_op(uring *u, tio__task *t, int res)
 static void complete_engine(uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT && u->inflight > 0);
-    u->inflight--;
+    COUNT_INFLIGHT(u, --);
     if (t->backend[0] != 0) {
         u->deferred -= (t->backend[0] & F_CANCEL_DEFERRED) != 0;
         t->backend[0] = 0;

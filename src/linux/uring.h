@@ -19,7 +19,7 @@ typedef struct uring {
     int wake_fd;       /* eventfd: the only thing other threads touch */
     uint64_t wake_buf; /* target of the armed eventfd read */
     bool wake_armed;
-    unsigned inflight;      /* operation SQEs the kernel still owes a CQE */
+    unsigned inflight;      /* operation SQEs the kernel still owes a CQE (debug builds) */
     unsigned writes;        /* of those, writes */
     unsigned stream_writes; /* of those, on pipes and sockets: SIGPIPE is possible */
     bool fsize_limited;     /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
