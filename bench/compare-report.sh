@@ -5,7 +5,10 @@
 # profile.txt). Prints it, and writes there:
 #   table.txt     the table of medians and the targets, as printed
 #   summary.tsv   one line per workload and engine: the medians over the rounds
-#   targets.tsv   one line per target: workload, what, value, bound, ok|MISS
+#   targets.tsv   one line per target: workload, what, value, bound, ok|MISS,
+#                 and the lowest and highest ratio of one round (rounds run
+#                 every engine of a workload back to back, so a round's
+#                 ratio compares runs minutes closer than the medians do)
 # compare.sh calls it after a run and for --plot-only DIR.
 set -u -o pipefail
 
@@ -33,18 +36,43 @@ function spread(key,   n, i, lo, hi, m) {
 function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
 function iops(w, e) { return median(w SUBSEP e, 4) }
 function num(x, fmt) { return (x == "" || x == "NA") ? "-" : sprintf(fmt, x) }
-# One target line: status, workload, what, the value against its bound.
+# One target line: status, workload, what, the value against its bound,
+# and (ratios measured per round: rounds_of set rlo/rhi first) the range
+# of the ratios of single rounds, marked "bound inside" when some round passed
+# and some failed: a verdict the next run may well reverse.
 # ge: 1 when value >= bound passes, 0 when value <= bound does.
-function target(w, what, v, bound, ge,   ok, st) {
+function target(w, what, v, bound, ge,   ok, st, rs) {
+    rs = ""
     if (v == "") {
         st = "-"; vs = "not measured"
     } else {
         ok = ge ? v >= bound : v <= bound
         st = ok ? "ok" : "MISS"; nok += ok; nmiss += !ok
         vs = sprintf(bound >= 10 ? "%.0f %s %.0f" : "%.3f %s %.2f", v, ge ? ">=" : "<=", bound)
+        if (rlo != "") {
+            rs = sprintf("rounds %.2f-%.2f", rlo, rhi)
+            if (rlo < bound && rhi > bound) { rs = rs ", bound inside"; ninside += !ok }
+        }
     }
-    printf "  %-4s  %-27s %-44s %s\n", st, w == "" ? "" : wlab[w], what, vs >> table
-    printf "%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st >> targets
+    printf "  %-4s  %-27s %-44s %-16s %s\n", st, w == "" ? "" : wlab[w], what, vs, rs >> table
+    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st, rlo, rhi >> targets
+    rlo = rhi = ""
+}
+# The range of the ratio a/b of one round, over the rounds both were measured
+# in (column col of runs.tsv; b2: a second engine of workload wb, the
+# better of the two per round). Sets rlo and rhi ("" without two rounds).
+function rounds_of(wa, ea, wb, eb, col, b2,   r, a, b, x, n) {
+    rlo = rhi = ""; n = 0
+    for (r = 0; r < nround; r++) {
+        if (!((wa, ea, r) in rv) || !((wb, eb, r) in rv)) continue
+        a = rv[wa, ea, r, col]; b = rv[wb, eb, r, col]
+        if (b2 != "" && ((wb, b2, r) in rv) && rv[wb, b2, r, col] > b) b = rv[wb, b2, r, col]
+        if (a == "NA" || b == "NA" || b <= 0) continue
+        x = a / b; n++
+        if (rlo == "" || x < rlo) rlo = x
+        if (rhi == "" || x > rhi) rhi = x
+    }
+    if (n < 2) rlo = rhi = ""
 }
 function rel(a, b) { return (a != "" && b != "" && a != "NA" && b != "NA" && b > 0) ? a / b : "" }
 FILENAME ~ /meta.tsv$/ {
@@ -58,6 +86,9 @@ FILENAME ~ /instr.tsv$/ { ins[$1, $2] = $3; next }
 {
     key = $1 SUBSEP $2; cnt[key]++
     for (c = 4; c <= 12; c++) val[key, cnt[key], c] = $c
+    rv[$1, $2, $3] = 1
+    for (c = 4; c <= 12; c++) rv[$1, $2, $3, c] = $c
+    if ($3 + 1 > nround) nround = $3 + 1
 }
 function runs_in(e, w,   n, k, i) {
     n = split(ekinds[e], k, " ")
@@ -67,7 +98,7 @@ function runs_in(e, w,   n, k, i) {
 END {
     table = out "/table.txt"; targets = out "/targets.tsv"; summary = out "/summary.tsv"
     printf "" > table
-    printf "workload\twhat\tvalue\tbound\tstatus\n" > targets
+    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > targets
     printf "wl\tlabel\tfamily\tqd\tengine\tengine_label\truns\tiops\tmib_s\tspread\tp50_us\tp99_us\tp999_us\tcpu_ns\tusr_ns\tsys_ns\tallocs\tinstr\n" > summary
     printf "taskio vs peers: medians of %s interleaved rounds, %s s per run after %s s warm-up.\n", par["rounds"], par["seconds"], par["warmup"] >> table
     printf "4 KiB random: O_DIRECT reads, O_DIRECT|O_DSYNC writes; 1 MiB sequential: O_DIRECT. 2x: two loops\n" >> table
@@ -113,32 +144,40 @@ END {
         if (f != "rr" && f != "rw" && f != "sr" && f != "sw") continue
         u = iops(w, "tio_uring")
         if (f == "sr" || f == "sw" || q == 1 || q == 32 || q == 128) {
+            rounds_of(w, "tio_uring", w, "fio", 4)
             target(w, "io_uring / fio io_uring", rel(u, iops(w, "fio")), 1.00, 1)
             l = iops(w, "liburing"); le = iops(w, "liburing_eager")
             if (le != "" && (l == "" || le > l)) l = le
+            rounds_of(w, "tio_uring", w, "liburing", 4, "liburing_eager")
             target(w, "io_uring / better of liburing batch, eager", rel(u, l), 0.97, 1)
         }
         if (q == 128 && (f == "rr" || f == "rw")) {
             c = famqd[f == "rr" ? "ceilrr" : "ceilrw", 128]
+            if (c != "") rounds_of(w, "tio_uring", c, "ceiling", 4)
             target(w, "io_uring / device ceiling", c == "" ? "" : rel(u, iops(c, "ceiling")), 0.95, 1)
         }
     }
     for (i = 1; i <= nw; i++) {
         w = wid[i]; if (wfam[w] != "j2rr" && wfam[w] != "j2rw") continue
+        rounds_of(w, "tio_uring", w, "fio", 4)
         target(w, "two loops, io_uring / fio numjobs=2", rel(iops(w, "tio_uring"), iops(w, "fio")), 0.95, 1)
     }
     for (i = 1; i <= nw; i++) {
         w = wid[i]; if (index(wkinds[w], " sweep ") == 0 && index(wkinds[w], " jobs ") == 0) continue
+        rounds_of(w, "tio_uring", w, "fio", 6)
         target(w, "p99, io_uring / fio io_uring", rel(median(w SUBSEP "tio_uring", 6), median(w SUBSEP "fio", 6)), 1.10, 0)
     }
     for (i = 1; i <= nw; i++) {
         w = wid[i]; if (index(wkinds[w], " sweep ") == 0) continue
+        rounds_of(w, "tio_threads", w, "libuv", 4)
         target(w, "threads / libuv (same workers)", rel(iops(w, "tio_threads"), iops(w, "libuv")), 1.00, 1)
     }
     for (i = 1; i <= nw; i++) {
         w = wid[i]; if (wfam[w] != "sync") continue
         p = iops(w, "pread")
+        rounds_of(w, "tio_uring", w, "pread", 4)
         target(w, "sync io_uring / pread", rel(iops(w, "tio_uring"), p), 0.90, 1)
+        rounds_of(w, "tio_threads", w, "pread", 4)
         target(w, "sync threads / pread", rel(iops(w, "tio_threads"), p), 0.75, 1)
     }
     for (i = 1; i <= nw; i++) {
@@ -156,7 +195,9 @@ END {
         if (a > wv) { wv = a; worst = wlab[kk[1]] " " elab[kk[2]] }
     }
     target("", "heap allocations/op, every taskio run" (worst != "" ? " (most: " worst ")" : ""), any ? wv : "", 0, 0)
-    printf "  %d ok, %d MISS\n", nok, nmiss >> table
+    printf "  %d ok, %d MISS", nok, nmiss >> table
+    if (ninside) printf " (%d with the bound inside the range of the rounds'"'"' ratios)", ninside >> table
+    printf "\n" >> table
 }' "$DIR/meta.tsv" "$DIR/instr.tsv" "$DIR/runs.tsv" || exit 1
 
 command=$(awk -F'\t' '$1 == "P" && $2 == "command" {print $3}' "$DIR/meta.tsv")
