@@ -55,14 +55,17 @@
 # linux-perf; liburing-dev, cmake, gcc) are installed with apt-get when run
 # as root and missing; otherwise the command is printed and the peers that
 # need them are skipped. It builds tio-bench in build/bench (Release,
-# assertions off) unless told --build DIR / --no-build. The defaults (2
-# rounds of 2 s runs) take about 15 minutes; --quick about 3.
+# assertions off) unless told --build DIR / --no-build. The defaults (4
+# rounds of 1 s runs: on a shared machine a device's speed drifts over
+# seconds, and the median of four short runs spread over the whole sweep
+# resists one slow spell better than the mean of two long ones) take
+# about 16 minutes; --quick about 3.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=2
-RUN_SECONDS=2
-WARMUP=0.5
+ROUNDS=4
+RUN_SECONDS=1
+WARMUP=0.3
 SIZE=256M
 THREADS=4
 QDS="1 4 16 32 64 128"
