@@ -53,6 +53,9 @@ int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *
 static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task *task,
                               tio_file *file, void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
     int rc = tio__check_task(loop, call, task, file, cb);
     if (rc != 0)
         return rc;
@@ -73,7 +76,9 @@ static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task
     return TIO_EINVAL;
 }
 
-/* Every rule of reject_io at once, without explanations: the hot path. */
+/* Every rule of reject_io at once, without explanations: the hot path. A
+ * NULL loop fails file->loop == loop (an open file has its loop) before
+ * loop is read. */
 static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio_file *file,
                          const void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
@@ -89,11 +94,9 @@ static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio
 static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
                      void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
-    if (loop == NULL)
-        return TIO_EINVAL;
-    TIO_ASSERT_OWNER(loop);
     if (!TIO_LIKELY(io_ok(loop, op, task, file, buf, len, offset, cb)))
         return reject_io(loop, call, op, task, file, buf, len, offset, cb);
+    TIO_ASSERT_OWNER(loop);
     tio__task *t = tio__priv(task);
     t->file = file;
     t->cb = cb;
