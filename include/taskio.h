@@ -139,7 +139,11 @@ typedef struct tio_loop_config {
           system call (on io_uring the enter that also waits); work started
           by callbacks is handed over while the run's other callbacks still
           run whenever the OS would otherwise sit idle, and in batches when
-          it is busy. An operation started when it is the loop's only task,
+          it is busy. The loop also measures how fast work completes and,
+          where handing each start over at once proves faster (a device
+          that is the bottleneck, not the loop's thread), does that, as
+          1 below would; it keeps measuring and goes back when batches
+          are faster again. An operation started when it is the loop's only task,
           on a file opened without TIO_DIRECT, is tried at once in the
           OS's mode that never waits (Linux: RWF_NOWAIT, for a read from
           the page cache), and handed over at once if that cannot finish

@@ -14,6 +14,7 @@
 #ifdef _WIN32
 #  include "win32/win32.h" /* <windows.h>: the Win32 error codes */
 #endif
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1085,6 +1086,122 @@ START_TEST(win32_error_mapping_is_explicit)
 END_TEST
 #endif
 
+/* ------------------------------------------------- the learned hand-over */
+
+/* n epochs of TIO__ADAPT_EPOCH completions, each taking batch_ns or
+ * eager_ns by the loop's mode at the time: the learner's inputs, without
+ * a device (adapt.c). */
+static void run_epochs(tio_loop *l, unsigned n, int64_t *now, int64_t batch_ns, int64_t eager_ns)
+{
+    for (unsigned i = 0; i < n; i++) {
+        *now += l->adapt.eager ? eager_ns : batch_ns;
+        l->adapt.ops = TIO__ADAPT_EPOCH;
+        tio__adapt_epoch(l, *now);
+    }
+}
+
+#define CYCLE 8u /* adapt.c's TIO__ADAPT_CYCLE_MIN: probes that favour a switch come this often */
+
+START_TEST(adapt_hands_over_at_once_when_that_is_faster)
+{
+    int64_t now = 1000000000;
+    ck_assert(loop->adaptive && !loop->adapt.eager);
+    ck_assert_uint_eq(loop->submit_batch, UINT_MAX);
+    /* The first epoch starts the clock; two probes are not enough. */
+    run_epochs(loop, 1 + 2 * CYCLE, &now, 100000000, 90000000);
+    ck_assert(!loop->adapt.eager);
+    ck_assert_uint_eq(loop->submit_batch, UINT_MAX);
+    run_epochs(loop, CYCLE, &now, 100000000, 90000000);
+    ck_assert(loop->adapt.eager);
+    ck_assert_uint_eq(loop->submit_batch, 1);
+    ck_assert_uint_eq(loop->adapt.switches, 1);
+    /* It stays there while that holds: probes of batching lose. */
+    run_epochs(loop, 10 * CYCLE, &now, 100000000, 90000000);
+    ck_assert(loop->adapt.eager);
+    ck_assert_uint_eq(loop->adapt.switches, 1);
+}
+END_TEST
+
+START_TEST(adapt_returns_to_batches_when_they_become_faster)
+{
+    int64_t now = 1000000000;
+    run_epochs(loop, 1 + 3 * CYCLE, &now, 100000000, 90000000);
+    ck_assert(loop->adapt.eager);
+    run_epochs(loop, 3 * CYCLE, &now, 100000000, 110000000);
+    ck_assert(!loop->adapt.eager);
+    ck_assert_uint_eq(loop->submit_batch, UINT_MAX);
+    ck_assert_uint_eq(loop->adapt.switches, 2);
+}
+END_TEST
+
+START_TEST(adapt_stays_batched_when_both_modes_are_as_fast)
+{
+    /* A program that offers work at its own pace completes it at that
+     * pace in either mode, and a difference under the margin is noise. */
+    int64_t now = 1000000000;
+    run_epochs(loop, 1 + 50 * CYCLE, &now, 100000000, 100000000);
+    run_epochs(loop, 50 * CYCLE, &now, 100000000, 97000000);
+    ck_assert(!loop->adapt.eager);
+    ck_assert_uint_eq(loop->adapt.switches, 0);
+}
+END_TEST
+
+START_TEST(adapt_probes_rarely_while_the_mode_holds)
+{
+    /* Cycles of 8, 16, 32, then 64 epochs: one probe epoch in each. */
+    int64_t now = 1000000000;
+    run_epochs(loop, 1 + 8 + 16 + 32, &now, 100000000, 100000000);
+    unsigned eager = 0;
+    for (unsigned i = 0; i < 10 * 64; i++) {
+        eager += loop->adapt.eager;
+        run_epochs(loop, 1, &now, 100000000, 100000000);
+    }
+    ck_assert_uint_eq(eager, 10);
+    ck_assert_uint_eq(loop->adapt.switches, 0);
+}
+END_TEST
+
+START_TEST(adapt_is_not_fooled_by_a_steady_drift)
+{
+    /* The device slows down 2 % an epoch, the same in both modes: each
+     * probe is compared with the epochs on either side of it. */
+    int64_t now = 1000000000, ns = 100000000;
+    for (unsigned i = 0; i < 1 + 20 * CYCLE; i++) {
+        ns += ns / 50;
+        run_epochs(loop, 1, &now, ns, ns);
+    }
+    ck_assert_uint_eq(loop->adapt.switches, 0);
+}
+END_TEST
+
+START_TEST(adapt_counts_the_default_policys_completions_only)
+{
+    /* The run feeds the learner under the default policy ... */
+    for (unsigned i = 0; i < TIO__ADAPT_EPOCH + 1; i++) {
+        tio_task t = TIO_TASK_INIT;
+        F.next = (script){TIO__COMPLETED, 100, 0};
+        ck_assert_int_eq(submit_read(&t), 0);
+        ck_assert_int_eq(tio_run(loop, 0), 1);
+    }
+    ck_assert(loop->adapt.t0_set);
+    /* ... and never under an explicit one. */
+    tio_loop *l = NULL;
+    tio_loop_config cfg = {8, 0, NULL, 2};
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
+    tio_file *f = make_file(l);
+    for (unsigned i = 0; i < 2 * TIO__ADAPT_EPOCH; i++) {
+        tio_task t = TIO_TASK_INIT;
+        F.next = (script){TIO__COMPLETED, 100, 0};
+        ck_assert_int_eq(tio_read(l, &t, f, buf, 100, 0, count_cb), 0);
+        ck_assert_int_eq(tio_drain(l), 0);
+    }
+    ck_assert(!l->adaptive && !l->adapt.t0_set);
+    ck_assert_uint_eq(l->submit_batch, 2);
+    tio_loop_destroy(l);
+    free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
@@ -1124,6 +1241,16 @@ static Suite *suite(void)
     tcase_add_test(tc, ptrset_agrees_with_a_reference_array);
     tcase_add_test(tc, transient_start_failures_end_the_flush);
     tcase_add_test(tc, short_synchronous_completions_are_continued_in_the_same_run);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("adapt");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, adapt_hands_over_at_once_when_that_is_faster);
+    tcase_add_test(tc, adapt_returns_to_batches_when_they_become_faster);
+    tcase_add_test(tc, adapt_stays_batched_when_both_modes_are_as_fast);
+    tcase_add_test(tc, adapt_probes_rarely_while_the_mode_holds);
+    tcase_add_test(tc, adapt_is_not_fooled_by_a_steady_drift);
+    tcase_add_test(tc, adapt_counts_the_default_policys_completions_only);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

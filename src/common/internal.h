@@ -362,6 +362,20 @@ typedef struct tio__backend {
 
 #define TIO__ERRMSG_SIZE 256
 
+/* The adaptive default's learned hand-over mode (adapt.c). */
+#define TIO__ADAPT_EPOCH 512u /* completions per measured epoch */
+typedef struct tio__adapt {
+    uint32_t ops;   /* completions in this epoch */
+    unsigned pos;   /* epochs of this cycle measured */
+    unsigned cycle; /* its length in epochs */
+    int64_t t0;     /* when this epoch began */
+    uint64_t base_ops, base_ns, probe_ops, probe_ns;
+    int votes;         /* net probes that found the other mode faster */
+    uint32_t switches; /* mode changes (tests, statistics) */
+    bool eager;        /* each start handed over at once (submit_batch 1) */
+    bool t0_set;
+} tio__adapt;
+
 struct tio_loop {
     const tio__backend *backend;
     void *backend_data;
@@ -377,6 +391,7 @@ struct tio_loop {
                                     flushes at this many queued (UINT_MAX: never) */
     bool adaptive;               /* submit_batch 0: the default policy (task.c), else
                                     only runs flush (TIO_SUBMIT_IN_RUN) */
+    tio__adapt adapt;            /* the default policy's learned mode (adapt.c) */
     unsigned inflight_files;     /* INFLIGHT operations on files that are not streams */
     unsigned queued_streams;     /* QUEUED operations on streams (uncapped) */
     unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
@@ -437,6 +452,7 @@ static inline bool tio__file_is_open(const tio_file *f)
 /* ---------------------------------------------------------- common calls */
 
 /* task.c: the state machine and the flush policy. */
+void tio__adapt_epoch(tio_loop *loop, int64_t now); /* every TIO__ADAPT_EPOCH completions */
 void tio__task_enqueue(tio_loop *loop, tio__task *t,
                        unsigned vec);                        /* IDLE -> QUEUED (maybe flushed) */
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */

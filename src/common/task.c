@@ -18,6 +18,8 @@
  *    . between a run's callbacks, when the OS has no file operation in
  *      flight or TIO__HANDOVER_BATCH starts wait (handover_due): the
  *      device does not idle while callbacks run;
+ *    . or, where the loop has measured that to complete work faster
+ *      (adapt.c), each start from its starting call, as submit_batch 1;
  *    . from the starting call, for the loop's only task on a buffered
  *      file, in the OS's mode that never waits (nowait_pays): an engine
  *      used one operation at a time gets a page-cache hit for the price
@@ -417,5 +419,7 @@ unsigned tio__run_callbacks(tio_loop *loop)
         if (handover_due(loop) && ran < loop->budget)
             tio__flush(loop, TIO__SUBMIT_NOW);
     }
+    if (loop->adaptive && (loop->adapt.ops += ran) >= TIO__ADAPT_EPOCH)
+        tio__adapt_epoch(loop, tio__now_ns());
     return ran;
 }

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The adaptive default's one learned choice (task.c has the policy): hand
+ * each start to the OS at once, from the starting call, or hand a run's
+ * starts over together in the system call that waits.
+ *
+ * Which is faster is a property of the device and of how busy the loop's
+ * thread is, and it changes with both. Measured on one virtio disk, 4 KiB
+ * direct random reads at QD 32, the same build on different days:
+ * batched, 2.1x the rate of one submission per start (the host answered
+ * fast and the CPU was the limit: an extra system call per operation
+ * costs more than it saves); and 0.87x (the device was the limit, and a
+ * batch reached it later than starts handed over one by one). So the
+ * loop measures instead of guessing. It counts completions in epochs of
+ * TIO__ADAPT_EPOCH, reading the clock once per epoch, and the last three
+ * epochs of each cycle are: one in the current mode, a probe in the other
+ * mode, one in the current mode again. The probe's rate is compared with
+ * the mean rate of the two around it, which cancels a steady drift of the
+ * device. A probe more than TIO__ADAPT_MARGIN_PCT faster is a vote to
+ * switch, one as much slower a vote to stay, and the mode changes at
+ * TIO__ADAPT_VOTES net votes. A cycle lasts TIO__ADAPT_CYCLE_MIN epochs
+ * while probes favour switching and twice as long after each that does
+ * not, up to TIO__ADAPT_CYCLE_MAX: the slower mode then costs one epoch
+ * in 64. A rate that only reflects how fast the program offers work (the
+ * same in both modes) never collects votes, and the loop stays batched,
+ * the mode with the fewest system calls.
+ */
+#include "common/internal.h"
+
+#include <limits.h>
+
+#define TIO__ADAPT_CYCLE_MIN 8u
+#define TIO__ADAPT_CYCLE_MAX 64u
+#define TIO__ADAPT_MARGIN_PCT 4u
+#define TIO__ADAPT_VOTES 3
+
+/* The starting call's threshold in each mode (task.c flushes once
+ * queued_since_flush reaches loop->submit_batch). */
+static void set_mode(tio_loop *loop, bool eager)
+{
+    loop->adapt.eager = eager;
+    loop->submit_batch = eager ? 1u : UINT_MAX;
+}
+
+/* a ops in an ns faster than b in bn by more than the margin: compared
+ * by cross-multiplication, no division, no floating point. */
+static bool faster(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+    return a * bn * 100u > b * an * (100u + TIO__ADAPT_MARGIN_PCT);
+}
+
+/* The verdict of one probe: +1 for switching, -1 against, 0 no telling. */
+static int vote(const tio__adapt *a, uint64_t after_ops, uint64_t after_ns)
+{
+    uint64_t po = a->probe_ops, pn = a->probe_ns;
+    uint64_t bo = a->base_ops + after_ops, bn = a->base_ns + after_ns;
+    /* Halved together until every product is below 2^63 (ops under
+     * 2^20, ns under 2^36: 68 s); the ratios stay. */
+    while (po >= (1u << 20) || bo >= (1u << 20) || pn >= (UINT64_C(1) << 36) ||
+           bn >= (UINT64_C(1) << 36)) {
+        po >>= 1;
+        pn >>= 1;
+        bo >>= 1;
+        bn >>= 1;
+    }
+    pn += pn == 0;
+    bn += bn == 0;
+    return faster(po, pn, bo, bn) ? 1 : faster(bo, bn, po, pn) ? -1 : 0;
+}
+
+void tio__adapt_epoch(tio_loop *loop, int64_t now)
+{
+    tio__adapt *a = &loop->adapt;
+    uint64_t ops = a->ops, ns = now > a->t0 ? (uint64_t)(now - a->t0) : 1u;
+    a->ops = 0;
+    a->t0 = now;
+    if (!a->t0_set) { /* the first epoch only starts the clock */
+        a->t0_set = true;
+        a->cycle = TIO__ADAPT_CYCLE_MIN;
+        return;
+    }
+    unsigned pos = ++a->pos;
+    if (pos == a->cycle - 2) { /* the epoch before the probe */
+        a->base_ops = ops;
+        a->base_ns = ns;
+        set_mode(loop, !a->eager);
+    } else if (pos == a->cycle - 1) { /* the probe */
+        a->probe_ops = ops;
+        a->probe_ns = ns;
+        set_mode(loop, !a->eager);
+    } else if (pos == a->cycle) { /* the epoch after it: the verdict */
+        int v = vote(a, ops, ns);
+        a->pos = 0;
+        if (v > 0) {
+            a->cycle = TIO__ADAPT_CYCLE_MIN;
+            if (++a->votes >= TIO__ADAPT_VOTES) {
+                set_mode(loop, !a->eager);
+                a->votes = 0;
+                a->switches++;
+            }
+        } else {
+            if (v < 0 && a->votes > 0)
+                a->votes--;
+            if (a->cycle < TIO__ADAPT_CYCLE_MAX)
+                a->cycle *= 2;
+        }
+    }
+}
