@@ -83,7 +83,12 @@ PLOT_ONLY=
 CHARTS=
 PLOT_FORMAT=png
 INSTR=auto        # auto | perf | callgrind | none
-INSTR_OPS=20000   # measured operations per instruction count at QD 32 (QD 1: a quarter)
+# Instruction counts measure steady state: after a warm-up that takes the
+# adaptive policy past its first three probe cycles (8 + 16 + 32 epochs of
+# 512 completions, src/common/adapt.c), one whole cycle of 64 epochs, with
+# its one probe epoch in the other mode.
+INSTR_WARM=28672
+INSTR_OPS=32768   # measured operations per instruction count
 FILE=
 OUT=
 FIO_ENGINE=
@@ -535,7 +540,7 @@ done
 
 instr_count() { # id how wargs qd ops -> prints instructions per op, or nothing
     local id=$1 how=$2 wargs=$3 qd=$4 ops=$5 wl=$6 warm
-    warm=$((qd * 64))
+    warm=$INSTR_WARM
     local base="$how $wargs --qd $qd --warmup-ops $warm --seed $SEED --file $FILE --size $SIZE --json --quiet"
     local f=$OUT/instr/$wl.$id
     if [ "$INSTR" = perf ]; then
@@ -575,12 +580,11 @@ instr_count() { # id how wargs qd ops -> prints instructions per op, or nothing
 # taskio io_uring with the liburing floor), for the engines tio-bench runs.
 INSTR_ENGINES="tio_uring tio_threads tio_uring_sb1 liburing liburing_eager"
 if [ "$INSTR" != none ]; then
-    say "compare.sh: user-space instructions per operation with $INSTR (${INSTR_OPS} operations at QD 32, $((INSTR_OPS / 4)) at QD 1)"
+    say "compare.sh: user-space instructions per operation with $INSTR (${INSTR_OPS} operations after $INSTR_WARM of warm-up)"
     for w in "${WORKLOADS[@]}"; do
         IFS='|' read -r wid wlabel wfam wqd _ wargs _ <<<"$w"
         case "$wfam:$wqd" in rr:1|rr:32|rw:1|rw:32) ;; *) continue ;; esac
         ops=$INSTR_OPS
-        [ "$wqd" = 1 ] && ops=$((INSTR_OPS / 4))
         for e in "${ENGINES[@]}"; do
             IFS='|' read -r id label how _ <<<"$e"
             case " $INSTR_ENGINES " in *" $id "*) ;; *) continue ;; esac
