@@ -1174,6 +1174,25 @@ START_TEST(adapt_is_not_fooled_by_a_steady_drift)
 }
 END_TEST
 
+START_TEST(adapt_eager_leaves_a_lone_start_queued)
+{
+    /* Handed over at once, a lone start would gain nothing (nothing in
+     * flight to overlap) and lose tio_wait's one blocking call; a second
+     * one goes at once, and takes the first along. */
+    int64_t now = 1000000000;
+    run_epochs(loop, 1 + 3 * CYCLE, &now, 100000000, 90000000);
+    ck_assert(loop->adapt.eager);
+    tio_task a = TIO_TASK_INIT, b = TIO_TASK_INIT;
+    F.next = (script){TIO__COMPLETED, 100, 0};
+    ck_assert_int_eq(submit_read(&a), 0);
+    ck_assert_uint_eq(F.starts, 0);
+    ck_assert_int_eq(submit_read(&b), 0);
+    ck_assert_uint_eq(F.starts, 2);
+    ck_assert_int_eq(tio_drain(loop), 0);
+    ck_assert_int_eq(calls, 2);
+}
+END_TEST
+
 START_TEST(adapt_counts_the_default_policys_completions_only)
 {
     /* The run feeds the learner under the default policy ... */
@@ -1250,6 +1269,7 @@ static Suite *suite(void)
     tcase_add_test(tc, adapt_stays_batched_when_both_modes_are_as_fast);
     tcase_add_test(tc, adapt_probes_rarely_while_the_mode_holds);
     tcase_add_test(tc, adapt_is_not_fooled_by_a_steady_drift);
+    tcase_add_test(tc, adapt_eager_leaves_a_lone_start_queued);
     tcase_add_test(tc, adapt_counts_the_default_policys_completions_only);
     suite_add_tcase(s, tc);
 

@@ -19,7 +19,10 @@
  *      flight or TIO__HANDOVER_BATCH starts wait (handover_due): the
  *      device does not idle while callbacks run;
  *    . or, where the loop has measured that to complete work faster
- *      (adapt.c), each start from its starting call, as submit_batch 1;
+ *      (adapt.c), each start from its starting call, as submit_batch 1,
+ *      unless it is the loop's only task: nothing is in flight for it to
+ *      overlap, and left queued it keeps tio_wait's and the run's one
+ *      system call;
  *    . from the starting call, for the loop's only task on a buffered
  *      file, in the OS's mode that never waits (nowait_pays): an engine
  *      used one operation at a time gets a page-cache hit for the price
@@ -103,7 +106,8 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     loop->queued_since_flush++;
     if (nowait_pays(loop, t))
         tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
-    else if (loop->queued_since_flush >= loop->submit_batch)
+    else if (loop->queued_since_flush >= loop->submit_batch &&
+             (loop->pending > 1 || !loop->adaptive))
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
