@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +52,7 @@
 #include "../tio_util.h" /* now_ns, xorshift, fnv64, all_bytes, test_dir, probes */
 
 #define IN_FLIGHT 16
-#define MAX_RECORDS 65536u /* 256 MiB of 4 KiB records: far more than 200 ms writes */
+#define MAX_RECORDS 65536u /* 256 MiB of 4 KiB records, less where the filesystem is smaller */
 #define REC_MAGIC UINT64_C(0x6b696c6c76657269) /* "killveri" */
 #define MSG_READY UINT64_MAX
 
@@ -145,6 +146,7 @@ typedef struct writer {
     size_t rec;
     uint64_t round;
     uint64_t next_seq;
+    uint64_t max_records; /* MAX_RECORDS, or what fits in the filesystem */
     int ack_fd;
     struct slot {
         tio_task task;
@@ -186,7 +188,7 @@ static void on_written(tio_task *task, int64_t result)
     uint64_t seq = s->seq;
     if (write_all(g_w.ack_fd, &seq, sizeof seq) != 0)
         _exit(4);
-    if (g_w.next_seq < MAX_RECORDS)
+    if (g_w.next_seq < g_w.max_records)
         writer_start(s);
 }
 
@@ -208,6 +210,17 @@ static void writer_main(const char *path, int ack_fd, uint64_t round)
         writer_die(tio_last_error(g_w.loop), rc);
     size_t align = tio_file_align(g_w.f);
     g_w.rec = align > 4096 ? align : 4096;
+    /* No more than three quarters of the filesystem's free space: a small
+     * one (the 64 MiB tmpfs of tests/fs) takes DSYNC writes at memory
+     * speed and would fill up before the kill, failing the round with
+     * ENOSPC instead of testing it. */
+    g_w.max_records = MAX_RECORDS;
+    struct statvfs sv;
+    if (fstatvfs(tio_file_handle(g_w.f), &sv) == 0) {
+        uint64_t fit = (uint64_t)sv.f_bavail * sv.f_frsize / 4 * 3 / g_w.rec;
+        if (fit < g_w.max_records)
+            g_w.max_records = fit > IN_FLIGHT ? fit : IN_FLIGHT;
+    }
     for (int i = 0; i < IN_FLIGHT; i++) {
         g_w.slots[i].buf = tio_alloc(g_w.rec, align);
         if (g_w.slots[i].buf == NULL)
@@ -221,7 +234,7 @@ static void writer_main(const char *path, int ack_fd, uint64_t round)
         writer_start(&g_w.slots[i]);
     for (;;) {
         if (tio_pending(g_w.loop) == 0) {
-            pause(); /* MAX_RECORDS written: wait for the kill */
+            pause(); /* max_records written: wait for the kill */
             continue;
         }
         rc = tio_run(g_w.loop, TIO_FOREVER);
