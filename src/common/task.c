@@ -101,8 +101,7 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     t->done = 0;
     f->pending++;
     loop->queued_streams += f->is_stream;
-    tio__list_push_back(&loop->queued, &t->link);
-    t->on = &loop->queued;
+    tio__move_from(t, NULL, &loop->queued);
     loop->queued_since_flush++;
     if (nowait_pays(loop, t))
         tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
@@ -120,7 +119,7 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t)
     t->done = 0;
     if (t->file)
         t->file->pending++;
-    tio__move_to(t, &loop->queued, false);
+    tio__move_from(t, NULL, &loop->queued);
     if (++loop->queued_since_flush >= loop->submit_batch)
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
@@ -338,9 +337,7 @@ static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags
         return true;
     if (!take(loop, t))
         return true;
-    tio__list_remove(&loop->queued, &t->link);
-    tio__list_push_back(&loop->inflight, &t->link);
-    t->on = &loop->inflight;
+    tio__move_from(t, &loop->queued, &loop->inflight);
     if (TIO_UNLIKELY(flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING)) && start_now(loop, t, flags))
         return true;
     uint8_t out;
@@ -400,9 +397,8 @@ unsigned tio__run_callbacks(tio_loop *loop)
         tio_task *task = tio__pub(t);
         tio_cb cb = t->cb;
         TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
-        TIO_ASSERT(loop->pending > 0 && t->on == &loop->done);
-        tio__list_remove(&loop->done, &t->link);
-        t->on = NULL;
+        TIO_ASSERT(loop->pending > 0);
+        tio__move_from(t, &loop->done, NULL);
         if (t->file) {
             TIO_ASSERT(t->file->pending > 0);
             t->file->pending--;
