@@ -74,8 +74,7 @@ void tio__adapt_epoch(tio_loop *loop, int64_t now)
     uint64_t ops = a->ops, ns = now > a->t0 ? (uint64_t)(now - a->t0) : 1u;
     a->ops = 0;
     a->t0 = now;
-    if (!a->t0_set) { /* the first epoch only starts the clock */
-        a->t0_set = true;
+    if (a->cycle == 0) { /* the first epoch only starts the clock */
         a->cycle = TIO__ADAPT_CYCLE_MIN;
         return;
     }

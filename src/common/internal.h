@@ -367,13 +367,12 @@ typedef struct tio__backend {
 typedef struct tio__adapt {
     uint32_t ops;   /* completions in this epoch */
     unsigned pos;   /* epochs of this cycle measured */
-    unsigned cycle; /* its length in epochs */
+    unsigned cycle; /* its length in epochs (0: the clock not started yet) */
     int64_t t0;     /* when this epoch began */
     uint64_t base_ops, base_ns, probe_ops, probe_ns;
     int votes;         /* net probes that found the other mode faster */
     uint32_t switches; /* mode changes (tests, statistics) */
     bool eager;        /* each start handed over at once (submit_batch 1) */
-    bool t0_set;
 } tio__adapt;
 
 struct tio_loop {
