@@ -9,8 +9,9 @@
  *    its real result;
  *  - only the lone task, never on a direct file, never under an explicit
  *    submit_batch or TIO_SUBMIT_IN_RUN;
- *  - a miss (a page not in the cache) costs credit, and a mode the OS does
- *    not have for the file is not tried again;
+ *  - a miss (a page not in the cache) costs credit and leaves the task
+ *    queued, and a mode the OS does not have for the file is not tried
+ *    again;
  *  - tio_wait(TIO_FOREVER) on the loop's only task does it on the waiting
  *    thread, for direct and buffered reads, writes and fsyncs; a bounded
  *    wait, a deadline, or another pending task keep the usual path.
@@ -216,8 +217,11 @@ START_TEST(a_miss_costs_credit_and_a_missing_mode_is_remembered)
     uint64_t done0 = starts(loop, TIO__COMPLETED);
     ck_assert_int_eq(tio_read(loop, &t, f, buf, sizeof buf, 32768, count_cb), 0);
     if (starts(loop, TIO__COMPLETED) == done0) {
-        /* The OS said it would have to wait: the file lost credit. */
+        /* The OS said it would have to wait: the file lost credit, and
+         * the task waits in the queue as any lone start does, for the one
+         * system call of the run or tio_wait that follows. */
         ck_assert_int_lt(f->nowait_credit[0], 0);
+        ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
     } else {
         printf("NOTE: the page was still cached after POSIX_FADV_DONTNEED\n");
     }
@@ -233,6 +237,7 @@ START_TEST(a_miss_costs_credit_and_a_missing_mode_is_remembered)
     bool at_once = starts(loop, TIO__COMPLETED) == done0 + 1;
     ck_assert_msg(at_once || f->nowait_refused[1],
                   "a buffered write neither done at once nor its mode remembered as missing");
+    ck_assert_int_eq(tio__priv(&t)->state, at_once ? TIO__DONE : TIO__QUEUED);
     ck_assert_int_eq(tio_wait(loop, &t, 10 * SEC), 4096);
     printf("NOTE: buffered writes in %s: %s\n", test_dir(),
            at_once ? "done by the starting call" : "no nowait mode (not tried again)");

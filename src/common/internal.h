@@ -48,6 +48,16 @@ void tio__assert_fail(const char *expr, const char *file, int line);
 #  define TIO_INLINE inline
 #endif
 
+/* A path of its own, kept out of its caller so that the caller's common
+ * case does not pay for its registers. */
+#if defined(__GNUC__)
+#  define TIO_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define TIO_NOINLINE __declspec(noinline)
+#else
+#  define TIO_NOINLINE
+#endif
+
 /* C11's _Thread_local, which MSVC's C compiler spells __declspec(thread). */
 #if defined(_MSC_VER) && !defined(__clang__)
 #  define TIO_THREAD_LOCAL __declspec(thread)
@@ -303,7 +313,7 @@ typedef struct tio__sync {
 /* submit's flags */
 #define TIO__SUBMIT_NOW 1u /* the OS must hold every PENDING task on return */
 
-/* start_now's how (and tio__flush's flags: the one task queued, now) */
+/* start_now's how (the loop's one task, now: task.c's start_alone) */
 #define TIO__NOW_NOWAIT 2u   /* only if the OS waits for nothing (not the device either) */
 #define TIO__NOW_BLOCKING 4u /* the caller waits for this task alone: the device too */
 
@@ -459,9 +469,11 @@ void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an eng
 /* submit.c: the checks every operation on a file makes at submission: 0 or
  * the TIO_E* rejection, explained by tio_last_error. */
 int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb);
-void tio__task_requeue(tio__task *t);            /* INFLIGHT -> QUEUED: continue/retry */
-void tio__flush(tio_loop *loop, unsigned flags); /* hand queued work to the backend */
+void tio__task_requeue(tio__task *t);                   /* INFLIGHT -> QUEUED: continue/retry */
+void tio__flush(tio_loop *loop, unsigned flags);        /* hand queued work to the backend */
+bool tio__start_blocking(tio_loop *loop, tio__task *t); /* tio_wait: the one task, now */
 unsigned tio__run_callbacks(tio_loop *loop);
+int64_t tio__run_alone(tio_loop *loop, tio__task *t); /* the one task, done: its callback */
 
 /* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */

@@ -199,7 +199,11 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
     if (timeout_ns < 0 && loop->pending == 1 && t->state == TIO__QUEUED &&
         !(t->flags & TIO__TF_DEADLINE) && t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM) &&
         loop->backend->start_now != NULL)
-        tio__flush(loop, TIO__NOW_BLOCKING);
+        tio__start_blocking(loop, t);
+    /* The loop's only task is done (by its start, or just above): its
+     * callback is all a run would do. */
+    if (loop->pending == 1 && t->state == TIO__DONE)
+        return tio__run_alone(loop, t);
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;

@@ -92,6 +92,92 @@ static void nowait_learn(tio_file *f, unsigned dir, uint8_t out, int os_error)
     }
 }
 
+/* Take t for a start: INFLIGHT from here on (its list move is the
+ * caller's: see move_batch), unless it needs no OS at all (a zero-length
+ * read or write: on a pipe the OS would wait for data first, ppoll or
+ * Windows' 0-byte ReadFile). */
+static inline bool take(tio_loop *loop, tio__task *t)
+{
+    if (TIO_UNLIKELY(t->flags & TIO__TF_VEC))
+        tio__vec_prepare(loop, t);
+    if (t->len == 0 && t->op <= TIO__OP_WRITE) {
+        tio__task_finish(t, t->done, 0);
+        return false;
+    }
+    t->state = TIO__INFLIGHT;
+    if (TIO_LIKELY(!(t->flags & TIO__TF_STREAM))) {
+        loop->inflight_files++;
+        return true;
+    }
+    loop->queued_streams--;
+    if (t->op == TIO__OP_WRITE)
+        t->file->writing = true;
+    return true;
+}
+
+/* One synchronous outcome of a start; false when the start is to be
+ * retried later (a transient shortage while other work is in flight). */
+static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
+{
+    if (outcome == TIO__COMPLETED) {
+        TIO_ASSERT(s->bytes >= 0);
+        tio__task_complete(t, s->bytes, 0);
+        return true;
+    }
+    TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
+    return tio__start_failed(loop, t, s->os_error) != TIO__BUSY;
+}
+
+/* The loop's one task, done now on this thread where the backend can
+ * (tio__backend.start_now), straight from the list it is on (`from`:
+ * NULL from its starting call, the queue for tio_wait), with no flush:
+ * nothing else is pending, so there is nothing to batch it with, no
+ * deadline to fire first (a task has none before its start returns,
+ * and tio_wait takes this path only without one) and no cap to respect.
+ * True when that settled it, its outcome delivered like any synchronous
+ * start; false when the OS would have waited (NOWAIT) or the backend
+ * declined, and t is back where it was, QUEUED, to start as usual. */
+static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from, unsigned how)
+{
+    TIO_ASSERT(loop->pending == 1 && t->state == TIO__QUEUED && t->on == from);
+    TIO_ASSERT(t->op <= TIO__OP_FSYNC && !(t->flags & (TIO__TF_STREAM | TIO__TF_DEADLINE)));
+    TIO_ASSERT(how == TIO__NOW_NOWAIT || how == TIO__NOW_BLOCKING);
+    if (!take(loop, t))
+        return true;
+    tio__move_from(t, from, &loop->inflight);
+    tio__sync s;
+    uint8_t out = loop->backend->start_now(loop, t, how, &s);
+    if (how == TIO__NOW_NOWAIT)
+        nowait_learn(t->file, t->op - TIO__OP_READ, out, s.os_error);
+    if (out == TIO__BUSY) {
+        loop->inflight_files--;
+        t->state = TIO__QUEUED;
+        tio__move_from(t, &loop->inflight, from);
+        return false;
+    }
+    loop->starts[out]++;
+    bool delivered = start_done(loop, t, out, &s);
+    TIO_ASSERT(delivered);
+    (void)delivered;
+    return true;
+}
+
+bool tio__start_blocking(tio_loop *loop, tio__task *t)
+{
+    return start_alone(loop, t, &loop->queued, TIO__NOW_BLOCKING);
+}
+
+/* The starting call's attempt at the loop's only task (nowait_pays);
+ * queued as usual when the OS would have waited. No stream, and alone:
+ * no flush due. */
+static TIO_NOINLINE void start_nowait(tio_loop *loop, tio__task *t)
+{
+    if (start_alone(loop, t, NULL, TIO__NOW_NOWAIT))
+        return;
+    tio__move_from(t, NULL, &loop->queued);
+    loop->queued_since_flush++;
+}
+
 void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
 {
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
@@ -100,13 +186,14 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     tio__task_begin(loop, t, TIO__QUEUED, vec | (f->is_stream ? TIO__TF_STREAM : 0u));
     t->done = 0;
     f->pending++;
+    if (nowait_pays(loop, t)) {
+        start_nowait(loop, t);
+        return;
+    }
     loop->queued_streams += f->is_stream;
     tio__move_from(t, NULL, &loop->queued);
     loop->queued_since_flush++;
-    if (nowait_pays(loop, t))
-        tio__flush(loop, TIO__NOW_NOWAIT | TIO__SUBMIT_NOW);
-    else if (loop->queued_since_flush >= loop->submit_batch &&
-             (loop->pending > 1 || !loop->adaptive))
+    if (loop->queued_since_flush >= loop->submit_batch && (loop->pending > 1 || !loop->adaptive))
         tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
@@ -165,40 +252,6 @@ static inline bool may_start(const tio_loop *loop, const tio__task *t)
     return t->op != TIO__OP_WRITE || !t->file->writing;
 }
 
-/* One synchronous outcome of a start; false when the start is to be
- * retried later (a transient shortage while other work is in flight). */
-static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
-{
-    if (outcome == TIO__COMPLETED) {
-        TIO_ASSERT(s->bytes >= 0);
-        tio__task_complete(t, s->bytes, 0);
-        return true;
-    }
-    TIO_ASSERT(outcome == TIO__FAILED && s->os_error != 0);
-    return tio__start_failed(loop, t, s->os_error) != TIO__BUSY;
-}
-
-/* The loop's one task, done now on this thread where the backend can
- * (tio__backend.start_now): true when it was, its outcome delivered like
- * any synchronous start; false when it is to start as usual. Nothing else
- * is pending, so no outcome here is a shortage to retry later. */
-static TIO_COLD bool start_now(tio_loop *loop, tio__task *t, unsigned flags)
-{
-    unsigned how = flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING);
-    tio__sync s;
-    TIO_ASSERT(loop->pending == 1 && t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM));
-    uint8_t out = loop->backend->start_now(loop, t, how, &s);
-    if (how == TIO__NOW_NOWAIT)
-        nowait_learn(t->file, t->op - TIO__OP_READ, out, s.os_error);
-    if (out == TIO__BUSY)
-        return false;
-    loop->starts[out]++;
-    bool delivered = start_done(loop, t, out, &s);
-    TIO_ASSERT(delivered);
-    (void)delivered;
-    return true;
-}
-
 /* The batch's tasks from `first` on, after some start did not end
  * PENDING: synchronous outcomes delivered, and the tasks not started
  * (refused for room, or for a shortage) back to the head of the queue in
@@ -249,29 +302,6 @@ static TIO_INLINE bool submit_batch(tio_loop *loop, tio__task **batch, unsigned 
     if (TIO_LIKELY(i == n))
         return true;
     return submit_rest(loop, batch, i, n, taken, out, sync);
-}
-
-/* Take t for a start: INFLIGHT from here on (its list move is the
- * caller's: see move_batch), unless it needs no OS at all (a zero-length
- * read or write: on a pipe the OS would wait for data first, ppoll or
- * Windows' 0-byte ReadFile). */
-static inline bool take(tio_loop *loop, tio__task *t)
-{
-    if (TIO_UNLIKELY(t->flags & TIO__TF_VEC))
-        tio__vec_prepare(loop, t);
-    if (t->len == 0 && t->op <= TIO__OP_WRITE) {
-        tio__task_finish(t, t->done, 0);
-        return false;
-    }
-    t->state = TIO__INFLIGHT;
-    if (TIO_LIKELY(!(t->flags & TIO__TF_STREAM))) {
-        loop->inflight_files++;
-        return true;
-    }
-    loop->queued_streams--;
-    if (t->op == TIO__OP_WRITE)
-        t->file->writing = true;
-    return true;
 }
 
 /* The batch's tasks from the queue to the in-flight list, before the
@@ -338,8 +368,6 @@ static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags
     if (!take(loop, t))
         return true;
     tio__move_from(t, &loop->queued, &loop->inflight);
-    if (TIO_UNLIKELY(flags & (TIO__NOW_NOWAIT | TIO__NOW_BLOCKING)) && start_now(loop, t, flags))
-        return true;
     uint8_t out;
     tio__sync sync;
     unsigned taken = loop->backend->submit(loop, &t, 1, flags, &out, &sync);
@@ -388,38 +416,60 @@ static inline bool handover_due(const tio_loop *loop)
            !tio__list_empty(&loop->done) && loop->adaptive && !tio__list_empty(&loop->queued);
 }
 
+/* The callback of t, the oldest completion: from here t is the
+ * caller's again. */
+static TIO_INLINE void run_callback(tio_loop *loop, tio__task *t)
+{
+    tio_task *task = tio__pub(t);
+    tio_cb cb = t->cb;
+    TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
+    TIO_ASSERT(loop->pending > 0 && loop->done.head.next == &t->link);
+    tio__move_from(t, &loop->done, NULL);
+    if (t->file) {
+        TIO_ASSERT(t->file->pending > 0);
+        t->file->pending--;
+    }
+    loop->pending--;
+    if (loop->wait_task == t && loop->wait_gen == t->gen) {
+        loop->wait_done = true;
+        loop->wait_result = task->result;
+    }
+    /* A cancel keyed to the old generation can no longer match it. */
+    t->gen++;
+    t->state = TIO__IDLE;
+    loop->in_callback = true;
+    cb(task, task->result);
+    loop->in_callback = false;
+}
+
+/* Callbacks run: the adaptive policy's measure (adapt.c). */
+static TIO_INLINE void count_callbacks(tio_loop *loop, unsigned ran)
+{
+    if (loop->adaptive && (loop->adapt.ops += ran) >= TIO__ADAPT_EPOCH)
+        tio__adapt_epoch(loop, tio__now_ns());
+}
+
 /* Run at most loop->budget callbacks, oldest completion first. */
 unsigned tio__run_callbacks(tio_loop *loop)
 {
     unsigned ran = 0;
     while (ran < loop->budget && !tio__list_empty(&loop->done)) {
-        tio__task *t = tio__task_of(loop->done.head.next);
-        tio_task *task = tio__pub(t);
-        tio_cb cb = t->cb;
-        TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
-        TIO_ASSERT(loop->pending > 0);
-        tio__move_from(t, &loop->done, NULL);
-        if (t->file) {
-            TIO_ASSERT(t->file->pending > 0);
-            t->file->pending--;
-        }
-        loop->pending--;
-        if (loop->wait_task == t && loop->wait_gen == t->gen) {
-            loop->wait_done = true;
-            loop->wait_result = task->result;
-        }
-        /* From here the task is the caller's again: a cancel keyed to the
-         * old generation can no longer match it. */
-        t->gen++;
-        t->state = TIO__IDLE;
-        loop->in_callback = true;
-        cb(task, task->result);
-        loop->in_callback = false;
+        run_callback(loop, tio__task_of(loop->done.head.next));
         ran++;
         if (handover_due(loop) && ran < loop->budget)
             tio__flush(loop, TIO__SUBMIT_NOW);
     }
-    if (loop->adaptive && (loop->adapt.ops += ran) >= TIO__ADAPT_EPOCH)
-        tio__adapt_epoch(loop, tio__now_ns());
+    count_callbacks(loop, ran);
     return ran;
+}
+
+/* The run of a loop whose only task, t, is done: its callback, nothing
+ * to wait for or hand over. Its result, as tio_wait returns it. */
+int64_t tio__run_alone(tio_loop *loop, tio__task *t)
+{
+    TIO_ASSERT(loop->pending == 1 && t->state == TIO__DONE);
+    int64_t result = tio__pub(t)->result;
+    run_callback(loop, t);
+    count_callbacks(loop, 1);
+    return result;
 }
