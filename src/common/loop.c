@@ -202,7 +202,7 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
         tio__start_blocking(loop, t);
     /* The loop's only task is done (by its start, or just above): its
      * callback is all a run would do. */
-    if (loop->pending == 1 && t->state == TIO__DONE)
+    if (t->state == TIO__DONE && loop->pending == 1)
         return tio__run_alone(loop, t);
     loop->wait_task = t;
     loop->wait_gen = t->gen;

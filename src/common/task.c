@@ -144,7 +144,6 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     TIO_ASSERT(how == TIO__NOW_NOWAIT || how == TIO__NOW_BLOCKING);
     if (!take(loop, t))
         return true;
-    tio__move_from(t, from, &loop->inflight);
     tio__sync s;
     uint8_t out = loop->backend->start_now(loop, t, how, &s);
     if (how == TIO__NOW_NOWAIT)
@@ -152,10 +151,16 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     if (out == TIO__BUSY) {
         loop->inflight_files--;
         t->state = TIO__QUEUED;
-        tio__move_from(t, &loop->inflight, from);
         return false;
     }
     loop->starts[out]++;
+    /* The common case needs no in-flight list on the way to DONE. */
+    if (out == TIO__COMPLETED && tio__done_whole(t, s.bytes, 0)) {
+        loop->inflight_files--;
+        tio__task_done(t, from, s.bytes, 0);
+        return true;
+    }
+    tio__move_from(t, from, &loop->inflight);
     bool delivered = start_done(loop, t, out, &s);
     TIO_ASSERT(delivered);
     (void)delivered;

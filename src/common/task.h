@@ -97,6 +97,13 @@ static inline void tio__task_finish(tio__task *t, int64_t result, int os_error)
 bool tio__faults_complete(tio__task *t, int64_t *bytes, int *os_error);
 #endif
 
+/* A file operation done whole in one go, with nothing else to settle (no
+ * deadline to clear, no earlier part, not a stream): DONE at once. */
+static inline bool tio__done_whole(const tio__task *t, int64_t bytes, int os_error)
+{
+    return os_error == 0 && bytes == (int64_t)t->len && (t->done | t->flags) == 0;
+}
+
 static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT && t->op < TIO__OP_FIRST_ENGINE);
@@ -104,8 +111,7 @@ static inline void tio__task_complete(tio__task *t, int64_t bytes, int os_error)
     if (t->loop->faults != NULL && !tio__faults_complete(t, &bytes, &os_error))
         return;
 #endif
-    /* A file operation done whole, with no deadline to clear: DONE at once. */
-    if (os_error == 0 && bytes == (int64_t)t->len && (t->done | t->flags) == 0) {
+    if (tio__done_whole(t, bytes, os_error)) {
         tio_loop *loop = t->loop;
         TIO_ASSERT(!t->file->is_stream && t->op != TIO__OP_SLEEP && loop->inflight_files > 0);
         loop->inflight_files--;
