@@ -471,7 +471,9 @@ TIO_API int tio_stat_file(tio_loop *loop, tio_task *task, tio_file *file, tio_st
 
 /* Allocate size bytes aligned to align (0: the page size; else a power of
  * two, at most 1 GiB), suitable for direct I/O. NULL on failure. Free with
- * tio_free. */
+ * tio_free. Linux: a block of a transparent huge page or more (2 MiB on
+ * x86-64) starts on one and asks for huge pages (MADV_HUGEPAGE): a large
+ * direct transfer from it is fewer, larger segments for the device. */
 TIO_API void *tio_alloc(size_t size, size_t align);
 TIO_API void tio_free(void *p); /* NULL is a no-op */
 

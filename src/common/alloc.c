@@ -2,6 +2,10 @@
 /* Aligned buffers for direct I/O. */
 #include "common/internal.h"
 
+#ifndef _WIN32
+#  include "posix/posix.h"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,8 +47,18 @@ void *tio_alloc(size_t size, size_t align)
 #ifdef _WIN32
     return _aligned_malloc(size, align);
 #else
+    /* A buffer of one huge page or more starts on a huge page, and its
+     * whole huge pages are asked for as such (src/linux/memory.c: a
+     * direct transfer from one is a single segment for the device). */
+    size_t huge = size >= ((size_t)2 << 20) ? tio__posix_huge_page() : 0;
+    if (huge != 0 && size >= huge && align < huge)
+        align = huge;
     void *p = NULL;
-    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+    if (posix_memalign(&p, align, size) != 0)
+        return NULL;
+    if (huge != 0 && size >= huge)
+        tio__posix_advise_huge(p, size - size % huge);
+    return p;
 #endif
 }
 

@@ -147,3 +147,18 @@ size_t tio__posix_atomic_write(int fd)
 #endif
     return tio__posix_direct_align(fd);
 }
+
+/* No huge pages are asked for here: macOS gives superpages only to
+ * mach_vm_allocate with VM_FLAGS_SUPERPAGE_SIZE_2MB, which free(3) cannot
+ * release, and FreeBSD promotes anonymous memory to superpages on its own
+ * (vm.pmap.pg_ps_enabled), without a request. */
+size_t tio__posix_huge_page(void)
+{
+    return 0;
+}
+
+void tio__posix_advise_huge(void *p, size_t len)
+{
+    (void)p;
+    (void)len;
+}

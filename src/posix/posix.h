@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the POSIX file layer (src/posix/file.c) asks of one OS: direct I/O
- * and the sizes of devices. Linux answers in src/linux/file.c (O_DIRECT,
- * statx), every other POSIX system in src/posix/direct.c (F_NOCACHE on
- * macOS, O_DIRECT on the BSDs).
+ * What the POSIX file layer (src/posix/file.c) asks of one OS: direct I/O,
+ * the sizes of devices, and huge pages for buffers. Linux answers in
+ * src/linux (O_DIRECT, statx, madvise), every other POSIX system in
+ * src/posix/direct.c (F_NOCACHE on macOS, O_DIRECT on the BSDs).
  */
 #ifndef TIO_POSIX_H
 #define TIO_POSIX_H
@@ -29,5 +29,11 @@ size_t tio__posix_atomic_write(int fd);
 /* The size in bytes of the disk device fd is: 0, or an errno (ENOTTY: fd
  * is not a disk). */
 int tio__posix_device_size(int fd, uint64_t *size);
+
+/* The size of the huge pages the OS can back an anonymous range with on
+ * request (0: none), and that request for [p, p + len), both multiples of
+ * it (tio_alloc's large buffers). */
+size_t tio__posix_huge_page(void);
+void tio__posix_advise_huge(void *p, size_t len);
 
 #endif /* TIO_POSIX_H */
