@@ -106,7 +106,7 @@ struct bench {
     /* Set up by the harness for the engine. */
     int open_flags;      /* O_RDONLY/O_WRONLY/O_RDWR | O_DIRECT | O_DSYNC */
     bool direct_ok;      /* O_DIRECT accepted by the filesystem */
-    unsigned char *bufs; /* qd * bs bytes, 4 KiB aligned (page aligned) */
+    unsigned char *bufs; /* qd * bs bytes, page aligned (tio_alloc) */
     size_t buf_align;
     bool has_reads, has_writes;
     /* Generator. */
