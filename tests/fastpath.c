@@ -11,7 +11,8 @@
  *    submit_batch or TIO_SUBMIT_IN_RUN;
  *  - a miss (a page not in the cache) costs credit and leaves the task
  *    queued, and a mode the OS does not have for the file is not tried
- *    again;
+ *    again; nor is it tried for a caller that waits for each lone task
+ *    with tio_wait(TIO_FOREVER), until that caller runs the loop itself;
  *  - tio_wait(TIO_FOREVER) on the loop's only task does it on the waiting
  *    thread, for direct and buffered reads, writes and fsyncs; a bounded
  *    wait, a deadline, or another pending task keep the usual path.
@@ -301,6 +302,44 @@ START_TEST(wait_on_the_lone_task_does_it_on_the_waiting_thread)
 }
 END_TEST
 
+/* A caller that waits for each lone task: after TIO__LONE_WAITS such
+ * waits its starts are no longer tried at once (tio_wait does them, in
+ * one plain call); once it runs the loop itself, they are again. */
+START_TEST(a_caller_that_waits_is_left_to_tio_wait)
+{
+    tio_loop *loop = new_loop(0);
+    static unsigned char data[65536], buf[4096];
+    tio_file *f = cached_file(loop, "waiter", data);
+    tio_task t;
+    calls c;
+    task_init(&t, &c);
+    for (unsigned i = 0; i < TIO__LONE_WAITS + 2; i++) {
+        uint64_t done0 = starts(loop, TIO__COMPLETED), pend0 = starts(loop, TIO__PENDING);
+        ck_assert_int_eq(tio_read(loop, &t, f, buf, sizeof buf, 4096 * i, count_cb), 0);
+        bool tried = i < TIO__LONE_WAITS;
+        ck_assert_uint_eq(starts(loop, TIO__COMPLETED), done0 + tried);
+        ck_assert_int_eq(tio__priv(&t)->state, tried ? TIO__DONE : TIO__QUEUED);
+        ck_assert_int_eq(tio_wait(loop, &t, TIO_FOREVER), 4096);
+        ck_assert(memcmp(buf, data + 4096 * i, sizeof buf) == 0);
+        ck_assert_uint_eq(starts(loop, TIO__COMPLETED), done0 + 1); /* one way or the other */
+        ck_assert_uint_eq(starts(loop, TIO__PENDING), pend0);
+    }
+    /* Queued at its start, then the caller runs the loop: the run hands
+     * it to the OS, and the next lone start is tried at once again. */
+    ck_assert_int_eq(tio_read(loop, &t, f, buf, sizeof buf, 0, count_cb), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    ck_assert_int_eq(tio_drain(loop), 0);
+    ck_assert_int_eq(c.result, 4096);
+    uint64_t done0 = starts(loop, TIO__COMPLETED);
+    ck_assert_int_eq(tio_read(loop, &t, f, buf, sizeof buf, 8192, count_cb), 0);
+    ck_assert_uint_eq(starts(loop, TIO__COMPLETED), done0 + 1);
+    ck_assert_int_eq(tio_drain(loop), 0);
+    ck_assert_int_eq(c.result, 4096);
+    ck_assert_int_eq(tio_file_close(f), 0);
+    end_loop(loop);
+}
+END_TEST
+
 START_TEST(bounded_waits_and_deadlines_keep_the_usual_path)
 {
     tio_loop *loop = new_loop(0);
@@ -333,6 +372,7 @@ static Suite *suite(void)
     tcase_add_test(tc, lone_cached_read_completes_in_its_starting_call);
     tcase_add_test(tc, only_the_lone_buffered_task_under_the_default_policy);
     tcase_add_test(tc, direct_files_are_not_tried_at_start);
+    tcase_add_test(tc, a_caller_that_waits_is_left_to_tio_wait);
     tcase_add_test(tc, a_miss_costs_credit_and_a_missing_mode_is_remembered);
     tcase_add_test(tc, wait_on_the_lone_task_does_it_on_the_waiting_thread);
     tcase_add_test(tc, bounded_waits_and_deadlines_keep_the_usual_path);

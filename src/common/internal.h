@@ -405,6 +405,9 @@ struct tio_loop {
     unsigned queued_streams;     /* QUEUED operations on streams (uncapped) */
     unsigned queued_since_flush; /* starts since the last flush (submit_batch) */
     bool retry_starts;           /* the last flush left starts the backend refused for now */
+    uint8_t lone_waits;          /* tio_wait(FOREVER) on the loop's only task since the
+                                    caller last ran the loop itself, up to
+                                    TIO__LONE_WAITS (task.c's nowait_pays) */
     uint32_t requeues;           /* tasks put back on the queue, ever (tio__flush's passes) */
     tio_file *file_list;         /* open tio_files */
     tio_file *closed_files;      /* closed ones, kept for reuse until destroy (via next) */
@@ -424,6 +427,9 @@ struct tio_loop {
     unsigned long owner; /* creating thread, for ownership assertions */
     char errmsg[TIO__ERRMSG_SIZE];
 };
+
+/* Waits on lone tasks in a row after which their starts are left to tio_wait. */
+#define TIO__LONE_WAITS 2u
 
 #define TIO__FILE_OPEN 0x7469666fu    /* "tifo" */
 #define TIO__FILE_CLOSED 0x74696663u  /* "tifc" */

@@ -134,6 +134,10 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
         return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
     if (loop->pending == 0)
         return 0;
+    /* The caller runs the loop itself (not through tio_wait): its lone
+     * buffered starts are worth trying at once again (task.c). */
+    if (loop->wait_task == NULL)
+        loop->lone_waits = 0;
     /* The clock matters only to deadlines and bounded waits: without
      * either, it is never read. */
     int64_t until = timeout_ns > 0 ? tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns) : 0;
@@ -175,35 +179,12 @@ int tio_drain(tio_loop *loop)
     return 0;
 }
 
-int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
+/* tio_wait's general case: runs until t's callback has run (its result),
+ * the wait expires (TIO_ETIMEDOUT) or a run fails. */
+static TIO_NOINLINE int64_t wait_in_runs(tio_loop *loop, tio__task *t, int64_t timeout_ns)
 {
-    if (loop == NULL || task == NULL)
-        return TIO_EINVAL;
-    TIO_ASSERT_OWNER(loop);
-    if (loop->in_callback)
-        return tio__fail(loop, TIO_EBUSY, "tio_wait: called from inside a callback");
-    tio__task *t = tio__priv(task);
-    if (t->state == TIO__IDLE)
-        return TIO_ENOENT;
-    if (t->loop != loop)
-        return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
     int64_t deadline = timeout_ns < 0 ? -1
                                       : tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns);
-    /* The loop's only task, waited for without a time limit: the caller
-     * blocks until it is done whatever happens, so it is done right here,
-     * in one blocking system call on this thread, as pread would (a start
-     * and tio_wait then cost what the plain call costs, where the OS
-     * would otherwise pass the work to a thread of its own or of ours
-     * and back). Streams may wait on a peer for ever and keep the usual
-     * path, as does a task with a deadline, which must stay cancellable. */
-    if (timeout_ns < 0 && loop->pending == 1 && t->state == TIO__QUEUED &&
-        !(t->flags & TIO__TF_DEADLINE) && t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM) &&
-        loop->backend->start_now != NULL)
-        tio__start_blocking(loop, t);
-    /* The loop's only task is done (by its start, or just above): its
-     * callback is all a run would do. */
-    if (t->state == TIO__DONE && loop->pending == 1)
-        return tio__run_alone(loop, t);
     loop->wait_task = t;
     loop->wait_gen = t->gen;
     loop->wait_done = false;
@@ -229,6 +210,38 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
     }
     loop->wait_task = NULL;
     return result;
+}
+
+int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
+{
+    if (loop == NULL || task == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (loop->in_callback)
+        return tio__fail(loop, TIO_EBUSY, "tio_wait: called from inside a callback");
+    tio__task *t = tio__priv(task);
+    if (t->state == TIO__IDLE)
+        return TIO_ENOENT;
+    if (t->loop != loop)
+        return tio__fail(loop, TIO_EINVAL, "tio_wait: the task is pending on another loop");
+    /* The loop's only task, waited for without a time limit: the caller
+     * blocks until it is done whatever happens, so it is done right here,
+     * in one blocking system call on this thread, as pread would (a start
+     * and tio_wait then cost what the plain call costs, where the OS
+     * would otherwise pass the work to a thread of its own or of ours
+     * and back). Streams may wait on a peer for ever and keep the usual
+     * path, as does a task with a deadline, which must stay cancellable. */
+    bool alone = timeout_ns < 0 && loop->pending == 1;
+    if (alone && loop->lone_waits < TIO__LONE_WAITS)
+        loop->lone_waits++;
+    if (alone && t->state == TIO__QUEUED && !(t->flags & TIO__TF_DEADLINE) &&
+        t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM) && loop->backend->start_now != NULL)
+        tio__start_blocking(loop, t);
+    /* The loop's only task is done (by its start, or just above): its
+     * callback is all a run would do. */
+    if (t->state == TIO__DONE && loop->pending == 1)
+        return tio__run_alone(loop, t);
+    return wait_in_runs(loop, t, timeout_ns);
 }
 
 /* Cancel everything, run each callback once, wait for the OS to let go of
