@@ -69,7 +69,9 @@ static int vm_flags(const void *p, char *out, size_t n)
     int rc = -1;
     while (fgets(line, sizeof line, f) != NULL) {
         unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+        /* A mapping's first line; field lines ("AnonHugePages:") never
+         * have a hex number, a dash and another. */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
             in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
             continue;
         }
