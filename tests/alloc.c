@@ -99,7 +99,7 @@ static int huge(void)
         return 1;
     EXPECT((uintptr_t)p % hp == 0, "%p: not on a huge page", (void *)p);
     memset(p, 1, size);
-    char flags[256] = "";
+    char flags[512] = "";
     EXPECT(vm_flags(p, flags, sizeof flags) == 0, "no mapping for %p in /proc/self/smaps",
            (void *)p);
     EXPECT(strstr(flags, " hg") != NULL, "VmFlags of the buffer lack hg (MADV_HUGEPAGE):%s", flags);
