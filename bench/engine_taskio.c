@@ -90,7 +90,10 @@ static int run(struct bench *b)
     b->info.backend = tio_loop_backend(loop);
     b->info.workers = strcmp(b->info.backend, "threads") == 0 ? (c->threads ? c->threads : 4) : 0;
     if (c->submit_batch || c->sync) {
-        if (c->submit_batch)
+        if (c->submit_batch == TIO_SUBMIT_IN_RUN)
+            snprintf(b->note_buf, sizeof b->note_buf, "%ssubmit_batch TIO_SUBMIT_IN_RUN",
+                     c->sync ? "start + tio_wait; " : "");
+        else if (c->submit_batch)
             snprintf(b->note_buf, sizeof b->note_buf, "%ssubmit_batch %u",
                      c->sync ? "start + tio_wait; " : "", c->submit_batch);
         else

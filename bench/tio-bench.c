@@ -206,6 +206,10 @@ static int opt_threads(const char *v, struct bench_config *c)
 static int opt_submit_batch(const char *v, struct bench_config *c)
 {
     uint64_t n;
+    if (strcmp(v, "run") == 0) {
+        c->submit_batch = TIO_SUBMIT_IN_RUN;
+        return 0;
+    }
     if (parse_bytes(v, &n) != 0 || n > 32768)
         return -1;
     c->submit_batch = (unsigned)n;
@@ -350,8 +354,8 @@ static const struct option_def {
      "(sets UV_THREADPOOL_SIZE; default: 4, or UV_THREADPOOL_SIZE for libuv)",
      opt_threads},
     {"--submit-batch", "N",
-     "taskio: tio_loop_config.submit_batch; 0 (default) hands a "
-     "run's starts over in its one wait, N every N starts from the starting call",
+     "taskio: tio_loop_config.submit_batch; 0 (default): the adaptive policy, N: "
+     "every N starts from the starting call, run: by runs only (TIO_SUBMIT_IN_RUN)",
      opt_submit_batch},
     {"--sync", NULL,
      "taskio, QD 1: start one operation, then tio_wait for it (a "
