@@ -11,6 +11,7 @@
  * This file includes <linux/stat.h> and not <sys/stat.h>: glibc 2.36's
  * struct statx has no stx_dio_* fields.
  */
+#include "linux/sysfs.h"
 #include "posix/posix.h"
 
 #include <fcntl.h>
@@ -37,14 +38,9 @@ static size_t sysfs_block_size(unsigned major, unsigned minor)
     for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
         char path[128];
         snprintf(path, sizeof path, fmts[i], major, minor);
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
-            continue;
-        unsigned long v = 0;
-        int n = fscanf(f, "%lu", &v);
-        fclose(f);
-        if (n == 1 && pow2_or_zero(v))
-            return (size_t)v;
+        size_t v = tio__sysfs_pow2(path);
+        if (v)
+            return v;
     }
     return 0;
 }

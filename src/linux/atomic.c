@@ -9,31 +9,14 @@
  * its disk's, one directory up). Filesystems without a block device (tmpfs,
  * NFS, FUSE) say nothing: the direct-I/O alignment stands in.
  */
+#include "linux/sysfs.h"
 #include "posix/posix.h"
 
-#include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
-
-static size_t read_size(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char buf[32];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    unsigned long v = strtoul(buf, NULL, 10);
-    return v > 0 && (v & (v - 1)) == 0 ? (size_t)v : 0;
-}
 
 size_t tio__posix_atomic_write(int fd)
 {
@@ -47,10 +30,10 @@ size_t tio__posix_atomic_write(int fd)
     char path[96];
     unsigned maj = major(st.st_dev), min = minor(st.st_dev);
     snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/physical_block_size", maj, min);
-    size_t v = read_size(path);
+    size_t v = tio__sysfs_pow2(path);
     if (v == 0) {
         snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../queue/physical_block_size", maj, min);
-        v = read_size(path);
+        v = tio__sysfs_pow2(path);
     }
     return v != 0 ? v : tio__posix_direct_align(fd);
 }

@@ -16,44 +16,27 @@
  * change. Best effort: no THP in the kernel, "never", or memory too
  * fragmented for a huge page all give ordinary pages, nothing worse.
  */
+#include "linux/sysfs.h"
 #include "posix/posix.h"
 
-#include <fcntl.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define UNKNOWN ((size_t)1) /* not read yet: no huge page size is 1 */
 
-/* Whole file, at most n-1 bytes, NUL-terminated; false if unreadable. */
-static bool read_text(const char *path, char *buf, size_t n)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t got = read(fd, buf, n - 1);
-    close(fd);
-    if (got <= 0)
-        return false;
-    buf[got] = '\0';
-    return true;
-}
-
 /* The kernel's transparent huge page size (hpage_pmd_size, Linux 4.10),
  * or 0 where it has none or will not give them ("[never]"). */
 static size_t read_huge_page(void)
 {
     char buf[96];
-    if (!read_text("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) ||
+    if (!tio__sysfs_text("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) ||
         strstr(buf, "[never]") != NULL)
         return 0;
-    if (!read_text("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", buf, sizeof buf))
-        return 0;
-    unsigned long v = strtoul(buf, NULL, 10);
+    size_t v = tio__sysfs_pow2("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
     long page = sysconf(_SC_PAGESIZE);
-    return v > (unsigned long)page && (v & (v - 1)) == 0 ? (size_t)v : 0;
+    return page > 0 && v > (size_t)page ? v : 0;
 }
 
 size_t tio__posix_huge_page(void)
