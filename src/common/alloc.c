@@ -49,14 +49,18 @@ void *tio_alloc(size_t size, size_t align)
 #else
     /* A buffer of one huge page or more starts on a huge page, and its
      * whole huge pages are asked for as such (src/linux/memory.c: a
-     * direct transfer from one is a single segment for the device). */
+     * direct transfer from one is a single segment for the device). Under
+     * 2 MiB (x86-64's huge page, and arm64's with 4 KiB pages) the OS is
+     * not asked. */
     size_t huge = size >= ((size_t)2 << 20) ? tio__posix_huge_page() : 0;
-    if (huge != 0 && size >= huge && align < huge)
+    if (size < huge)
+        huge = 0;
+    if (align < huge)
         align = huge;
     void *p = NULL;
     if (posix_memalign(&p, align, size) != 0)
         return NULL;
-    if (huge != 0 && size >= huge)
+    if (huge != 0)
         tio__posix_advise_huge(p, size - size % huge);
     return p;
 #endif
