@@ -51,6 +51,9 @@ typedef struct fake {
     tio__task *os[64]; /* PENDING tasks the fake OS holds */
     unsigned nos;
     bool cancel_completes; /* the OS stops a cancelled task at once */
+    bool wait_completes;   /* a wait finishes the oldest held task ... */
+    int64_t wait_bytes;    /* ... having moved up to this many bytes */
+    int wait_rc;           /* what a wait returns (TIO__WOKEN: a tio_wake) */
 } fake;
 
 static fake F;
@@ -113,12 +116,18 @@ static void fake_cancel(tio_loop *loop, tio__task *t)
     }
 }
 
+static void os_complete(tio__task *t, int64_t bytes, int os_error);
+
 static int fake_wait(tio_loop *loop, int64_t timeout_ns)
 {
     (void)loop;
     (void)timeout_ns;
     F.waits++;
-    return 0;
+    if (F.wait_completes && F.nos > 0) {
+        tio__task *t = F.os[0];
+        os_complete(t, F.wait_bytes < t->len ? F.wait_bytes : t->len, 0);
+    }
+    return F.wait_rc;
 }
 
 static void fake_wake(tio_loop *loop)
@@ -1228,6 +1237,128 @@ START_TEST(adapt_counts_the_default_policys_completions_only)
 }
 END_TEST
 
+/* ------------------------------------------- the lone task's run */
+
+/* An engine that keeps one operation going from its callback. */
+static int chain_left;
+
+static void chain_cb(tio_task *task, int64_t result)
+{
+    count_cb(task, result);
+    if (--chain_left > 0)
+        ck_assert_int_eq(tio_read(loop, task, file, buf, 100, 0, chain_cb), 0);
+}
+
+START_TEST(lone_run_starts_waits_and_calls_back)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.wait_completes = true;
+    F.wait_bytes = 100;
+    chain_left = 5;
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 100, 0, chain_cb), 0);
+    for (int i = 1; i <= 5; i++) {
+        ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+        ck_assert_int_eq(calls, i);
+        ck_assert_uint_eq(F.submits, (unsigned)i);
+        ck_assert_uint_eq(F.waits, (unsigned)i);
+    }
+    ck_assert_int_eq(last_result, 100);
+    ck_assert_uint_eq(tio_pending(loop), 0);
+}
+END_TEST
+
+START_TEST(lone_run_continues_a_short_transfer)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.wait_completes = true;
+    F.wait_bytes = 40;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(last_result, 100);
+    ck_assert_uint_eq(F.starts, 3); /* 40, 40, then the last 20 */
+}
+END_TEST
+
+START_TEST(lone_run_woken_returns_without_a_callback)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.wait_rc = TIO__WOKEN;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__INFLIGHT);
+    ck_assert_int_eq(calls, 0);
+    F.wait_rc = 0;
+    F.wait_completes = true;
+    F.wait_bytes = 100;
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_int_eq(last_result, 100);
+}
+END_TEST
+
+START_TEST(lone_run_completed_start_needs_no_wait)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.next = (script){TIO__COMPLETED, 100, 0};
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_uint_eq(F.waits, 0);
+    ck_assert_int_eq(last_result, 100);
+}
+END_TEST
+
+START_TEST(lone_run_start_refused_for_room_is_retried)
+{
+    tio_task t = TIO_TASK_INIT;
+    F.busy_left = 1;
+    F.wait_completes = true;
+    F.wait_bytes = 100;
+    ck_assert_int_eq(submit_read(&t), 0);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_uint_eq(F.submits, 2);
+    ck_assert_uint_eq(F.starts, 1);
+    ck_assert_int_eq(last_result, 100);
+}
+END_TEST
+
+START_TEST(lone_run_zero_length_needs_no_os)
+{
+    tio_task t = TIO_TASK_INIT;
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 0, 0, count_cb), 0);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_uint_eq(F.submits, 0);
+    ck_assert_uint_eq(F.waits, 0);
+    ck_assert_int_eq(last_result, 0);
+}
+END_TEST
+
+START_TEST(submit_batch_one_starts_each_at_once_up_to_the_cap)
+{
+    tio_loop *l = NULL;
+    tio_loop_config cfg = {2, 0, NULL, 1};
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
+    tio_file *f = make_file(l);
+    tio_task t[3];
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(tio_read(l, &t[i], f, buf, 100, 0, count_cb), 0);
+    /* Each from its starting call, the first too; the third waits for room. */
+    ck_assert_uint_eq(F.starts, 2);
+    ck_assert_int_eq(tio__priv(&t[0])->state, TIO__INFLIGHT);
+    ck_assert_int_eq(tio__priv(&t[1])->state, TIO__INFLIGHT);
+    ck_assert_int_eq(tio__priv(&t[2])->state, TIO__QUEUED);
+    os_complete(F.os[0], 100, 0);
+    ck_assert_int_eq(tio_run(l, 0), 1);
+    ck_assert_uint_eq(F.starts, 3);
+    F.wait_completes = true;
+    F.wait_bytes = 100;
+    ck_assert_int_eq(tio_drain(l), 0);
+    ck_assert_int_eq(calls, 3);
+    tio_loop_destroy(l);
+    free(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
@@ -1278,6 +1409,17 @@ static Suite *suite(void)
     tcase_add_test(tc, adapt_is_not_fooled_by_a_steady_drift);
     tcase_add_test(tc, adapt_eager_leaves_a_lone_start_queued);
     tcase_add_test(tc, adapt_counts_the_default_policys_completions_only);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lone_run");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
+    tcase_add_test(tc, lone_run_continues_a_short_transfer);
+    tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
+    tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
+    tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
+    tcase_add_test(tc, lone_run_zero_length_needs_no_os);
+    tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

@@ -120,24 +120,13 @@ static inline int64_t wait_budget(tio_loop *loop, int64_t left_ns)
     return ns;
 }
 
-/* One run: fire due deadlines, hand queued work over, wait until a
- * callback is due, the caller's time is up or tio_wake, then run
+/* The general run: fire due deadlines, hand queued work over, wait until
+ * a callback is due, the caller's time is up or tio_wake, then run
  * callbacks. A wait that ends early for any other reason (a signal, a
  * stream that became ready, work continued) is resumed for the time left
  * (semantic 11): tio_run(loop, 3 s) with nothing completing takes 3 s. */
-int tio_run(tio_loop *loop, int64_t timeout_ns)
+static TIO_NOINLINE int run_general(tio_loop *loop, int64_t timeout_ns)
 {
-    if (loop == NULL)
-        return TIO_EINVAL;
-    TIO_ASSERT_OWNER(loop);
-    if (loop->in_callback)
-        return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
-    if (loop->pending == 0)
-        return 0;
-    /* The caller runs the loop itself (not through tio_wait): its lone
-     * buffered starts are worth trying at once again (task.c). */
-    if (loop->wait_task == NULL)
-        loop->lone_waits = 0;
     /* The clock matters only to deadlines and bounded waits: without
      * either, it is never read. */
     int64_t until = timeout_ns > 0 ? tio__deadline_after(tio__now_ns(), (uint64_t)timeout_ns) : 0;
@@ -163,6 +152,30 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
             break;
     }
     return (int)tio__run_callbacks(loop);
+}
+
+int tio_run(tio_loop *loop, int64_t timeout_ns)
+{
+    if (loop == NULL)
+        return TIO_EINVAL;
+    TIO_ASSERT_OWNER(loop);
+    if (loop->in_callback)
+        return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
+    if (loop->pending == 0)
+        return 0;
+    /* The caller runs the loop itself (not through tio_wait): its lone
+     * buffered starts are worth trying at once again (task.c). */
+    if (loop->wait_task == NULL)
+        loop->lone_waits = 0;
+    /* The loop's only task is queued, no deadline is armed and the caller
+     * waits as long as it takes: one start, one wait, one callback. */
+    if (timeout_ns < 0 && loop->pending == 1 && loop->timers.count == 0 &&
+        !tio__list_empty(&loop->queued)) {
+        int rc = tio__run_lone(loop);
+        if (rc != TIO__RUN_GENERAL)
+            return rc;
+    }
+    return run_general(loop, timeout_ns);
 }
 
 int tio_drain(tio_loop *loop)

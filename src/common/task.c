@@ -191,6 +191,8 @@ static TIO_NOINLINE void start_nowait(tio_loop *loop, tio__task *t)
     loop->queued_since_flush++;
 }
 
+static void start_first(tio_loop *loop, tio__task *t);
+
 void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
 {
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
@@ -204,10 +206,16 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
         return;
     }
     loop->queued_streams += f->is_stream;
+    if (++loop->queued_since_flush < loop->submit_batch || (loop->pending == 1 && loop->adaptive)) {
+        tio__move_from(t, NULL, &loop->queued);
+        return;
+    }
+    if (tio__list_empty(&loop->queued) && loop->timers.count == 0) {
+        start_first(loop, t);
+        return;
+    }
     tio__move_from(t, NULL, &loop->queued);
-    loop->queued_since_flush++;
-    if (loop->queued_since_flush >= loop->submit_batch && (loop->pending > 1 || !loop->adaptive))
-        tio__flush(loop, TIO__SUBMIT_NOW);
+    tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
 /* An engine operation: no stream (it counts under the file cap, where
@@ -372,6 +380,20 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
     return submit_batch(loop, batch, n, flags);
 }
 
+/* Hand t, taken and in flight, to the backend alone; false when it had
+ * no room. */
+static TIO_INLINE bool submit_one(tio_loop *loop, tio__task *t, unsigned flags)
+{
+    uint8_t out;
+    tio__sync sync;
+    unsigned taken = loop->backend->submit(loop, &t, 1, flags, &out, &sync);
+    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
+        loop->starts[TIO__PENDING]++;
+        return true;
+    }
+    return submit_rest(loop, &t, 0, 1, taken, &out, &sync);
+}
+
 /* The pass for a queue of exactly one task, the common case of a loop
  * used one operation at a time: the same decisions, without the batch. */
 static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
@@ -381,14 +403,28 @@ static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags
     if (!take(loop, t))
         return true;
     tio__move_from(t, &loop->queued, &loop->inflight);
-    uint8_t out;
-    tio__sync sync;
-    unsigned taken = loop->backend->submit(loop, &t, 1, flags, &out, &sync);
-    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
-        loop->starts[TIO__PENDING]++;
-        return true;
+    return submit_one(loop, t, flags);
+}
+
+/* The starting call's flush when t, not queued yet, would be the whole
+ * queue and no deadline is armed (the eager hand-over: submit_batch 1, or
+ * the adaptive policy's learned mode): the flush's one-task pass, without
+ * the queue. */
+static TIO_NOINLINE void start_first(tio_loop *loop, tio__task *t)
+{
+    TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
+    loop->queued_since_flush = 0;
+    loop->retry_starts = false;
+    if (!may_start(loop, t)) {
+        tio__move_from(t, NULL, &loop->queued);
+        return;
     }
-    return submit_rest(loop, &t, 0, 1, taken, &out, &sync);
+    if (!take(loop, t))
+        return;
+    tio__move_from(t, NULL, &loop->inflight);
+    uint32_t before = loop->requeues;
+    if (submit_one(loop, t, TIO__SUBMIT_NOW) && loop->requeues != before)
+        tio__flush(loop, TIO__SUBMIT_NOW); /* what its start put back, as the flush would */
 }
 
 /* Hand queued work to the backend. A start that completes at once may be
@@ -485,4 +521,32 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
     run_callback(loop, t);
     count_callbacks(loop, 1);
     return result;
+}
+
+/* tio_run(TIO_FOREVER) when the loop's only task is queued and no
+ * deadline is armed (an engine that keeps one operation going from its
+ * callback): its start, one wait and its callback, without the general
+ * run's bookkeeping (no batch, no deadline, nothing else to hand over
+ * between callbacks). The callbacks run (1), a failed wait's error, or
+ * TIO__RUN_GENERAL: the general run goes on from where this left the
+ * task (its start did not end PENDING, or the wait ended without its
+ * completion: a signal, a stream not ready, a transfer continued). */
+int tio__run_lone(tio_loop *loop)
+{
+    tio__task *t = tio__task_of(loop->queued.head.next);
+    TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
+    loop->queued_since_flush = 0;
+    loop->retry_starts = false;
+    uint32_t before = loop->requeues;
+    if (!flush_single(loop, t, 0) || loop->requeues != before || t->state != TIO__INFLIGHT)
+        return TIO__RUN_GENERAL;
+    int rc = loop->backend->wait(loop, TIO_FOREVER);
+    if (rc < 0)
+        return rc;
+    if (t->state == TIO__DONE) {
+        run_callback(loop, t);
+        count_callbacks(loop, 1);
+        return 1;
+    }
+    return rc == TIO__WOKEN ? 0 : TIO__RUN_GENERAL;
 }
