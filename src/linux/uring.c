@@ -38,6 +38,7 @@ enum { TAG_OP = 0, TAG_CANCEL = 1, TAG_WAKE = 2, TAG_POLL = 3, TAG_ENGINE = 4, T
 /* Per-task backend word 0: flags. */
 #define F_CANCEL_DEFERRED 1u /* cancel asked while no SQE could be had */
 #define F_POLLING 2u         /* a nonblocking stream said -EAGAIN: waiting for readiness */
+#define F_SIGNALS 4u         /* a write counted in signal_writes */
 
 /* Operations in the kernel's hands: kept for the asserts only. */
 #if defined(TIO_DEBUG) && TIO_DEBUG
@@ -87,8 +88,9 @@ static tio__task *task_of_key(uint64_t key)
  * signal would reach the program, whose default action ends it. (io-wq
  * workers block every signal but SIGKILL/SIGSTOP, create_io_thread in
  * kernel/fork.c, so a write they run is harmless.) While a write that can
- * raise one is in flight (on a stream; on a file, only if RLIMIT_FSIZE is
- * finite, as read when the loop was created or a file last attached), every
+ * raise one is in flight (on a stream; on a file, only if RLIMIT_FSIZE was
+ * finite when it started, as read when the loop was created or a file last
+ * attached: each such write is counted in signal_writes), every
  * enter runs with both signals blocked, and a signal that became pending
  * during it is consumed: the write's CQE already reports -EPIPE/-EFBIG. The
  * program's own dispositions are never changed. (Blocking costs three
@@ -98,7 +100,7 @@ static tio__task *task_of_key(uint64_t key)
 /* Whether an enter now may raise SIGPIPE or SIGXFSZ in this thread. */
 static inline bool signals_possible(const uring *u)
 {
-    return u->stream_writes > 0 || (u->fsize_limited && u->writes > 0);
+    return u->signal_writes > 0;
 }
 
 typedef struct quiet {
@@ -331,9 +333,9 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
         prep_op(u, sqe, t);
         t->backend[0] = 0;
         COUNT_INFLIGHT(u, ++);
-        if (t->op == TIO__OP_WRITE) {
-            u->writes++;
-            u->stream_writes += t->file->is_stream;
+        if (t->op == TIO__OP_WRITE && ((t->flags & TIO__TF_STREAM) || u->fsize_limited)) {
+            t->backend[0] = F_SIGNALS;
+            u->signal_writes++;
         }
         out[i] = TIO__PENDING;
     }
@@ -412,12 +414,9 @@ static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
 {
     TIO_ASSERT(u->inflight > 0);
     COUNT_INFLIGHT(u, --);
-    if (t->op == TIO__OP_WRITE) {
-        u->writes--;
-        u->stream_writes -= t->file->is_stream;
-    }
     if (t->backend[0] != 0) {
         u->deferred -= (t->backend[0] & F_CANCEL_DEFERRED) != 0;
+        u->signal_writes -= (t->backend[0] & F_SIGNALS) != 0;
         t->backend[0] = 0;
     }
     tio__task_complete(t, bytes, err);

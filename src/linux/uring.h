@@ -20,8 +20,8 @@ typedef struct uring {
     uint64_t wake_buf; /* target of the armed eventfd read */
     bool wake_armed;
     unsigned inflight;      /* operation SQEs the kernel still owes a CQE (debug builds) */
-    unsigned writes;        /* of those, writes */
-    unsigned stream_writes; /* of those, on pipes and sockets: SIGPIPE is possible */
+    unsigned signal_writes; /* of those, writes that may raise SIGPIPE (on a pipe or
+                               socket) or SIGXFSZ (RLIMIT_FSIZE finite when started) */
     bool fsize_limited;     /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
     unsigned deferred;      /* tasks whose cancel waits for an SQE */
     /* the engine operations' helper threads (started on first use); they
