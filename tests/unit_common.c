@@ -1267,6 +1267,47 @@ START_TEST(lone_run_starts_waits_and_calls_back)
 }
 END_TEST
 
+/* The OS's "now, on this thread" (tio__backend.start_now): done at once
+ * when the test says so, else declined without asking the OS. */
+static bool now_completes;
+
+static uint8_t fake_start_now(tio_loop *l, tio__task *t, unsigned how, tio__sync *s)
+{
+    (void)l;
+    (void)how;
+    s->bytes = t->len;
+    s->os_error = 0;
+    return now_completes ? TIO__COMPLETED : TIO__BUSY;
+}
+
+START_TEST(lone_run_delivers_a_start_its_callback_completed_at_once)
+{
+    static tio__backend now_backend;
+    tio_loop_destroy(loop);
+    free(file);
+    now_backend = fake_backend;
+    now_backend.start_now = fake_start_now;
+    ck_assert_int_eq(tio__loop_create_with(&loop, &(tio_loop_config){8, 0, NULL, 0}, &now_backend),
+                     0);
+    file = make_file(loop);
+    now_completes = false;
+    tio_task t = TIO_TASK_INIT;
+    F.wait_completes = true;
+    F.wait_bytes = 100;
+    chain_left = 2;
+    ck_assert_int_eq(tio_read(loop, &t, file, buf, 100, 0, chain_cb), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    /* The run's one start goes to the OS; the callback's start completes
+     * in its starting call, and the same run delivers it, as the general
+     * run would. */
+    now_completes = true;
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 2);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_uint_eq(F.waits, 1);
+    ck_assert_uint_eq(tio_pending(loop), 0);
+}
+END_TEST
+
 START_TEST(lone_run_continues_a_short_transfer)
 {
     tio_task t = TIO_TASK_INIT;
@@ -1414,6 +1455,7 @@ static Suite *suite(void)
     tc = tcase_create("lone_run");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
+    tcase_add_test(tc, lone_run_delivers_a_start_its_callback_completed_at_once);
     tcase_add_test(tc, lone_run_continues_a_short_transfer);
     tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
     tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
