@@ -254,6 +254,8 @@ have jq || need+=(jq)
 pkg-config --exists liburing 2>/dev/null || need+=(liburing-dev)
 pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
 [ "$DO_FIO" = 1 ] && ! have fio && need+=(fio)
+# contrib/fio builds against the installed fio's Debian source (dpkg-source).
+[ "$DO_FIO" = 1 ] && ! have dpkg-source && need+=(dpkg-dev)
 [ "$DO_PLOT" = 1 ] && ! have gnuplot && need+=(gnuplot-nox)
 install_pkgs "${need[@]}"
 have jq || { say "compare.sh: jq is needed to read the results"; exit 1; }
@@ -279,8 +281,12 @@ fi
 BENCH=$BUILD/tio-bench
 if [ "$DO_BUILD" = 1 ]; then
     say "compare.sh: building tio-bench in $BUILD (Release, TIO_ASSERTS=OFF)"
+    # TIO_FIO_FETCH: contrib/fio fetches the source of the installed fio
+    # (Debian's package, once per build tree) to build its engine against.
+    fio_fetch=OFF
+    [ "$DO_FIO" = 1 ] && have fio && fio_fetch=ON
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTIO_ASSERTS=OFF \
-        -DTIO_BUILD_TESTS=OFF >"$OUT/build.log" 2>&1 ||
+        -DTIO_BUILD_TESTS=OFF -DTIO_FIO_FETCH=$fio_fetch >"$OUT/build.log" 2>&1 ||
         cmake -S "$ROOT" -B "$BUILD" -DTIO_BUILD_CONTRIB=OFF >>"$OUT/build.log" 2>&1 ||
         { say "compare.sh: configure failed:"; tail -30 "$OUT/build.log" >&2; exit 1; }
     cmake --build "$BUILD" -j"$(nproc)" --target tio-bench >>"$OUT/build.log" 2>&1 ||
