@@ -1177,6 +1177,25 @@ START_TEST(adapt_probes_rarely_while_the_mode_holds)
 }
 END_TEST
 
+START_TEST(adapt_pools_probes_whose_single_verdicts_disagree)
+{
+    /* Handing over at once is faster on average (80 and 106 ms against
+     * 100 ms a batched epoch), but single probes say so only every other
+     * time: votes alternate, and the pooled epochs decide by the third. */
+    int64_t now = 1000000000;
+    static const int64_t eager_ns[] = {80000000, 106000000};
+    unsigned probes = 0;
+    for (unsigned i = 0; i < 1 + 40 * CYCLE && loop->adapt.switches == 0; i++) {
+        bool probe = loop->adapt.eager; /* the epoch now ending ran eager */
+        run_epochs(loop, 1, &now, 100000000, eager_ns[probes % 2]);
+        probes += probe;
+    }
+    ck_assert(loop->adapt.eager);
+    ck_assert_uint_eq(loop->adapt.switches, 1);
+    ck_assert_uint_eq(probes, 3);
+}
+END_TEST
+
 START_TEST(adapt_is_not_fooled_by_a_steady_drift)
 {
     /* The device slows down 2 % an epoch, the same in both modes: each
@@ -1447,6 +1466,7 @@ static Suite *suite(void)
     tcase_add_test(tc, adapt_returns_to_batches_when_they_become_faster);
     tcase_add_test(tc, adapt_stays_batched_when_both_modes_are_as_fast);
     tcase_add_test(tc, adapt_probes_rarely_while_the_mode_holds);
+    tcase_add_test(tc, adapt_pools_probes_whose_single_verdicts_disagree);
     tcase_add_test(tc, adapt_is_not_fooled_by_a_steady_drift);
     tcase_add_test(tc, adapt_eager_leaves_a_lone_start_queued);
     tcase_add_test(tc, adapt_counts_the_default_policys_completions_only);

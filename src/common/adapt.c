@@ -18,7 +18,16 @@
  * the mean rate of the two around it, which cancels a steady drift of the
  * device. A probe more than TIO__ADAPT_MARGIN_PCT faster is a vote to
  * switch, one as much slower a vote to stay, and the mode changes at
- * TIO__ADAPT_VOTES net votes. A cycle lasts TIO__ADAPT_CYCLE_MIN epochs
+ * TIO__ADAPT_VOTES net votes, or sooner on the pooled evidence: after
+ * TIO__ADAPT_VOTES probes with more votes for than against, when all the
+ * probe epochs together ran faster than all the epochs around them by the
+ * margin. An epoch is a few milliseconds, and on a shared virtual disk
+ * single epochs swing by a fifth: measured on one, 4 KiB direct reads at
+ * QD 32, where handing starts over at once was about 15 % faster, votes
+ * alternated for and against and the loop stayed batched for a whole
+ * 1.3 s run. The pool keeps only the last TIO__ADAPT_POOL probes' weight,
+ * so that old verdicts do not outlive a change of the device, and a switch
+ * spends it. A cycle lasts TIO__ADAPT_CYCLE_MIN epochs
  * while probes favour switching and twice as long after each that does
  * not, up to TIO__ADAPT_CYCLE_MAX: the slower mode then costs one epoch
  * in 64. A rate that only reflects how fast the program offers work (the
@@ -33,6 +42,7 @@
 #define TIO__ADAPT_CYCLE_MAX 64u
 #define TIO__ADAPT_MARGIN_PCT 4u
 #define TIO__ADAPT_VOTES 3
+#define TIO__ADAPT_POOL 8u
 
 /* The starting call's threshold in each mode (task.c flushes once
  * queued_since_flush reaches loop->submit_batch). */
@@ -42,6 +52,17 @@ static void set_mode(tio_loop *loop, bool eager)
     loop->submit_batch = eager ? 1u : UINT_MAX;
 }
 
+/* A switch: the evidence for it is spent. */
+static void switch_mode(tio_loop *loop)
+{
+    tio__adapt *a = &loop->adapt;
+    set_mode(loop, !a->eager);
+    a->votes = 0;
+    a->switches++;
+    a->probes = 0;
+    a->pool_probe_ops = a->pool_probe_ns = a->pool_base_ops = a->pool_base_ns = 0;
+}
+
 /* a ops in an ns faster than b in bn by more than the margin: compared
  * by cross-multiplication, no division, no floating point. */
 static bool faster(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
@@ -49,11 +70,10 @@ static bool faster(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
     return a * bn * 100u > b * an * (100u + TIO__ADAPT_MARGIN_PCT);
 }
 
-/* The verdict of one probe: +1 for switching, -1 against, 0 no telling. */
-static int vote(const tio__adapt *a, uint64_t after_ops, uint64_t after_ns)
+/* po ops in pn ns (the probe's mode) against bo in bn (the current
+ * one): +1 for switching, -1 against, 0 no telling. */
+static int vote(uint64_t po, uint64_t pn, uint64_t bo, uint64_t bn)
 {
-    uint64_t po = a->probe_ops, pn = a->probe_ns;
-    uint64_t bo = a->base_ops + after_ops, bn = a->base_ns + after_ns;
     /* Halved together until every product is below 2^63 (ops under
      * 2^20, ns under 2^36: 68 s); the ratios stay. */
     while (po >= (1u << 20) || bo >= (1u << 20) || pn >= (UINT64_C(1) << 36) ||
@@ -88,20 +108,33 @@ void tio__adapt_epoch(tio_loop *loop, int64_t now)
         a->probe_ns = ns;
         set_mode(loop, !a->eager);
     } else if (pos == a->cycle) { /* the epoch after it: the verdict */
-        int v = vote(a, ops, ns);
+        uint64_t bo = a->base_ops + ops, bn = a->base_ns + ns;
+        int v = vote(a->probe_ops, a->probe_ns, bo, bn);
         a->pos = 0;
+        if (a->probes == TIO__ADAPT_POOL) { /* the older half of the weight goes */
+            a->pool_probe_ops >>= 1;
+            a->pool_probe_ns >>= 1;
+            a->pool_base_ops >>= 1;
+            a->pool_base_ns >>= 1;
+            a->probes = TIO__ADAPT_POOL / 2;
+        }
+        a->probes++;
+        a->pool_probe_ops += a->probe_ops;
+        a->pool_probe_ns += a->probe_ns;
+        a->pool_base_ops += bo;
+        a->pool_base_ns += bn;
         if (v > 0) {
             a->cycle = TIO__ADAPT_CYCLE_MIN;
-            if (++a->votes >= TIO__ADAPT_VOTES) {
-                set_mode(loop, !a->eager);
-                a->votes = 0;
-                a->switches++;
-            }
+            a->votes++;
         } else {
             if (v < 0 && a->votes > 0)
                 a->votes--;
             if (a->cycle < TIO__ADAPT_CYCLE_MAX)
                 a->cycle *= 2;
         }
+        if (a->votes >= TIO__ADAPT_VOTES ||
+            (a->votes > 0 && a->probes >= (unsigned)TIO__ADAPT_VOTES &&
+             vote(a->pool_probe_ops, a->pool_probe_ns, a->pool_base_ops, a->pool_base_ns) > 0))
+            switch_mode(loop);
     }
 }

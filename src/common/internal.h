@@ -381,7 +381,9 @@ typedef struct tio__adapt {
     unsigned cycle; /* its length in epochs (0: the clock not started yet) */
     int64_t t0;     /* when this epoch began */
     uint64_t base_ops, base_ns, probe_ops, probe_ns;
-    int votes;         /* net probes that found the other mode faster */
+    int votes;       /* net probes that found the other mode faster */
+    unsigned probes; /* probes pooled in the sums below since the last switch */
+    uint64_t pool_probe_ops, pool_probe_ns, pool_base_ops, pool_base_ns;
     uint32_t switches; /* mode changes (tests, statistics) */
     bool eager;        /* each start handed over at once (submit_batch 1) */
 } tio__adapt;
