@@ -153,6 +153,14 @@ static void os_complete(tio__task *t, int64_t bytes, int os_error)
     tio__task_complete(t, bytes, os_error);
 }
 
+/* From now on each wait finishes the oldest held task, moving up to
+ * `bytes` of it. */
+static void waits_complete(int64_t bytes)
+{
+    F.wait_completes = true;
+    F.wait_bytes = bytes;
+}
+
 /* ------------------------------------------------------------- fixtures */
 
 static tio_loop *loop;
@@ -1271,8 +1279,7 @@ static void chain_cb(tio_task *task, int64_t result)
 START_TEST(lone_run_starts_waits_and_calls_back)
 {
     tio_task t = TIO_TASK_INIT;
-    F.wait_completes = true;
-    F.wait_bytes = 100;
+    waits_complete(100);
     chain_left = 5;
     ck_assert_int_eq(tio_read(loop, &t, file, buf, 100, 0, chain_cb), 0);
     for (int i = 1; i <= 5; i++) {
@@ -1311,8 +1318,7 @@ START_TEST(lone_run_delivers_a_start_its_callback_completed_at_once)
     file = make_file(loop);
     now_completes = false;
     tio_task t = TIO_TASK_INIT;
-    F.wait_completes = true;
-    F.wait_bytes = 100;
+    waits_complete(100);
     chain_left = 2;
     ck_assert_int_eq(tio_read(loop, &t, file, buf, 100, 0, chain_cb), 0);
     ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
@@ -1330,8 +1336,7 @@ END_TEST
 START_TEST(lone_run_continues_a_short_transfer)
 {
     tio_task t = TIO_TASK_INIT;
-    F.wait_completes = true;
-    F.wait_bytes = 40;
+    waits_complete(40);
     ck_assert_int_eq(submit_read(&t), 0);
     ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
     ck_assert_int_eq(calls, 1);
@@ -1349,8 +1354,7 @@ START_TEST(lone_run_woken_returns_without_a_callback)
     ck_assert_int_eq(tio__priv(&t)->state, TIO__INFLIGHT);
     ck_assert_int_eq(calls, 0);
     F.wait_rc = 0;
-    F.wait_completes = true;
-    F.wait_bytes = 100;
+    waits_complete(100);
     ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
     ck_assert_int_eq(last_result, 100);
 }
@@ -1371,8 +1375,7 @@ START_TEST(lone_run_start_refused_for_room_is_retried)
 {
     tio_task t = TIO_TASK_INIT;
     F.busy_left = 1;
-    F.wait_completes = true;
-    F.wait_bytes = 100;
+    waits_complete(100);
     ck_assert_int_eq(submit_read(&t), 0);
     ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
     ck_assert_uint_eq(F.submits, 2);
@@ -1410,8 +1413,7 @@ START_TEST(submit_batch_one_starts_each_at_once_up_to_the_cap)
     os_complete(F.os[0], 100, 0);
     ck_assert_int_eq(tio_run(l, 0), 1);
     ck_assert_uint_eq(F.starts, 3);
-    F.wait_completes = true;
-    F.wait_bytes = 100;
+    waits_complete(100);
     ck_assert_int_eq(tio_drain(l), 0);
     ck_assert_int_eq(calls, 3);
     tio_loop_destroy(l);
