@@ -406,6 +406,14 @@ static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags
     return submit_one(loop, t, flags);
 }
 
+/* What every flush starts with: the starts counted towards submit_batch
+ * and the last flush's refusals are behind it. */
+static inline void flush_begin(tio_loop *loop)
+{
+    loop->queued_since_flush = 0;
+    loop->retry_starts = false;
+}
+
 /* The starting call's flush when t, not queued yet, would be the whole
  * queue and no deadline is armed (the eager hand-over: submit_batch 1, or
  * the adaptive policy's learned mode): the flush's one-task pass, without
@@ -413,8 +421,7 @@ static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags
 static TIO_NOINLINE void start_first(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
-    loop->queued_since_flush = 0;
-    loop->retry_starts = false;
+    flush_begin(loop);
     if (!may_start(loop, t)) {
         tio__move_from(t, NULL, &loop->queued);
         return;
@@ -433,8 +440,7 @@ static TIO_NOINLINE void start_first(tio_loop *loop, tio__task *t)
  * is left queued while the run then waits (maybe for ever). */
 void tio__flush(tio_loop *loop, unsigned flags)
 {
-    loop->queued_since_flush = 0;
-    loop->retry_starts = false;
+    flush_begin(loop);
     /* Deadlines that have passed fire first, whoever flushes (a run, or a
      * starting call under submit_batch): such a task never reaches the OS
      * (semantic 16). */
@@ -535,10 +541,11 @@ int tio__run_lone(tio_loop *loop)
 {
     tio__task *t = tio__task_of(loop->queued.head.next);
     TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
-    loop->queued_since_flush = 0;
-    loop->retry_starts = false;
-    uint32_t before = loop->requeues;
-    if (!flush_single(loop, t, 0) || loop->requeues != before || t->state != TIO__INFLIGHT)
+    flush_begin(loop);
+    /* Alone, t is in flight after the pass exactly when its start ended
+     * PENDING: refused, requeued or done, it is QUEUED or DONE. */
+    flush_single(loop, t, 0);
+    if (t->state != TIO__INFLIGHT)
         return TIO__RUN_GENERAL;
     int rc = loop->backend->wait(loop, TIO_FOREVER);
     if (rc < 0)
