@@ -43,6 +43,9 @@ if [ -f "$DIR/machine.txt" ]; then
     machine=$(sed -n 's/^machine: *//p' "$DIR/machine.txt" | head -1 | tr -d "'")
 fi
 
+# taskio io_uring again (--aa: the noise floor's second run of the same
+# engine) is left out of every chart: it would draw taskio's line twice.
+
 # One colour per engine, the same in every chart; taskio's lines thicker.
 STYLE_AWK='
 function style(e) {
@@ -66,7 +69,7 @@ function style(e) {
 matrix() {
     awk -F'\t' -v fam="$1" -v col="$2" -v out="$3" "$STYLE_AWK"'
     NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-    $h["family"] == fam {
+    $h["family"] == fam && $h["engine"] != "tio_uring_again" {
         q = $h["qd"] + 0; e = $h["engine"]
         if (!(q in seenq)) { seenq[q] = 1; nq++; qs[nq] = q }
         if (!(e in seene)) { seene[e] = 1; ne++; es[ne] = e; lab[e] = $h["engine_label"] }
@@ -99,7 +102,7 @@ bars() {
     shift 2
     awk -F'\t' -v fams=" $* " -v col="$col" -v out="$out" "$STYLE_AWK"'
     NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-    index(fams, " " $h["family"] " ") {
+    index(fams, " " $h["family"] " ") && $h["engine"] != "tio_uring_again" {
         w = $h["wl"]; e = $h["engine"]; l = $h["label"]
         # Two loops: the ceiling joins the cluster of its workload.
         if ($h["family"] ~ /^(j2|ceil)r[rw]$/) {

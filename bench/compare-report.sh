@@ -55,7 +55,7 @@ function target(w, what, v, bound, ge,   ok, st, rs) {
         }
     }
     printf "  %-4s  %-27s %-44s %-16s %s\n", st, w == "" ? "" : wlab[w], what, vs, rs >> table
-    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st, rlo, rhi >> targets
+    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st, rlo, rhi >> tfile
     rlo = rhi = ""
 }
 # The range of the ratio a/b of one round, over the rounds both were measured
@@ -96,9 +96,9 @@ function runs_in(e, w,   n, k, i) {
     return 0
 }
 END {
-    table = out "/table.txt"; targets = out "/targets.tsv"; summary = out "/summary.tsv"
+    table = out "/table.txt"; tfile = out "/targets.tsv"; summary = out "/summary.tsv"
     printf "" > table
-    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > targets
+    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > tfile
     printf "wl\tlabel\tfamily\tqd\tengine\tengine_label\truns\tiops\tmib_s\tspread\tp50_us\tp99_us\tp999_us\tcpu_ns\tusr_ns\tsys_ns\tallocs\tinstr\n" > summary
     printf "taskio vs peers: medians of %s interleaved rounds, %s s per run after %s s warm-up.\n", par["rounds"], par["seconds"], par["warmup"] >> table
     printf "4 KiB random: O_DIRECT reads, O_DIRECT|O_DSYNC writes; 1 MiB sequential: O_DIRECT. 2x: two loops\n" >> table
@@ -204,6 +204,34 @@ END {
     printf "  %d ok, %d MISS", nok, nmiss >> table
     if (ninside) printf " (%d with the bound inside the range of the rounds'"'"' ratios)", ninside >> table
     printf "\n" >> table
+    noise_floor()
+}
+# With --aa: taskio io_uring against itself (tio_uring_again, the same
+# build as another engine of each round), under the bounds of the targets
+# that hold it against a peer. Its misses are the noise (aa.tsv).
+function noise_floor(   i, w, f, q, n, k, kk) {
+    n = 0
+    for (k in cnt) { split(k, kk, SUBSEP); if (kk[2] == "tio_uring_again" && cnt[k] > 0) n++ }
+    if (n == 0) return
+    tfile = out "/aa.tsv"
+    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > tfile
+    nok = nmiss = ninside = 0
+    printf "\nthe noise floor: taskio io_uring against itself (run twice in every round), under the targets'"'"' bounds:\n" >> table
+    for (i = 1; i <= nw; i++) {
+        w = wid[i]; f = wfam[w]; q = wqd[w]
+        if (cnt[w, "tio_uring_again"] + 0 == 0 || cnt[w, "tio_uring"] + 0 == 0) continue
+        rounds_of(w, "tio_uring_again", w, "tio_uring", 4)
+        if (f == "j2rr" || f == "j2rw") {
+            target(w, "two loops, again / io_uring", rel(iops(w, "tio_uring_again"), iops(w, "tio_uring")), 0.95, 1)
+        } else if (f == "sr" || f == "sw" || q == 1 || q == 32 || q == 128) {
+            target(w, "again / io_uring, the fio bound", rel(iops(w, "tio_uring_again"), iops(w, "tio_uring")), 1.00, 1)
+            rounds_of(w, "tio_uring_again", w, "tio_uring", 4)
+            target(w, "again / io_uring, the liburing bound", rel(iops(w, "tio_uring_again"), iops(w, "tio_uring")), 0.97, 1)
+        }
+        rounds_of(w, "tio_uring_again", w, "tio_uring", 6)
+        target(w, "p99, again / io_uring", rel(median(w SUBSEP "tio_uring_again", 6), median(w SUBSEP "tio_uring", 6)), 1.10, 0)
+    }
+    printf "  %d ok, %d MISS: the same code, so each MISS is the machine'"'"'s noise\n", nok, nmiss >> table
 }' "$DIR/meta.tsv" "$DIR/instr.tsv" "$DIR/runs.tsv" || exit 1
 
 command=$(awk -F'\t' '$1 == "P" && $2 == "command" {print $3}' "$DIR/meta.tsv")

@@ -38,6 +38,13 @@
 # and with --engines all also:
 #   tio_uring_sb1, tio_threads_sb1     taskio with tio_loop_config.submit_batch 1
 #   liburing_fixed                     liburing with a registered file and fixed buffers
+#   tio_uring_again                    taskio io_uring once more (--aa): see below
+#
+# The noise floor (--aa): taskio io_uring runs twice in every round, as two
+# engines of the rotation, and the report holds the second against the
+# first under the targets' bounds. An engine is exactly as fast as itself,
+# so every bound it misses there is the machine's noise, not a difference
+# of code: what the targets' verdicts can be trusted to, on this machine.
 #
 # It then prints one table of medians over the rounds (IOPS, ratios of taskio
 # io_uring and of taskio threads to each engine, latency percentiles, CPU and
@@ -74,6 +81,7 @@ SEQ_QD=8
 ALL_FAMILIES="rr rw seq jobs ceiling sync"
 FAMILIES=$ALL_FAMILIES
 ENGINE_LIST=default
+AA=0
 BUILD=$ROOT/build/bench
 DO_BUILD=1
 DO_DEPS=1
@@ -105,7 +113,8 @@ Options:
   --qds "LIST"      the sweep's queue depths (default "$QDS")
   --workloads LIST  families, comma or space separated, of: $FAMILIES (default: all)
   --engines LIST    engine ids, comma or space separated (see above), or "all"
-                    (default: every one but the sb1 and reg+fixed variants)
+                    (default: every one but the sb1, reg+fixed and again variants)
+  --aa              also measure the noise floor: taskio io_uring twice per round
   --threads N       workers of taskio's threads backend and of libuv's pool (default $THREADS)
   --size SIZE       scratch file size (default $SIZE)
   --file PATH       scratch file (default: BUILD/compare.dat; buffered rows use
@@ -138,6 +147,7 @@ while [ $# -gt 0 ]; do
     --qds) QDS=${2//,/ }; shift ;;
     --workloads) FAMILIES=${2//,/ }; shift ;;
     --engines) ENGINE_LIST=${2//,/ }; shift ;;
+    --aa) AA=1 ;;
     --threads) THREADS=$2; shift ;;
     --size) SIZE=$2; shift ;;
     --file) FILE=$2; shift ;;
@@ -312,6 +322,7 @@ fi
 ENGINES=(
     "tio_uring|taskio io_uring|--engine taskio --backend io_uring|sweep jobs sync"
     "tio_threads|taskio threads|--engine taskio --backend threads --threads $THREADS|sweep jobs sync"
+    "tio_uring_again|taskio uring again|--engine taskio --backend io_uring|sweep jobs"
     "tio_uring_sb1|taskio io_uring sb1|--engine taskio --backend io_uring --submit-batch 1|sweep"
     "tio_threads_sb1|taskio threads sb1|--engine taskio --backend threads --threads $THREADS --submit-batch 1|sweep"
     "liburing|liburing batch|--engine liburing|sweep jobs"
@@ -334,7 +345,8 @@ fi
 if [ "$ENGINE_LIST" = default ]; then
     ENGINE_LIST="tio_uring tio_threads liburing liburing_eager libuv pread fio fio_taskio ceiling"
 fi
-known=" all tio_uring tio_threads tio_uring_sb1 tio_threads_sb1 liburing liburing_eager liburing_fixed libuv pread fio fio_taskio ceiling "
+[ "$AA" = 1 ] && ENGINE_LIST="$ENGINE_LIST tio_uring_again"
+known=" all tio_uring tio_uring_again tio_threads tio_uring_sb1 tio_threads_sb1 liburing liburing_eager liburing_fixed libuv pread fio fio_taskio ceiling "
 for id in $ENGINE_LIST; do
     case "$known" in *" $id "*) ;; *) say "compare.sh: unknown engine id '$id' (--help lists them)"; exit 2 ;; esac
 done
@@ -421,7 +433,7 @@ engine_runs_in() { # engine-kinds workload-kinds
         "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$THREADS" "$INSTR"
     printf 'P\tcommand\tbench/compare.sh --rounds %s --seconds %s --warmup %s --qds "%s" --threads %s --size %s%s\n' \
         "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$QDS" "$THREADS" "$SIZE" \
-        "$( [ "$FAMILIES" = "$ALL_FAMILIES" ] || printf ' --workloads "%s"' "$FAMILIES")"
+        "$( [ "$FAMILIES" = "$ALL_FAMILIES" ] || printf ' --workloads "%s"' "$FAMILIES")$( [ "$AA" = 0 ] || printf ' --aa')"
     printf 'P\tinstr_ops\t%s\n' "$INSTR_OPS"
     [ -n "${INSTR_WHY:-}" ] && printf 'P\tnote\t%s\n' "$INSTR_WHY"
     [ -n "${SKIPPED:-}" ] && printf '%s' "$SKIPPED" | while IFS= read -r l; do printf 'P\tskipped\t%s\n' "$l"; done
