@@ -9,6 +9,8 @@
 #                 and the lowest and highest ratio of one round (rounds run
 #                 every engine of a workload back to back, so a round's
 #                 ratio compares runs minutes closer than the medians do)
+#   aa.tsv        the same for the noise floor (a run with --aa): taskio
+#                 io_uring against itself under the targets' bounds
 # compare.sh calls it after a run and for --plot-only DIR.
 set -u -o pipefail
 
@@ -17,6 +19,7 @@ for f in meta.tsv runs.tsv; do
     [ -f "$DIR/$f" ] || { echo "compare-report.sh: $DIR/$f missing" >&2; exit 1; }
 done
 [ -f "$DIR/instr.tsv" ] || : >"$DIR/instr.tsv"
+rm -f "$DIR/aa.tsv" # written again when the run measured the noise floor
 
 awk -F'\t' -v out="$DIR" '
 function median(key, col,   n, i, j, t, v) {

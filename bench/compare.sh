@@ -202,6 +202,7 @@ plot() { # results dir, charts dir
         cp "$dir/table.txt" "$dir/summary.tsv" "$dir/targets.tsv" "$dir/machine.txt" \
             "$dir/meta.tsv" "$dir/runs.tsv" "$dir/instr.tsv" "$charts/" 2>/dev/null
         [ -f "$dir/profile.txt" ] && cp "$dir/profile.txt" "$charts/"
+        [ -f "$dir/aa.tsv" ] && cp "$dir/aa.tsv" "$charts/"
     fi
     say "compare.sh: charts in $charts"
 }
