@@ -8,7 +8,9 @@
 #   targets.tsv   one line per target: workload, what, value, bound, ok|MISS,
 #                 and the lowest and highest ratio of one round (rounds run
 #                 every engine of a workload back to back, so a round's
-#                 ratio compares runs minutes closer than the medians do)
+#                 ratio compares runs minutes closer than the medians do);
+#                 with --aa, for a MISS inside the noise floor, its band's
+#                 lower end (floor_band)
 #   aa.tsv        the same for the noise floor (a run with --aa): taskio
 #                 io_uring against itself under the targets' bounds
 # compare.sh calls it after a run and for --plot-only DIR.
@@ -42,10 +44,12 @@ function num(x, fmt) { return (x == "" || x == "NA") ? "-" : sprintf(fmt, x) }
 # One target line: status, workload, what, the value against its bound,
 # and (ratios measured per round: rounds_of set rlo/rhi first) the range
 # of the ratios of single rounds, marked "bound inside" when some round passed
-# and some failed: a verdict the next run may well reverse.
+# and some failed: a verdict the next run may well reverse. With --aa, a MISS
+# no further from 1 than taskio from itself at the same workload (floor_band)
+# is marked "inside the noise floor": it still counts as a MISS.
 # ge: 1 when value >= bound passes, 0 when value <= bound does.
-function target(w, what, v, bound, ge,   ok, st, rs) {
-    rs = ""
+function target(w, what, v, bound, ge,   ok, st, rs, fl) {
+    rs = fl = ""
     if (v == "") {
         st = "-"; vs = "not measured"
     } else {
@@ -56,16 +60,32 @@ function target(w, what, v, bound, ge,   ok, st, rs) {
             rs = sprintf("rounds %.2f-%.2f", rlo, rhi)
             if (rlo < bound && rhi > bound) { rs = rs ", bound inside"; ninside += !ok }
         }
+        if (!ok && !in_floor && rwl != "" && floor_band(rwl, rcol) && (ge ? v >= fband : v <= 1 / fband)) {
+            rs = rs (rs == "" ? "" : ", ") sprintf("inside the noise floor (%.3f)", fband)
+            fl = fband; nfloor++
+        }
     }
     printf "  %-4s  %-27s %-44s %-16s %s\n", st, w == "" ? "" : wlab[w], what, vs, rs >> table
-    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st, rlo, rhi >> tfile
-    rlo = rhi = ""
+    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w, what, v, bound, st, rlo, rhi, fl >> tfile
+    rlo = rhi = rwl = rcol = ""
+}
+# With --aa: how far taskio io_uring landed from itself at workload w, in
+# column col of the medians (IOPS or p99), as the lower end of a band
+# around 1 (a ratio r or 1 / r, whichever is below 1; 1 / fband is its
+# upper end). A target missed by no more than that is a miss the same code
+# made against itself in this run. False without the twin at w.
+function floor_band(w, col,   a, b) {
+    if (!("tio_uring_again" in elab) || cnt[w, "tio_uring_again"] + 0 == 0) return 0
+    a = median(w SUBSEP "tio_uring_again", col); b = median(w SUBSEP "tio_uring", col)
+    if (a == "" || b == "" || a == "NA" || b == "NA" || a <= 0 || b <= 0) return 0
+    fband = a < b ? a / b : b / a
+    return 1
 }
 # The range of the ratio a/b of one round, over the rounds both were measured
 # in (column col of runs.tsv; b2: a second engine of workload wb, the
 # better of the two per round). Sets rlo and rhi ("" without two rounds).
 function rounds_of(wa, ea, wb, eb, col, b2,   r, a, b, x, n) {
-    rlo = rhi = ""; n = 0
+    rlo = rhi = ""; n = 0; rwl = wa; rcol = col
     for (r = 0; r < nround; r++) {
         if (!((wa, ea, r) in rv) || !((wb, eb, r) in rv)) continue
         a = rv[wa, ea, r, col]; b = rv[wb, eb, r, col]
@@ -101,7 +121,7 @@ function runs_in(e, w,   n, k, i) {
 END {
     table = out "/table.txt"; tfile = out "/targets.tsv"; summary = out "/summary.tsv"
     printf "" > table
-    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > tfile
+    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\tnoise_floor\n" > tfile
     printf "wl\tlabel\tfamily\tqd\tengine\tengine_label\truns\tiops\tmib_s\tspread\tp50_us\tp99_us\tp999_us\tcpu_ns\tusr_ns\tsys_ns\tallocs\tinstr\n" > summary
     printf "taskio vs peers: medians of %s interleaved rounds, %s s per run after %s s warm-up.\n", par["rounds"], par["seconds"], par["warmup"] >> table
     printf "4 KiB random: O_DIRECT reads, O_DIRECT|O_DSYNC writes; 1 MiB sequential: O_DIRECT. 2x: two loops\n" >> table
@@ -206,6 +226,7 @@ END {
     target("", "heap allocations/op, every taskio run" (worst != "" ? " (most: " worst ")" : ""), any ? wv : "", 0, 0)
     printf "  %d ok, %d MISS", nok, nmiss >> table
     if (ninside) printf " (%d with the bound inside the range of the rounds'"'"' ratios)", ninside >> table
+    if (nfloor) printf "; %d MISS inside the noise floor", nfloor >> table
     printf "\n" >> table
     noise_floor()
 }
@@ -215,8 +236,8 @@ END {
 function noise_floor(   i, w, f, q, r) {
     if (!("tio_uring_again" in elab)) return
     tfile = out "/aa.tsv"
-    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\n" > tfile
-    nok = nmiss = ninside = 0
+    printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\tnoise_floor\n" > tfile
+    nok = nmiss = ninside = 0; in_floor = 1
     printf "\nthe noise floor: taskio io_uring against itself (run twice in every round), under the targets'"'"' bounds:\n" >> table
     for (i = 1; i <= nw; i++) {
         w = wid[i]; f = wfam[w]; q = wqd[w]
