@@ -20,10 +20,14 @@
 #          reads, random writes and appends, buffered (a cached file of its
 #          own) and O_DIRECT
 #
-# Each workload runs every engine it concerns, round after round (A B C ...
-# then B C ... A: interleaved, the order rotated each round so that no engine
-# always follows the same one), each run --seconds long after a warm-up, all
-# on the same scratch file with the same offsets (one seed per round):
+# Each workload runs every engine it concerns, round after round, the order
+# rotated each round and reversed every other round (A B C D, B A D C,
+# C D A B, D C B A), so that each engine starts a round in turn and both
+# follows and precedes its neighbours: a rotation alone keeps every engine
+# behind the same one in every round, and what a run leaves behind (a
+# device's caches and queues, a hot or cold host) would favour some engines
+# in every round. Each run is --seconds long after a warm-up, all on the
+# same scratch file with the same offsets (one seed per round):
 #
 #   tio_uring       taskio io_uring    tio-bench --engine taskio --backend io_uring (defaults)
 #   tio_threads     taskio threads     the same on the threads backend, --threads N workers
@@ -524,7 +528,11 @@ for w in "${WORKLOADS[@]}"; do
         seed=$((SEED + r)) # one seed per round, the same for every engine in it
         m=${#runnable[@]}
         for ((k = 0; k < m; k++)); do
-            e=${runnable[$(((k + r) % m))]}
+            if ((r % 2 == 0)); then
+                e=${runnable[$(((k + r) % m))]}
+            else
+                e=${runnable[$((((r - k) % m + m) % m))]}
+            fi
             IFS='|' read -r id label how _ <<<"$e"
             n=$((n + 1))
             log=$OUT/runs/$wid.$id.$r
