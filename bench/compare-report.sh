@@ -74,11 +74,11 @@ function target(w, what, v, bound, ge,   ok, st, rs, fl) {
 # around 1 (a ratio r or 1 / r, whichever is below 1; 1 / fband is its
 # upper end). A target missed by no more than that is a miss the same code
 # made against itself in this run. False without the twin at w.
-function floor_band(w, col,   a, b) {
+function floor_band(w, col,   r) {
     if (!("tio_uring_again" in elab) || cnt[w, "tio_uring_again"] + 0 == 0) return 0
-    a = median(w SUBSEP "tio_uring_again", col); b = median(w SUBSEP "tio_uring", col)
-    if (a == "" || b == "" || a == "NA" || b == "NA" || a <= 0 || b <= 0) return 0
-    fband = a < b ? a / b : b / a
+    r = rel(median(w SUBSEP "tio_uring_again", col), median(w SUBSEP "tio_uring", col))
+    if (r == "" || r <= 0) return 0
+    fband = r < 1 ? r : 1 / r
     return 1
 }
 # The range of the ratio a/b of one round, over the rounds both were measured
