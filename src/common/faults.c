@@ -293,6 +293,7 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
         f->wrapper.submit = faulty_submit;
         f->wrapper.wait = faulty_wait;
         f->wrapper.cancel = faulty_cancel;
+        f->wrapper.submit_wait = NULL; /* every start and wait through the two above */
         if (f->real->start_now != NULL)
             f->wrapper.start_now = faulty_start_now;
         loop->faults = f;

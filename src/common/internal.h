@@ -347,6 +347,10 @@ typedef struct tio__backend {
      * signal): the common code waits again. Returns 0, TIO__WOKEN when
      * tio_wake ended it, or a TIO_E* code for a fatal failure. */
     int (*wait)(tio_loop *loop, int64_t timeout_ns);
+    /* Optional: submit(loop, &t, 1, 0, out, sync) and, when *out is
+     * PENDING, wait(loop, TIO_FOREVER), in one call: the run of a loop
+     * whose only task is t. wait's result, or 0 when *out is not PENDING. */
+    int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
     /* Thread-safe: make a concurrent or the next wait return TIO__WOKEN. */
     void (*wake)(tio_loop *loop);
     /* Optional: bind a newly opened or wrapped file to the loop (IOCP

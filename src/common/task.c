@@ -380,6 +380,18 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
     return submit_batch(loop, batch, n, flags);
 }
 
+/* The outcome of t's start alone (taken: 0 when the backend had no room):
+ * false when it had none. */
+static TIO_INLINE bool submitted_one(tio_loop *loop, tio__task *t, unsigned taken, uint8_t out,
+                                     const tio__sync *sync)
+{
+    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
+        loop->starts[TIO__PENDING]++;
+        return true;
+    }
+    return submit_rest(loop, &t, 0, 1, taken, &out, sync);
+}
+
 /* Hand t, taken and in flight, to the backend alone; false when it had
  * no room. */
 static TIO_INLINE bool submit_one(tio_loop *loop, tio__task *t, unsigned flags)
@@ -387,23 +399,25 @@ static TIO_INLINE bool submit_one(tio_loop *loop, tio__task *t, unsigned flags)
     uint8_t out;
     tio__sync sync;
     unsigned taken = loop->backend->submit(loop, &t, 1, flags, &out, &sync);
-    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
-        loop->starts[TIO__PENDING]++;
-        return true;
-    }
-    return submit_rest(loop, &t, 0, 1, taken, &out, &sync);
+    return submitted_one(loop, t, taken, out, &sync);
+}
+
+/* The one task of a queue, taken and in flight for its start (the pass's
+ * decisions without the batch); false when it does not go (no room) or
+ * needed no OS (done). */
+static TIO_INLINE bool take_single(tio_loop *loop, tio__task *t)
+{
+    if (!may_start(loop, t) || !take(loop, t))
+        return false;
+    tio__move_from(t, &loop->queued, &loop->inflight);
+    return true;
 }
 
 /* The pass for a queue of exactly one task, the common case of a loop
- * used one operation at a time: the same decisions, without the batch. */
+ * used one operation at a time. */
 static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
 {
-    if (!may_start(loop, t))
-        return true;
-    if (!take(loop, t))
-        return true;
-    tio__move_from(t, &loop->queued, &loop->inflight);
-    return submit_one(loop, t, flags);
+    return !take_single(loop, t) || submit_one(loop, t, flags);
 }
 
 /* What every flush starts with: the starts counted towards submit_batch
@@ -542,12 +556,25 @@ int tio__run_lone(tio_loop *loop)
     tio__task *t = tio__task_of(loop->queued.head.next);
     TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
     flush_begin(loop);
-    /* Alone, t is in flight after the pass exactly when its start ended
-     * PENDING: refused, requeued or done, it is QUEUED or DONE. */
-    flush_single(loop, t, 0);
-    if (t->state != TIO__INFLIGHT)
-        return TIO__RUN_GENERAL;
-    int rc = loop->backend->wait(loop, TIO_FOREVER);
+    int rc;
+    if (loop->backend->submit_wait != NULL) {
+        /* The start and the wait in one call (io_uring: its one enter). */
+        if (!take_single(loop, t))
+            return TIO__RUN_GENERAL;
+        uint8_t out;
+        tio__sync sync;
+        rc = loop->backend->submit_wait(loop, t, &out, &sync);
+        submitted_one(loop, t, out != TIO__BUSY, out, &sync);
+        if (out != TIO__PENDING)
+            return TIO__RUN_GENERAL;
+    } else {
+        /* Alone, t is in flight after the pass exactly when its start ended
+         * PENDING: refused, requeued or done, it is QUEUED or DONE. */
+        flush_single(loop, t, 0);
+        if (t->state != TIO__INFLIGHT)
+            return TIO__RUN_GENERAL;
+        rc = loop->backend->wait(loop, TIO_FOREVER);
+    }
     if (rc < 0)
         return rc;
     if (t->state != TIO__DONE)

@@ -315,8 +315,8 @@ static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s
     return TIO__PENDING;
 }
 
-static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
-                             uint8_t *out, tio__sync *sync)
+static TIO_INLINE unsigned submit_tasks(tio_loop *loop, tio__task *const *tasks, unsigned n,
+                                        unsigned flags, uint8_t *out, tio__sync *sync)
 {
     uring *u = U(loop);
     unsigned i = 0;
@@ -422,7 +422,7 @@ static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
     tio__task_complete(t, bytes, err);
 }
 
-static void complete_op(uring *u, tio__task *t, int res)
+static TIO_INLINE void complete_op(uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT);
     if (res == -EAGAIN && t->file->is_stream && !(t->flags & TIO__TF_CANCEL) && arm_poll(u, t))
@@ -530,7 +530,7 @@ static TIO_INLINE int enter(uring *u, int64_t timeout_ns)
  * now) is seen by polling the eventfd's count at least every millisecond. */
 #define UNARMED_WAKE_NS 1000000
 
-static int uring_wait(tio_loop *loop, int64_t timeout_ns)
+static TIO_INLINE int wait_for(tio_loop *loop, int64_t timeout_ns)
 {
     uring *u = U(loop);
     if (u->deferred)
@@ -555,6 +555,38 @@ static int uring_wait(tio_loop *loop, int64_t timeout_ns)
     /* The eventfd counts helper results and tio_wake alike. */
     tio__helper_reap(u->helper);
     return atomic_exchange(&u->user_wakes, 0) != 0 ? TIO__WOKEN : 0;
+}
+
+/* The table's entries wrap submit_tasks and wait_for, so that each entry,
+ * the fused one among them, has its own copy of them to specialise. */
+static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n, unsigned flags,
+                             uint8_t *out, tio__sync *sync)
+{
+    /* A batch of one is the common call (a start handed over from its
+     * starting call, a queue of one task): a copy of the loop for it. */
+    if (n == 1)
+        return submit_tasks(loop, tasks, 1, flags, out, sync);
+    return submit_tasks(loop, tasks, n, flags, out, sync);
+}
+
+static int uring_wait(tio_loop *loop, int64_t timeout_ns)
+{
+    return wait_for(loop, timeout_ns);
+}
+
+/* The run of a loop whose only task is t: its SQE goes to the kernel in
+ * the enter that waits for its completion, as before, but through one
+ * call from the common code instead of two (about 50 user-space
+ * instructions less per operation, callgrind, 4 KiB reads at QD 1). */
+static int uring_submit_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync)
+{
+    if (submit_tasks(loop, &t, 1, 0, out, sync) != 1) {
+        *out = TIO__BUSY;
+        return 0;
+    }
+    if (*out != TIO__PENDING)
+        return 0;
+    return wait_for(loop, TIO_FOREVER);
 }
 
 static void uring_wake(tio_loop *loop)
@@ -657,6 +689,7 @@ const tio__backend tio__backend_io_uring = {
     .submit = uring_submit,
     .cancel = uring_cancel,
     .wait = uring_wait,
+    .submit_wait = uring_submit_wait,
     .wake = uring_wake,
     .attach = tio__uring_attach,
     .detach = tio__uring_detach,
