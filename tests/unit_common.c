@@ -48,6 +48,7 @@ typedef struct fake {
     script next;        /* outcome for the next start */
     unsigned busy_left; /* report BUSY this many times first */
     unsigned starts, cancels, waits, wakes, submits;
+    unsigned fused;    /* calls of the fused entry (submit_wait) */
     tio__task *os[64]; /* PENDING tasks the fake OS holds */
     unsigned nos;
     bool cancel_completes; /* the OS stops a cancelled task at once */
@@ -146,6 +147,33 @@ static const tio__backend fake_backend = {
     .wake = fake_wake,
 };
 
+/* The lone run's fused entry (tio__backend.submit_wait), composed as its
+ * contract says: the start, then the wait when the start is pending. */
+static int fake_submit_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync)
+{
+    F.fused++;
+    if (fake_submit(loop, &t, 1, 0, out, sync) != 1) {
+        *out = TIO__BUSY;
+        return 0;
+    }
+    return *out == TIO__PENDING ? fake_wait(loop, TIO_FOREVER) : 0;
+}
+
+static const tio__backend fused_backend = {
+    .name = "fake-fused",
+    .create = fake_create,
+    .destroy = fake_destroy,
+    .submit = fake_submit,
+    .cancel = fake_cancel,
+    .wait = fake_wait,
+    .submit_wait = fake_submit_wait,
+    .wake = fake_wake,
+};
+
+/* The backend the fixtures' loops use: the lone run's tests run with and
+ * without the fused entry. */
+static const tio__backend *backend = &fake_backend;
+
 /* The fake OS finishes a held task, raw: bytes, or an errno. */
 static void os_complete(tio__task *t, int64_t bytes, int os_error)
 {
@@ -182,7 +210,7 @@ static tio_loop *make_loop(unsigned depth)
 {
     tio_loop *l = NULL;
     tio_loop_config cfg = {depth, 0, NULL, 0};
-    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, backend), 0);
     return l;
 }
 
@@ -215,6 +243,18 @@ static void teardown(void)
     ck_assert_uint_eq(tio_pending(loop), 0);
     tio_loop_destroy(loop);
     free(file);
+}
+
+static void setup_fused(void)
+{
+    backend = &fused_backend;
+    setup();
+}
+
+static void teardown_fused(void)
+{
+    teardown();
+    backend = &fake_backend;
 }
 
 static int submit_read(tio_task *t)
@@ -1287,6 +1327,7 @@ START_TEST(lone_run_starts_waits_and_calls_back)
         ck_assert_int_eq(calls, i);
         ck_assert_uint_eq(F.submits, (unsigned)i);
         ck_assert_uint_eq(F.waits, (unsigned)i);
+        ck_assert_uint_eq(F.fused, backend->submit_wait != NULL ? (unsigned)i : 0u);
     }
     ck_assert_int_eq(last_result, 100);
     ck_assert_uint_eq(tio_pending(loop), 0);
@@ -1311,7 +1352,7 @@ START_TEST(lone_run_delivers_a_start_its_callback_completed_at_once)
     static tio__backend now_backend;
     tio_loop_destroy(loop);
     free(file);
-    now_backend = fake_backend;
+    now_backend = *backend;
     now_backend.start_now = fake_start_now;
     ck_assert_int_eq(tio__loop_create_with(&loop, &(tio_loop_config){8, 0, NULL, 0}, &now_backend),
                      0);
@@ -1484,6 +1525,17 @@ static Suite *suite(void)
     tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
     tcase_add_test(tc, lone_run_zero_length_needs_no_os);
     tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lone_run_fused");
+    tcase_add_checked_fixture(tc, setup_fused, teardown_fused);
+    tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
+    tcase_add_test(tc, lone_run_delivers_a_start_its_callback_completed_at_once);
+    tcase_add_test(tc, lone_run_continues_a_short_transfer);
+    tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
+    tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
+    tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
+    tcase_add_test(tc, lone_run_zero_length_needs_no_os);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

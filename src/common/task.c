@@ -564,9 +564,9 @@ int tio__run_lone(tio_loop *loop)
         uint8_t out;
         tio__sync sync;
         rc = loop->backend->submit_wait(loop, t, &out, &sync);
+        /* Not PENDING: t is QUEUED again (the general run goes on) or
+         * DONE (its callback follows), as after a wait. */
         submitted_one(loop, t, out != TIO__BUSY, out, &sync);
-        if (out != TIO__PENDING)
-            return TIO__RUN_GENERAL;
     } else {
         /* Alone, t is in flight after the pass exactly when its start ended
          * PENDING: refused, requeued or done, it is QUEUED or DONE. */
