@@ -549,8 +549,11 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
  * run's bookkeeping (no batch, no deadline, nothing else to hand over
  * between callbacks). The callbacks run (1), a failed wait's error, or
  * TIO__RUN_GENERAL: the general run goes on from where this left the
- * task (its start did not end PENDING, or the wait ended without its
- * completion: a signal, a stream not ready, a transfer continued). */
+ * task (its start was refused or put back, or the wait ended without its
+ * completion: a signal, a stream not ready, a transfer continued). A
+ * start that finished the task at once is delivered here, as after a
+ * wait, where the backend starts and waits in one call; otherwise by the
+ * general run. */
 int tio__run_lone(tio_loop *loop)
 {
     tio__task *t = tio__task_of(loop->queued.head.next);

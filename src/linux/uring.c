@@ -3,8 +3,10 @@
  * The io_uring backend (liburing, public API only). submit fills one SQE per
  * task; the SQEs reach the kernel in the wait's io_uring_enter, which also
  * waits, or at once when the common code asks (TIO__SUBMIT_NOW). Every start
- * is PENDING; completions come back as CQEs keyed by user_data and are
- * reported raw to the common code.
+ * of a read, write or fsync is PENDING (an engine operation on a helper
+ * thread fails at its start when the thread cannot be had); completions
+ * come back as CQEs keyed by user_data and are reported raw to the common
+ * code.
  *
  * user_data layout: the low 3 bits are a tag. For an operation the rest is
  * the task pointer with the low 7 bits of the task's generation in bits
