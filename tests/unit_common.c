@@ -159,17 +159,6 @@ static int fake_submit_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__syn
     return *out == TIO__PENDING ? fake_wait(loop, TIO_FOREVER) : 0;
 }
 
-static const tio__backend fused_backend = {
-    .name = "fake-fused",
-    .create = fake_create,
-    .destroy = fake_destroy,
-    .submit = fake_submit,
-    .cancel = fake_cancel,
-    .wait = fake_wait,
-    .submit_wait = fake_submit_wait,
-    .wake = fake_wake,
-};
-
 /* The backend the fixtures' loops use: the lone run's tests run with and
  * without the fused entry. */
 static const tio__backend *backend = &fake_backend;
@@ -247,6 +236,9 @@ static void teardown(void)
 
 static void setup_fused(void)
 {
+    static tio__backend fused_backend;
+    fused_backend = fake_backend;
+    fused_backend.submit_wait = fake_submit_wait;
     backend = &fused_backend;
     setup();
 }
@@ -1462,6 +1454,18 @@ START_TEST(submit_batch_one_starts_each_at_once_up_to_the_cap)
 }
 END_TEST
 
+/* The lone run's cases: run with and without the fused backend entry. */
+static void add_lone_run_tests(TCase *tc)
+{
+    tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
+    tcase_add_test(tc, lone_run_delivers_a_start_its_callback_completed_at_once);
+    tcase_add_test(tc, lone_run_continues_a_short_transfer);
+    tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
+    tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
+    tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
+    tcase_add_test(tc, lone_run_zero_length_needs_no_os);
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
@@ -1517,25 +1521,13 @@ static Suite *suite(void)
 
     tc = tcase_create("lone_run");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
-    tcase_add_test(tc, lone_run_delivers_a_start_its_callback_completed_at_once);
-    tcase_add_test(tc, lone_run_continues_a_short_transfer);
-    tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
-    tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
-    tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
-    tcase_add_test(tc, lone_run_zero_length_needs_no_os);
+    add_lone_run_tests(tc);
     tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lone_run_fused");
     tcase_add_checked_fixture(tc, setup_fused, teardown_fused);
-    tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
-    tcase_add_test(tc, lone_run_delivers_a_start_its_callback_completed_at_once);
-    tcase_add_test(tc, lone_run_continues_a_short_transfer);
-    tcase_add_test(tc, lone_run_woken_returns_without_a_callback);
-    tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
-    tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
-    tcase_add_test(tc, lone_run_zero_length_needs_no_os);
+    add_lone_run_tests(tc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("timers");

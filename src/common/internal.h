@@ -349,8 +349,9 @@ typedef struct tio__backend {
     int (*wait)(tio_loop *loop, int64_t timeout_ns);
     /* Optional: submit(loop, &t, 1, 0, out, sync) and, when *out is
      * PENDING, wait(loop, TIO_FOREVER), in one call: the run of a loop
-     * whose only task is t. *out is always set (BUSY where submit would
-     * have taken nothing). wait's result, or 0 when *out is not PENDING. */
+     * whose only task is t (without it the common code makes the two
+     * calls). *out is always set (BUSY where submit would have taken
+     * nothing). wait's result, or 0 when *out is not PENDING. */
     int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
     /* Thread-safe: make a concurrent or the next wait return TIO__WOKEN. */
     void (*wake)(tio_loop *loop);

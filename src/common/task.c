@@ -413,6 +413,21 @@ static TIO_INLINE bool take_single(tio_loop *loop, tio__task *t)
     return true;
 }
 
+/* t's start, taken and in flight, and when it is PENDING the wait for
+ * it (TIO_FOREVER), as the backend's submit and wait: what a backend's
+ * submit_wait does in one call. wait's result; *out is set in every case
+ * (BUSY: the backend had no room). Out of line: the lone run's register
+ * use stays that of its one-call path. */
+static TIO_NOINLINE int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *out,
+                                         tio__sync *sync)
+{
+    if (loop->backend->submit(loop, &t, 1, 0, out, sync) != 1) {
+        *out = TIO__BUSY;
+        return 0;
+    }
+    return *out == TIO__PENDING ? loop->backend->wait(loop, TIO_FOREVER) : 0;
+}
+
 /* The pass for a queue of exactly one task, the common case of a loop
  * used one operation at a time. */
 static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
@@ -552,32 +567,21 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
  * task (its start was refused or put back, or the wait ended without its
  * completion: a signal, a stream not ready, a transfer continued). A
  * start that finished the task at once is delivered here, as after a
- * wait, where the backend starts and waits in one call; otherwise by the
- * general run. */
+ * wait. */
 int tio__run_lone(tio_loop *loop)
 {
     tio__task *t = tio__task_of(loop->queued.head.next);
     TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
     flush_begin(loop);
-    int rc;
-    if (loop->backend->submit_wait != NULL) {
-        /* The start and the wait in one call (io_uring: its one enter). */
-        if (!take_single(loop, t))
-            return TIO__RUN_GENERAL;
-        uint8_t out;
-        tio__sync sync;
-        rc = loop->backend->submit_wait(loop, t, &out, &sync);
-        /* Not PENDING: t is QUEUED again (the general run goes on) or
-         * DONE (its callback follows), as after a wait. */
-        submitted_one(loop, t, out != TIO__BUSY, out, &sync);
-    } else {
-        /* Alone, t is in flight after the pass exactly when its start ended
-         * PENDING: refused, requeued or done, it is QUEUED or DONE. */
-        flush_single(loop, t, 0);
-        if (t->state != TIO__INFLIGHT)
-            return TIO__RUN_GENERAL;
-        rc = loop->backend->wait(loop, TIO_FOREVER);
-    }
+    if (!take_single(loop, t))
+        return TIO__RUN_GENERAL;
+    uint8_t out;
+    tio__sync sync;
+    int rc = loop->backend->submit_wait != NULL ? loop->backend->submit_wait(loop, t, &out, &sync)
+                                                : submit_then_wait(loop, t, &out, &sync);
+    /* Not PENDING: t is QUEUED again (the general run goes on) or DONE
+     * (its callback follows), as after a wait. */
+    submitted_one(loop, t, out != TIO__BUSY, out, &sync);
     if (rc < 0)
         return rc;
     if (t->state != TIO__DONE)
