@@ -125,7 +125,7 @@ static inline int64_t wait_budget(tio_loop *loop, int64_t left_ns)
  * callbacks. A wait that ends early for any other reason (a signal, a
  * stream that became ready, work continued) is resumed for the time left
  * (semantic 11): tio_run(loop, 3 s) with nothing completing takes 3 s. */
-static TIO_NOINLINE int run_general(tio_loop *loop, int64_t timeout_ns)
+TIO_NOINLINE int tio__run_general(tio_loop *loop, int64_t timeout_ns)
 {
     /* The clock matters only to deadlines and bounded waits: without
      * either, it is never read. */
@@ -170,12 +170,9 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
     /* The loop's only task is queued, no deadline is armed and the caller
      * waits as long as it takes: one start, one wait, one callback. */
     if (timeout_ns < 0 && loop->pending == 1 && loop->timers.count == 0 &&
-        !tio__list_empty(&loop->queued)) {
-        int rc = tio__run_lone(loop);
-        if (rc != TIO__RUN_GENERAL)
-            return rc;
-    }
-    return run_general(loop, timeout_ns);
+        !tio__list_empty(&loop->queued))
+        return tio__run_lone(loop);
+    return tio__run_general(loop, timeout_ns);
 }
 
 int tio_drain(tio_loop *loop)

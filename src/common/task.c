@@ -562,19 +562,20 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
  * deadline is armed (an engine that keeps one operation going from its
  * callback): its start, one wait and its callback, without the general
  * run's bookkeeping (no batch, no deadline, nothing else to hand over
- * between callbacks). The callbacks run (1), a failed wait's error, or
- * TIO__RUN_GENERAL: the general run goes on from where this left the
- * task (its start was refused or put back, or the wait ended without its
- * completion: a signal, a stream not ready, a transfer continued). A
- * start that finished the task at once is delivered here, as after a
- * wait. */
+ * between callbacks). tio_run's result: the callbacks run (1), or a
+ * failed wait's error; where the task's start was refused or put back,
+ * or the wait ended without its completion (a signal, a stream not
+ * ready, a transfer continued), the general run's, going on from where
+ * this left the task. A start that finished the task at once is
+ * delivered here, as after a wait. Called in tail position, so that the
+ * common case returns to the caller of tio_run directly. */
 int tio__run_lone(tio_loop *loop)
 {
     tio__task *t = tio__task_of(loop->queued.head.next);
     TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
     flush_begin(loop);
     if (!take_single(loop, t))
-        return TIO__RUN_GENERAL;
+        return tio__run_general(loop, TIO_FOREVER);
     uint8_t out;
     tio__sync sync;
     int rc = loop->backend->submit_wait != NULL ? loop->backend->submit_wait(loop, t, &out, &sync)
@@ -585,7 +586,7 @@ int tio__run_lone(tio_loop *loop)
     if (rc < 0)
         return rc;
     if (t->state != TIO__DONE)
-        return rc == TIO__WOKEN ? 0 : TIO__RUN_GENERAL;
+        return rc == TIO__WOKEN ? 0 : tio__run_general(loop, TIO_FOREVER);
     /* A start from the callback that completed at once (the starting
      * call's fast path) is delivered by this run too, as by the general
      * one; nothing else can be due, nor queued beside it. */
