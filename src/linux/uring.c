@@ -478,18 +478,17 @@ static inline bool complete_cqe(uring *u, const struct io_uring_cqe *cqe)
     return false;
 }
 
-/* Every CQE there is; true if the wake eventfd's read completed. The
- * tail is read once, not once per CQE as io_uring_for_each_cqe does: a
- * CQE posted meanwhile is left for the next wait, whose enter returns at
- * once with a CQE ready (io_uring_enter(2), min_complete). */
+/* Every CQE there is; true if the wake eventfd's read completed. */
 static TIO_INLINE bool reap(uring *u)
 {
-    struct io_uring *r = &u->ring;
     bool woken = false;
-    unsigned head = *r->cq.khead, ready = io_uring_cq_ready(r);
-    for (unsigned i = 0; i < ready; i++)
-        woken |= complete_cqe(u, &r->cq.cqes[io_uring_cqe_index(r, head + i, r->cq.ring_mask)]);
-    io_uring_cq_advance(r, ready);
+    unsigned head, seen = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe (&u->ring, head, cqe) {
+        seen++;
+        woken |= complete_cqe(u, cqe);
+    }
+    io_uring_cq_advance(&u->ring, seen);
     return woken;
 }
 
