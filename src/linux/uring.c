@@ -136,9 +136,21 @@ static TIO_COLD void quiet_end(quiet *q)
     pthread_sigmask(SIG_SETMASK, &q->old, NULL);
 }
 
+void tio__uring_update_plain(uring *u)
+{
+    u->plain_io = u->nbufs == 0 && !u->fsize_limited;
+}
+
 void tio__uring_read_fsize_limit(uring *u)
 {
     u->fsize_limited = tio__posix_fsize_limited();
+    tio__uring_update_plain(u);
+}
+
+/* The rare conditions of an enter, after any of them changed. */
+static inline void update_calm(uring *u)
+{
+    u->calm = u->deferred == 0 && u->signal_writes == 0 && u->wake_armed;
 }
 
 /* ------------------------------------------------------------ submission */
@@ -185,10 +197,12 @@ static const uint8_t opcode[][2] = {
     [TIO__OP_FSYNC] = {IORING_OP_FSYNC, IORING_OP_FSYNC},
 };
 
-/* The SQE for a read, write or fsync. A registered file goes by its slot
- * in the fixed-file table, a registered buffer by its index; a stream has
- * no offset (-1: the current position). */
-static TIO_COLD void prep_op_other(uring *u, struct io_uring_sqe *sqe, const tio__task *t, int fd)
+/* The SQE of a read, write or fsync on file descriptor (or fixed-file
+ * slot) fd, outside the common case: an fsync, a whole vectored attempt,
+ * a stream (no offset: -1, the current position), a registered buffer
+ * (by its index), or a write that may raise a signal (counted for the
+ * enters, see signals_possible). */
+static TIO_COLD void prep_op_other(uring *u, struct io_uring_sqe *sqe, tio__task *t, int fd)
 {
     if (t->op == TIO__OP_FSYNC) {
         io_uring_prep_fsync(sqe, fd, (t->op_flags & TIO_FSYNC_DATA) ? IORING_FSYNC_DATASYNC : 0);
@@ -202,23 +216,26 @@ static TIO_COLD void prep_op_other(uring *u, struct io_uring_sqe *sqe, const tio
         if (buf_index >= 0)
             sqe->buf_index = (uint16_t)buf_index;
     }
+    if (t->op == TIO__OP_WRITE && ((t->flags & TIO__TF_STREAM) || u->fsize_limited)) {
+        t->backend[0] = F_SIGNALS;
+        u->signal_writes++;
+        update_calm(u);
+    }
 }
 
-static inline void prep_op(uring *u, struct io_uring_sqe *sqe, const tio__task *t)
+/* A read, write or fsync's SQE; the common case is one buffer at an
+ * offset (buf is NULL for an fsync and a whole vectored attempt; a
+ * stream has no offset), no registered buffers, no signal to count. */
+static inline void prep_op(uring *u, struct io_uring_sqe *sqe, tio__task *t)
 {
     const tio_file *f = t->file;
-    int slot = f->backend_index;
-    int fd = slot >= 0 ? slot : f->handle;
-    /* One buffer (buf is NULL for an fsync and a whole vectored attempt),
-     * no registered buffers: the common case. */
-    if (TIO_LIKELY(t->buf != NULL && u->nbufs == 0)) {
-        uint64_t off = (t->flags & TIO__TF_STREAM) ? (uint64_t)-1 : t->offset;
-        io_uring_prep_rw(opcode[t->op][0], sqe, fd, t->buf, t->len, off);
-    } else {
+    int fd = f->backend_index; /* the fixed-file slot or the descriptor (uring_fixed.c) */
+    t->backend[0] = 0;
+    if (TIO_LIKELY(t->buf != NULL && !(t->flags & TIO__TF_STREAM) && u->plain_io))
+        io_uring_prep_rw(opcode[t->op][0], sqe, fd, t->buf, t->len, t->offset);
+    else
         prep_op_other(u, sqe, t, fd);
-    }
-    if (slot >= 0)
-        sqe->flags |= IOSQE_FIXED_FILE;
+    sqe->flags = (uint8_t)f->backend_flags;
     io_uring_sqe_set_data64(sqe, op_key(t));
 }
 
@@ -333,12 +350,7 @@ static TIO_INLINE unsigned submit_tasks(tio_loop *loop, tio__task *const *tasks,
         if (sqe == NULL)
             break;
         prep_op(u, sqe, t);
-        t->backend[0] = 0;
         COUNT_INFLIGHT(u, ++);
-        if (t->op == TIO__OP_WRITE && ((t->flags & TIO__TF_STREAM) || u->fsize_limited)) {
-            t->backend[0] = F_SIGNALS;
-            u->signal_writes++;
-        }
         out[i] = TIO__PENDING;
     }
     if (flags & TIO__SUBMIT_NOW)
@@ -378,6 +390,7 @@ static void uring_cancel(tio_loop *loop, tio__task *t)
         /* Not lost: sent by the next wait, before anything else. */
         t->backend[0] |= F_CANCEL_DEFERRED;
         u->deferred++;
+        u->calm = false;
     }
 }
 
@@ -391,6 +404,7 @@ static void send_deferred_cancels(tio_loop *loop, uring *u)
         t->backend[0] &= ~(uint64_t)F_CANCEL_DEFERRED;
         u->deferred--;
     }
+    update_calm(u);
 }
 
 /* ------------------------------------------------------------ completion */
@@ -420,6 +434,7 @@ static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
         u->deferred -= (t->backend[0] & F_CANCEL_DEFERRED) != 0;
         u->signal_writes -= (t->backend[0] & F_SIGNALS) != 0;
         t->backend[0] = 0;
+        update_calm(u);
     }
     tio__task_complete(t, bytes, err);
 }
@@ -441,6 +456,7 @@ static void complete_engine(uring *u, tio__task *t, int res)
     if (t->backend[0] != 0) {
         u->deferred -= (t->backend[0] & F_CANCEL_DEFERRED) != 0;
         t->backend[0] = 0;
+        update_calm(u);
     }
     tio__task_complete_slow(t, 0, res < 0 ? -res : 0);
 }
@@ -468,7 +484,10 @@ static inline bool complete_cqe(uring *u, const struct io_uring_cqe *cqe)
         complete_poll(u, task_of_key(key), cqe->res);
         break;
     case TAG_ENGINE: complete_engine(u, task_of_key(key), cqe->res); break;
-    case TAG_WAKE: u->wake_armed = false; return true;
+    case TAG_WAKE:
+        u->wake_armed = false;
+        u->calm = false;
+        return true;
     case TAG_CANCEL:
         /* 0 found, -ENOENT already done, -EALREADY running and being
          * stopped: all normal; the target's own CQE tells its fate. */
@@ -504,11 +523,24 @@ static void arm_wake(uring *u)
     io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof u->wake_buf, 0);
     io_uring_sqe_set_data64(sqe, TAG_WAKE);
     u->wake_armed = true;
+    update_calm(u);
 }
 
-/* Submit what is in the SQ and wait up to timeout_ns for one CQE. */
-static TIO_INLINE int enter(uring *u, int64_t timeout_ns)
+/* A wake that could not be armed (no SQE: the kernel refused the SQ for
+ * now) is seen by polling the eventfd's count at least every millisecond. */
+#define UNARMED_WAKE_NS 1000000
+
+/* Submit what is in the SQ and wait up to timeout_ns for one CQE, with
+ * what an enter may need first: deferred cancels sent, the wake armed (or
+ * the wait bounded), the signals of writes in flight blocked. The common
+ * wait (calm, no timeout) is wait_for's own io_uring_submit_and_wait. */
+static TIO_NOINLINE int enter(tio_loop *loop, uring *u, int64_t timeout_ns)
 {
+    if (u->deferred)
+        send_deferred_cancels(loop, u);
+    arm_wake(u);
+    if (!u->wake_armed && (timeout_ns < 0 || timeout_ns > UNARMED_WAKE_NS))
+        timeout_ns = UNARMED_WAKE_NS;
     quiet q;
     bool masked = signals_possible(u);
     if (masked)
@@ -528,31 +560,27 @@ static TIO_INLINE int enter(uring *u, int64_t timeout_ns)
     return rc;
 }
 
-/* A wake that could not be armed (no SQE: the kernel refused the SQ for
- * now) is seen by polling the eventfd's count at least every millisecond. */
-#define UNARMED_WAKE_NS 1000000
+/* The wake's eventfd read could not be armed: whether it was written. */
+static TIO_COLD bool poll_wake(uring *u)
+{
+    struct pollfd q = {u->wake_fd, POLLIN, 0};
+    uint64_t count;
+    return poll(&q, 1, 0) == 1 && read(u->wake_fd, &count, sizeof count) == (ssize_t)sizeof count;
+}
 
 static TIO_INLINE int wait_for(tio_loop *loop, int64_t timeout_ns)
 {
     uring *u = U(loop);
-    if (u->deferred)
-        send_deferred_cancels(loop, u);
-    arm_wake(u);
-    if (!u->wake_armed && (timeout_ns < 0 || timeout_ns > UNARMED_WAKE_NS))
-        timeout_ns = UNARMED_WAKE_NS;
-    int rc = enter(u, timeout_ns);
+    int rc = TIO_LIKELY(u->calm && timeout_ns < 0) ? io_uring_submit_and_wait(&u->ring, 1)
+                                                   : enter(loop, u, timeout_ns);
     /* -ETIME: the wait expired. Transient errors (a signal among them):
      * whatever has completed is reaped, and the common code waits again. */
     if (rc < 0 && rc != -ETIME && !transient(rc))
         return tio__fail(loop, tio__errno_map(-rc), "io_uring_enter: %s", strerror(-rc));
     bool woken = reap(u);
-    if (!u->wake_armed && !woken) {
-        struct pollfd q = {u->wake_fd, POLLIN, 0};
-        uint64_t count;
-        woken = poll(&q, 1, 0) == 1 &&
-                read(u->wake_fd, &count, sizeof count) == (ssize_t)sizeof count;
-    }
-    if (!woken)
+    if (TIO_LIKELY(!woken && u->wake_armed))
+        return 0;
+    if (!woken && !poll_wake(u))
         return 0;
     /* The eventfd counts helper results and tio_wake alike. */
     tio__helper_reap(u->helper);

@@ -24,6 +24,12 @@ typedef struct uring {
                                socket) or SIGXFSZ (RLIMIT_FSIZE finite when started) */
     bool fsize_limited;     /* RLIMIT_FSIZE is finite: SIGXFSZ is possible */
     unsigned deferred;      /* tasks whose cancel waits for an SQE */
+    /* The common cases in one test each (uring.c keeps them current):
+     * calm: no deferred cancel, no write that may raise a signal, the wake
+     * armed (an enter needs nothing before or after it); plain_io: no
+     * registered buffers and RLIMIT_FSIZE infinite (a one-buffer read or
+     * write on a file needs neither a buffer lookup nor signal counting). */
+    bool calm, plain_io;
     /* the engine operations' helper threads (started on first use); they
      * write wake_fd too, so tio_wake counts itself in user_wakes */
     struct tio__helper *helper;
@@ -37,8 +43,10 @@ typedef struct uring {
     unsigned nbufs;
 } uring;
 
-/* uring.c: whether writes can raise SIGXFSZ (read at create and attach). */
+/* uring.c: whether writes can raise SIGXFSZ (read at create and attach);
+ * plain_io again after it or the registered buffers changed. */
 void tio__uring_read_fsize_limit(uring *u);
+void tio__uring_update_plain(uring *u);
 
 /* uring_fixed.c */
 void tio__uring_fixed_init(uring *u);

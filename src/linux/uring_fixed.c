@@ -42,11 +42,15 @@ void tio__uring_fixed_free(uring *u)
     u->bufs = NULL;
 }
 
+/* An attached file's backend_index is what its SQEs name: its slot in the
+ * fixed-file table when backend_flags has IOSQE_FIXED_FILE (the flags its
+ * SQEs carry), else its own descriptor. */
 int tio__uring_attach(tio_loop *loop, tio_file *f)
 {
     uring *u = loop->backend_data;
     tio__uring_read_fsize_limit(u); /* the program may have changed it since */
-    f->backend_index = -1;
+    f->backend_index = f->handle;
+    f->backend_flags = 0;
     if (u->nfree == 0)
         return 0; /* table full or unsupported: plain descriptor */
     int slot = u->free_slots[u->nfree - 1];
@@ -55,13 +59,14 @@ int tio__uring_attach(tio_loop *loop, tio_file *f)
         return 0;
     u->nfree--;
     f->backend_index = slot;
+    f->backend_flags = IOSQE_FIXED_FILE;
     return 0;
 }
 
 void tio__uring_detach(tio_loop *loop, tio_file *f)
 {
     uring *u = loop->backend_data;
-    if (f->backend_index < 0)
+    if (!(f->backend_flags & IOSQE_FIXED_FILE))
         return;
     int none = -1;
     /* The slot drops its file reference; requests still holding it keep it
@@ -70,6 +75,7 @@ void tio__uring_detach(tio_loop *loop, tio_file *f)
     TIO_ASSERT(u->nfree < u->nslots);
     u->free_slots[u->nfree++] = f->backend_index;
     f->backend_index = -1;
+    f->backend_flags = 0;
 }
 
 static int by_base(const void *a, const void *b)
@@ -83,9 +89,8 @@ static int by_base(const void *a, const void *b)
  * read-only or unmapped memory, which io_uring pins for writing; EOVERFLOW),
  * the buffers simply stay unregistered and I/O on them works as on any
  * other memory, as on every other backend. */
-void tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+static void register_buffers(uring *u, const tio_buf *bufs, unsigned count)
 {
-    uring *u = loop->backend_data;
     if (u->nbufs > 0) {
         io_uring_unregister_buffers(&u->ring);
         free(u->bufs);
@@ -117,6 +122,13 @@ void tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned c
     qsort(table, count, sizeof *table, by_base);
     u->bufs = table;
     u->nbufs = count;
+}
+
+void tio__uring_register_buffers(tio_loop *loop, const tio_buf *bufs, unsigned count)
+{
+    uring *u = loop->backend_data;
+    register_buffers(u, bufs, count);
+    tio__uring_update_plain(u);
 }
 
 int tio__uring_buffer_index(const uring *u, const void *p, size_t len)
