@@ -39,7 +39,7 @@ static int create_named(tio_loop *loop, const tio_loop_config *cfg, const char *
     for (size_t i = 0; compiled[i] != NULL; i++) {
         if (strcmp(compiled[i]->name, name) != 0)
             continue;
-        loop->backend = compiled[i];
+        tio__loop_set_backend(loop, compiled[i]);
         return compiled[i]->create(loop, cfg);
     }
     if (!known_name(name))
@@ -62,7 +62,7 @@ int tio__backend_select(tio_loop *loop, const tio_loop_config *cfg)
         return create_named(loop, cfg, env, "environment TIO_BACKEND");
     int rc = tio__fail(loop, TIO_ENOTSUP, "no backend compiled in");
     for (size_t i = 0; compiled[i] != NULL; i++) {
-        loop->backend = compiled[i];
+        tio__loop_set_backend(loop, compiled[i]);
         rc = compiled[i]->create(loop, cfg);
         if (rc != TIO_ENOTSUP)
             return rc; /* 0, or a failure that the next backend would share */

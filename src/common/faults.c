@@ -297,7 +297,7 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
         if (f->real->start_now != NULL)
             f->wrapper.start_now = faulty_start_now;
         loop->faults = f;
-        loop->backend = &f->wrapper;
+        tio__loop_set_backend(loop, &f->wrapper);
     }
     f->rng = seed ? seed : 1;
     for (int k = 0; k < TIO__FAULT_KINDS; k++) {
@@ -316,7 +316,7 @@ void tio__faults_free(tio_loop *loop)
 {
     if (loop->faults == NULL)
         return;
-    loop->backend = loop->faults->real;
+    tio__loop_set_backend(loop, loop->faults->real);
     free(loop->faults->marks);
     free(loop->faults);
     loop->faults = NULL;

@@ -19,6 +19,18 @@
   (3u | TIO_CREATE | TIO_TRUNCATE | TIO_EXCL | TIO_DIRECT | TIO_DSYNC | TIO_DIRECT_TRY | \
    TIO_DIRECTORY | TIO_EXCLUSIVE)
 
+/* Never a loop: only its address is used, aligned as a loop would be. */
+static const _Alignas(max_align_t) unsigned char no_loop_mark[1];
+const tio_loop *const tio__no_loop = (const tio_loop *)(const void *)no_loop_mark;
+
+void tio__file_set_magic(tio_file *f, uint32_t magic)
+{
+    bool open = magic == TIO__FILE_OPEN && !f->loop->destroying;
+    f->magic = magic;
+    f->io_loop[0] = open && f->can_read ? f->loop : tio__no_loop;
+    f->io_loop[1] = open && f->can_write ? f->loop : tio__no_loop;
+}
+
 static tio_file *file_new(tio_loop *loop, unsigned flags)
 {
     tio_file *f = loop->closed_files;
@@ -29,20 +41,20 @@ static tio_file *file_new(tio_loop *loop, unsigned flags)
     } else if ((f = calloc(1, sizeof *f)) == NULL) {
         return NULL;
     }
-    f->magic = TIO__FILE_OPEN;
     f->loop = loop;
     f->flags = flags;
     f->align_bytes = 1;
     f->backend_index = -1;
     f->can_read = (flags & 3u) != TIO_WRONLY;
     f->can_write = (flags & 3u) != TIO_RDONLY;
+    tio__file_set_magic(f, TIO__FILE_OPEN);
     return f;
 }
 
 /* Back to the loop's reuse list (an open that failed, or a close). */
 static void file_retire(tio_loop *loop, tio_file *f)
 {
-    f->magic = TIO__FILE_CLOSED;
+    tio__file_set_magic(f, TIO__FILE_CLOSED);
     f->next = loop->closed_files;
     f->prev = NULL;
     loop->closed_files = f;
@@ -93,7 +105,7 @@ static int file_join(tio_loop *loop, tio_file *f)
 {
     int rc;
     f->owned = true;
-    f->magic = TIO__FILE_OPEN;
+    tio__file_set_magic(f, TIO__FILE_OPEN);
     if (loop->backend->attach && (rc = loop->backend->attach(loop, f)) != 0) {
         tio__os_close(f);
         file_retire(loop, f);
@@ -155,7 +167,7 @@ int tio_open(tio_loop *loop, tio_task *task, tio_file **out, const char *path, u
     tio_file *f = file_new(loop, flags);
     if (f == NULL)
         return tio__fail(loop, TIO_ENOMEM, "tio_open: out of memory");
-    f->magic = TIO__FILE_OPENING;
+    tio__file_set_magic(f, TIO__FILE_OPENING);
     tio__task *t = tio__priv(task);
     t->file = NULL;
     t->cb = cb;
@@ -260,7 +272,7 @@ int tio_close(tio_loop *loop, tio_task *task, tio_file *file, tio_cb cb)
     t->offset = 0;
     t->op = TIO__OP_CLOSE;
     t->op_flags = 0;
-    file->magic = TIO__FILE_CLOSING;
+    tio__file_set_magic(file, TIO__FILE_CLOSING);
     tio__task_enqueue_engine(loop, t);
     return 0;
 }
@@ -275,7 +287,7 @@ void tio__file_closed(tio__task *t, int64_t result)
     tio_loop *loop = t->loop;
     TIO_ASSERT(f->magic == TIO__FILE_CLOSING);
     if (result == TIO_ECANCELED || result == TIO_ETIMEDOUT) {
-        f->magic = TIO__FILE_OPEN;
+        tio__file_set_magic(f, TIO__FILE_OPEN);
         return;
     }
     if (loop->backend->detach)

@@ -231,9 +231,13 @@ static inline void tio__list_init(tio__list *l)
 static inline void tio__list_push_back(tio__list *l, tio__link *n)
 {
     TIO_ASSERT(n->next == NULL && n->prev == NULL);
-    n->prev = l->head.prev;
+    /* In this order gcc stores each pointer alone; paired into one vector
+     * store (its SLP vectoriser's choice for the order of push_front) it
+     * costs two instructions more. */
+    tio__link *tail = l->head.prev;
+    n->prev = tail;
+    tail->next = n;
     n->next = &l->head;
-    l->head.prev->next = n;
     l->head.prev = n;
     TIO__LIST_COUNT(l, ++);
 }
@@ -395,8 +399,11 @@ typedef struct tio__adapt {
 } tio__adapt;
 
 struct tio_loop {
-    const tio__backend *backend;
+    const tio__backend *backend; /* set with tio__loop_set_backend */
     void *backend_data;
+    /* backend->submit_wait, or the common code's submit then wait: the
+     * lone run's one call, with no test */
+    int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
     tio__list queued;            /* QUEUED tasks, in submission order */
     tio__list inflight;          /* INFLIGHT tasks other than sleeps */
     tio__list done;              /* DONE tasks, in completion order */
@@ -448,6 +455,11 @@ struct tio_loop {
 struct tio_file {
     uint32_t magic; /* TIO__FILE_OPEN, _CLOSED after close, _OPENING, _CLOSING */
     tio_loop *loop;
+    /* Per direction (0 read, 1 write): loop while a read (write) may start
+     * on the file (open for it, the loop not being destroyed), else
+     * &tio__no_loop: a start's checks of all four in one comparison. Kept
+     * by tio__file_set_magic. */
+    const tio_loop *io_loop[2];
     tio_handle handle;
     unsigned flags;     /* TIO_* open flags as given */
     size_t align_bytes; /* 1 unless direct */
@@ -473,19 +485,25 @@ static inline bool tio__file_is_open(const tio_file *f)
     return f->magic == TIO__FILE_OPEN;
 }
 
+/* file.c: what no start's loop is (tio_file.io_loop); the file's state
+ * (magic), with what follows from it. */
+extern const tio_loop *const tio__no_loop;
+void tio__file_set_magic(tio_file *f, uint32_t magic);
+
 /* ---------------------------------------------------------- common calls */
 
 /* task.c: the state machine and the flush policy. */
 void tio__adapt_epoch(tio_loop *loop, int64_t now); /* every TIO__ADAPT_EPOCH completions */
-void tio__task_enqueue(tio_loop *loop, tio__task *t,
-                       unsigned vec);                        /* IDLE -> QUEUED (maybe flushed) */
+/* IDLE -> QUEUED (maybe flushed); 0, for the starting call to return */
+int tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec);
 void tio__task_enqueue_engine(tio_loop *loop, tio__task *t); /* the same, an engine operation */
 
 /* submit.c: the checks every operation on a file makes at submission: 0 or
  * the TIO_E* rejection, explained by tio_last_error. */
 int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *file, tio_cb cb);
-void tio__task_requeue(tio__task *t);                   /* INFLIGHT -> QUEUED: continue/retry */
-void tio__flush(tio_loop *loop, unsigned flags);        /* hand queued work to the backend */
+void tio__task_requeue(tio__task *t);            /* INFLIGHT -> QUEUED: continue/retry */
+void tio__flush(tio_loop *loop, unsigned flags); /* hand queued work to the backend */
+void tio__loop_set_backend(tio_loop *loop, const tio__backend *be); /* the loop's backend table */
 bool tio__start_blocking(tio_loop *loop, tio__task *t); /* tio_wait: the one task, now */
 unsigned tio__run_callbacks(tio_loop *loop);
 int64_t tio__run_alone(tio_loop *loop, tio__task *t); /* the one task, done: its callback */

@@ -65,7 +65,7 @@ int tio__loop_create_with(tio_loop **out, const tio_loop_config *cfg, const tio_
     loop->owner = tio__thread_id();
     int rc;
     if (be) {
-        loop->backend = be;
+        tio__loop_set_backend(loop, be);
         rc = be->create(loop, &c);
     } else {
         rc = tio__backend_select(loop, &c);
@@ -154,6 +154,19 @@ TIO_NOINLINE int tio__run_general(tio_loop *loop, int64_t timeout_ns)
     return (int)tio__run_callbacks(loop);
 }
 
+/* One run, for tio_run and tio_wait. */
+static TIO_INLINE int run(tio_loop *loop, int64_t timeout_ns)
+{
+    if (loop->pending == 0)
+        return 0;
+    /* The loop's only task is queued and the caller waits as long as it
+     * takes: one start, one wait, one callback (unless the task has a
+     * deadline: task.c). */
+    if (timeout_ns < 0 && loop->pending == 1 && !tio__list_empty(&loop->queued))
+        return tio__run_lone(loop);
+    return tio__run_general(loop, timeout_ns);
+}
+
 int tio_run(tio_loop *loop, int64_t timeout_ns)
 {
     if (loop == NULL)
@@ -161,18 +174,10 @@ int tio_run(tio_loop *loop, int64_t timeout_ns)
     TIO_ASSERT_OWNER(loop);
     if (loop->in_callback)
         return tio__fail(loop, TIO_EBUSY, "tio_run: called from inside a callback");
-    if (loop->pending == 0)
-        return 0;
     /* The caller runs the loop itself (not through tio_wait): its lone
      * buffered starts are worth trying at once again (task.c). */
-    if (loop->wait_task == NULL)
-        loop->lone_waits = 0;
-    /* The loop's only task is queued, no deadline is armed and the caller
-     * waits as long as it takes: one start, one wait, one callback. */
-    if (timeout_ns < 0 && loop->pending == 1 && loop->timers.count == 0 &&
-        !tio__list_empty(&loop->queued))
-        return tio__run_lone(loop);
-    return tio__run_general(loop, timeout_ns);
+    loop->lone_waits = 0;
+    return run(loop, timeout_ns);
 }
 
 int tio_drain(tio_loop *loop)
@@ -206,7 +211,7 @@ static TIO_NOINLINE int64_t wait_in_runs(tio_loop *loop, tio__task *t, int64_t t
             if (left < 0)
                 left = 0;
         }
-        int rc = tio_run(loop, left);
+        int rc = run(loop, left);
         if (loop->wait_done) {
             result = loop->wait_result;
             break;
@@ -263,6 +268,8 @@ void tio_loop_destroy(tio_loop *loop)
     TIO_ASSERT_OWNER(loop);
     TIO_ASSERT(!loop->in_callback);
     loop->destroying = true;
+    for (tio_file *f = loop->file_list; f != NULL; f = f->next)
+        tio__file_set_magic(f, f->magic); /* no start from here on */
     while (!tio__list_empty(&loop->queued))
         tio__task_cancel(loop, tio__task_of(loop->queued.head.next), false);
     /* A backend may finish a cancelled task at once (the threads backend's
@@ -286,7 +293,7 @@ void tio_loop_destroy(tio_loop *loop)
     while (loop->file_list != NULL) {
         tio_file *f = loop->file_list;
         f->pending = 0;
-        f->magic = TIO__FILE_OPEN; /* a tio_close the broken backend never ran */
+        tio__file_set_magic(f, TIO__FILE_OPEN); /* a tio_close the broken backend never ran */
         tio_file_close(f);
     }
     tio__files_free(loop);

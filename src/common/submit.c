@@ -76,18 +76,17 @@ static TIO_COLD int reject_io(tio_loop *loop, const char *call, int op, tio_task
     return TIO_EINVAL;
 }
 
-/* Every rule of reject_io at once, without explanations: the hot path. A
- * NULL loop fails file->loop == loop (an open file has its loop) before
- * loop is read. */
+/* Every rule of reject_io at once, without explanations: the hot path.
+ * file->io_loop stands for the file's state, its loop, its direction and
+ * the loop's (never NULL: a NULL loop fails it). */
 static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio_file *file,
                          const void *buf, size_t len, uint64_t offset, tio_cb cb)
 {
     if (task == NULL || file == NULL || cb == NULL || buf == NULL)
         return false;
     size_t a = file->align_bytes; /* 1 unless direct */
-    return tio__file_is_open(file) && file->loop == loop && tio__priv(task)->state == TIO__IDLE &&
-           !loop->destroying && len <= TIO_MAX_IO && offset <= (uint64_t)INT64_MAX - len &&
-           (op == TIO__OP_READ ? file->can_read : file->can_write) &&
+    return file->io_loop[op - TIO__OP_READ] == loop && tio__priv(task)->state == TIO__IDLE &&
+           len <= TIO_MAX_IO && offset <= (uint64_t)INT64_MAX - len &&
            (((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0;
 }
 
@@ -105,8 +104,7 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
     t->offset = offset;
     t->op = (uint8_t)op;
     t->op_flags = 0;
-    tio__task_enqueue(loop, t, 0);
-    return 0;
+    return tio__task_enqueue(loop, t, 0);
 }
 
 int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len, uint64_t offset,

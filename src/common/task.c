@@ -104,9 +104,9 @@ static void nowait_learn(tio_file *f, unsigned dir, uint8_t out, int os_error)
  * caller's: see move_batch), unless it needs no OS at all (a zero-length
  * read or write: on a pipe the OS would wait for data first, ppoll or
  * Windows' 0-byte ReadFile). */
-static inline bool take(tio_loop *loop, tio__task *t)
+static TIO_NOINLINE bool take_other(tio_loop *loop, tio__task *t)
 {
-    if (TIO_UNLIKELY(t->flags & TIO__TF_VEC))
+    if (t->flags & TIO__TF_VEC)
         tio__vec_prepare(loop, t);
     if (t->len == 0 && t->op <= TIO__OP_WRITE) {
         tio__task_finish(t, t->done, 0);
@@ -121,6 +121,22 @@ static inline bool take(tio_loop *loop, tio__task *t)
     if (t->op == TIO__OP_WRITE)
         t->file->writing = true;
     return true;
+}
+
+/* The common case of a start: a file operation on one buffer, not empty. */
+static inline bool plain_start(const tio__task *t, unsigned also)
+{
+    return !(t->flags & (TIO__TF_STREAM | TIO__TF_VEC | also)) && t->len != 0;
+}
+
+static inline bool take(tio_loop *loop, tio__task *t)
+{
+    if (TIO_LIKELY(plain_start(t, 0))) {
+        t->state = TIO__INFLIGHT;
+        loop->inflight_files++;
+        return true;
+    }
+    return take_other(loop, t);
 }
 
 /* One synchronous outcome of a start; false when the start is to be
@@ -193,19 +209,13 @@ static TIO_NOINLINE void start_nowait(tio_loop *loop, tio__task *t)
 
 static void start_first(tio_loop *loop, tio__task *t);
 
-void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
+/* After IDLE -> QUEUED: where the policy sends t (the file header). */
+static TIO_INLINE void enqueued(tio_loop *loop, tio__task *t)
 {
-    TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
-    TIO_ASSERT(vec == 0 || vec == TIO__TF_VEC);
-    tio_file *f = t->file;
-    tio__task_begin(loop, t, TIO__QUEUED, vec | (f->is_stream ? TIO__TF_STREAM : 0u));
-    t->done = 0;
-    f->pending++;
     if (nowait_pays(loop, t)) {
         start_nowait(loop, t);
         return;
     }
-    loop->queued_streams += f->is_stream;
     if (++loop->queued_since_flush < loop->submit_batch || (loop->pending == 1 && loop->adaptive)) {
         tio__move_from(t, NULL, &loop->queued);
         return;
@@ -216,6 +226,31 @@ void tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     }
     tio__move_from(t, NULL, &loop->queued);
     tio__flush(loop, TIO__SUBMIT_NOW);
+}
+
+static TIO_NOINLINE void enqueue_stream(tio_loop *loop, tio__task *t, unsigned vec)
+{
+    tio__task_begin(loop, t, TIO__QUEUED, vec | TIO__TF_STREAM);
+    t->done = 0;
+    t->file->pending++;
+    loop->queued_streams++;
+    enqueued(loop, t);
+}
+
+int tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
+{
+    TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
+    TIO_ASSERT(vec == 0 || vec == TIO__TF_VEC);
+    tio_file *f = t->file;
+    if (TIO_UNLIKELY(f->is_stream)) {
+        enqueue_stream(loop, t, vec);
+        return 0;
+    }
+    tio__task_begin(loop, t, TIO__QUEUED, vec);
+    t->done = 0;
+    f->pending++;
+    enqueued(loop, t);
+    return 0;
 }
 
 /* An engine operation: no stream (it counts under the file cap, where
@@ -403,23 +438,25 @@ static TIO_INLINE bool submit_one(tio_loop *loop, tio__task *t, unsigned flags)
 }
 
 /* The one task of a queue, taken and in flight for its start (the pass's
- * decisions without the batch); false when it does not go (no room) or
- * needed no OS (done). */
-static TIO_INLINE bool take_single(tio_loop *loop, tio__task *t)
+ * decisions without the batch); false when it does not go (no room, or
+ * one of the TIO__TF_ flags `refuse`) or needed no OS (done). */
+static TIO_INLINE bool take_single(tio_loop *loop, tio__task *t, unsigned refuse)
 {
-    if (!may_start(loop, t) || !take(loop, t))
+    if (TIO_LIKELY(plain_start(t, refuse) && loop->inflight_files < loop->queue_depth)) {
+        t->state = TIO__INFLIGHT;
+        loop->inflight_files++;
+    } else if ((t->flags & refuse) || !may_start(loop, t) || !take(loop, t)) {
         return false;
+    }
     tio__move_from(t, &loop->queued, &loop->inflight);
     return true;
 }
 
 /* t's start, taken and in flight, and when it is PENDING the wait for
  * it (TIO_FOREVER), as the backend's submit and wait: what a backend's
- * submit_wait does in one call. wait's result; *out is set in every case
- * (BUSY: the backend had no room). Out of line: the lone run's register
- * use stays that of its one-call path. */
-static TIO_NOINLINE int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *out,
-                                         tio__sync *sync)
+ * submit_wait does in one call, for a backend without one. wait's
+ * result; *out is set in every case (BUSY: the backend had no room). */
+static int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync)
 {
     if (loop->backend->submit(loop, &t, 1, 0, out, sync) != 1) {
         *out = TIO__BUSY;
@@ -428,11 +465,17 @@ static TIO_NOINLINE int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *
     return *out == TIO__PENDING ? loop->backend->wait(loop, TIO_FOREVER) : 0;
 }
 
+void tio__loop_set_backend(tio_loop *loop, const tio__backend *be)
+{
+    loop->backend = be;
+    loop->submit_wait = be->submit_wait != NULL ? be->submit_wait : submit_then_wait;
+}
+
 /* The pass for a queue of exactly one task, the common case of a loop
  * used one operation at a time. */
 static TIO_INLINE bool flush_single(tio_loop *loop, tio__task *t, unsigned flags)
 {
-    return !take_single(loop, t) || submit_one(loop, t, flags);
+    return !take_single(loop, t, 0) || submit_one(loop, t, flags);
 }
 
 /* What every flush starts with: the starts counted towards submit_batch
@@ -526,11 +569,21 @@ static TIO_INLINE void run_callback(tio_loop *loop, tio__task *t)
     loop->in_callback = false;
 }
 
-/* Callbacks run: the adaptive policy's measure (adapt.c). */
+/* Callbacks run: the adaptive policy's measure (adapt.c). Counted under
+ * every policy, one test less per run; only the adaptive one reads the
+ * clock at the end of an epoch. */
+static TIO_NOINLINE void epoch_end(tio_loop *loop)
+{
+    if (loop->adaptive)
+        tio__adapt_epoch(loop, tio__now_ns());
+    else
+        loop->adapt.ops = 0;
+}
+
 static TIO_INLINE void count_callbacks(tio_loop *loop, unsigned ran)
 {
-    if (loop->adaptive && (loop->adapt.ops += ran) >= TIO__ADAPT_EPOCH)
-        tio__adapt_epoch(loop, tio__now_ns());
+    if ((loop->adapt.ops += ran) >= TIO__ADAPT_EPOCH)
+        epoch_end(loop);
 }
 
 /* Run at most loop->budget callbacks, oldest completion first. */
@@ -558,12 +611,21 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
     return result;
 }
 
-/* tio_run(TIO_FOREVER) when the loop's only task is queued and no
- * deadline is armed (an engine that keeps one operation going from its
- * callback): its start, one wait and its callback, without the general
- * run's bookkeeping (no batch, no deadline, nothing else to hand over
- * between callbacks). tio_run's result: the callbacks run (1), or a
- * failed wait's error; where the task's start was refused or put back,
+/* The lone run's start that was not PENDING: t is QUEUED again (the
+ * general run goes on) or DONE (its callback follows), as after a wait. */
+static TIO_NOINLINE void lone_not_pending(tio_loop *loop, tio__task *t, uint8_t out,
+                                          const tio__sync *sync)
+{
+    submitted_one(loop, t, out != TIO__BUSY, out, sync);
+}
+
+/* tio_run(TIO_FOREVER) when the loop's only task is queued (an engine
+ * that keeps one operation going from its callback): its start, one wait
+ * and its callback, without the general run's bookkeeping (no batch, no
+ * deadline, nothing else to hand over between callbacks). tio_run's
+ * result: the callbacks run (1), or a failed wait's error; where the task
+ * has a deadline (its timer is the general run's), where its start was
+ * refused or put back,
  * or the wait ended without its completion (a signal, a stream not
  * ready, a transfer continued), the general run's, going on from where
  * this left the task. A start that finished the task at once is
@@ -572,17 +634,19 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
 int tio__run_lone(tio_loop *loop)
 {
     tio__task *t = tio__task_of(loop->queued.head.next);
-    TIO_ASSERT(loop->pending == 1 && loop->timers.count == 0 && t->on == &loop->queued);
+    /* Alone, t is the only task a timer can be armed for. */
+    TIO_ASSERT(loop->pending == 1 && t->on == &loop->queued);
+    TIO_ASSERT(loop->timers.count == ((t->flags & TIO__TF_DEADLINE) ? 1u : 0u));
     flush_begin(loop);
-    if (!take_single(loop, t))
+    if (!take_single(loop, t, TIO__TF_DEADLINE))
         return tio__run_general(loop, TIO_FOREVER);
     uint8_t out;
     tio__sync sync;
-    int rc = loop->backend->submit_wait != NULL ? loop->backend->submit_wait(loop, t, &out, &sync)
-                                                : submit_then_wait(loop, t, &out, &sync);
-    /* Not PENDING: t is QUEUED again (the general run goes on) or DONE
-     * (its callback follows), as after a wait. */
-    submitted_one(loop, t, out != TIO__BUSY, out, &sync);
+    int rc = loop->submit_wait(loop, t, &out, &sync);
+    if (TIO_LIKELY(out == TIO__PENDING))
+        loop->starts[TIO__PENDING]++;
+    else
+        lone_not_pending(loop, t, out, &sync);
     if (rc < 0)
         return rc;
     if (t->state != TIO__DONE)
@@ -593,7 +657,8 @@ int tio__run_lone(tio_loop *loop)
     unsigned ran = 0;
     do {
         run_callback(loop, tio__task_of(loop->done.head.next));
-    } while (++ran < loop->budget && TIO_UNLIKELY(!tio__list_empty(&loop->done)));
+        ran++;
+    } while (TIO_UNLIKELY(!tio__list_empty(&loop->done)) && ran < loop->budget);
     count_callbacks(loop, ran);
     return (int)ran;
 }
