@@ -159,10 +159,10 @@ static TIO_INLINE int run(tio_loop *loop, int64_t timeout_ns)
 {
     if (loop->pending == 0)
         return 0;
-    /* The loop's only task is queued and the caller waits as long as it
-     * takes: one start, one wait, one callback (unless the task has a
-     * deadline: task.c). */
-    if (timeout_ns < 0 && loop->pending == 1 && !tio__list_empty(&loop->queued))
+    /* The loop's only task and a caller that waits as long as it takes:
+     * when the task is queued (task.c looks), one start, one wait, one
+     * callback. */
+    if (timeout_ns < 0 && loop->pending == 1)
         return tio__run_lone(loop);
     return tio__run_general(loop, timeout_ns);
 }

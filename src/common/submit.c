@@ -90,11 +90,26 @@ static inline bool io_ok(const tio_loop *loop, int op, tio_task *task, const tio
            (((uintptr_t)buf | (uintptr_t)offset | len) & (a - 1)) == 0;
 }
 
-static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, tio_file *file,
-                     void *buf, size_t len, uint64_t offset, tio_cb cb)
+/* Each with the starting call's own arguments, so that the call is a
+ * tail call and the starting call needs no stack frame. */
+static TIO_COLD int reject_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf,
+                                size_t len, uint64_t offset, tio_cb cb)
+{
+    return reject_io(loop, "tio_read", TIO__OP_READ, task, file, buf, len, offset, cb);
+}
+
+static TIO_COLD int reject_write(tio_loop *loop, tio_task *task, tio_file *file, void *buf,
+                                 size_t len, uint64_t offset, tio_cb cb)
+{
+    return reject_io(loop, "tio_write", TIO__OP_WRITE, task, file, buf, len, offset, cb);
+}
+
+static TIO_INLINE int submit_io(tio_loop *loop, int op, tio_task *task, tio_file *file, void *buf,
+                                size_t len, uint64_t offset, tio_cb cb)
 {
     if (!TIO_LIKELY(io_ok(loop, op, task, file, buf, len, offset, cb)))
-        return reject_io(loop, call, op, task, file, buf, len, offset, cb);
+        return op == TIO__OP_READ ? reject_read(loop, task, file, buf, len, offset, cb)
+                                  : reject_write(loop, task, file, buf, len, offset, cb);
     TIO_ASSERT_OWNER(loop);
     tio__task *t = tio__priv(task);
     t->file = file;
@@ -110,15 +125,14 @@ static int submit_io(tio_loop *loop, const char *call, int op, tio_task *task, t
 int tio_read(tio_loop *loop, tio_task *task, tio_file *file, void *buf, size_t len, uint64_t offset,
              tio_cb cb)
 {
-    return submit_io(loop, "tio_read", TIO__OP_READ, task, file, buf, len, offset, cb);
+    return submit_io(loop, TIO__OP_READ, task, file, buf, len, offset, cb);
 }
 
 int tio_write(tio_loop *loop, tio_task *task, tio_file *file, const void *buf, size_t len,
               uint64_t offset, tio_cb cb)
 {
     /* The buffer is only read; the cast keeps one task layout. */
-    return submit_io(loop, "tio_write", TIO__OP_WRITE, task, file, (void *)(uintptr_t)buf, len,
-                     offset, cb);
+    return submit_io(loop, TIO__OP_WRITE, task, file, (void *)(uintptr_t)buf, len, offset, cb);
 }
 
 int tio_fsync(tio_loop *loop, tio_task *task, tio_file *file, unsigned flags, tio_cb cb)

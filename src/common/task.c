@@ -198,43 +198,48 @@ bool tio__start_blocking(tio_loop *loop, tio__task *t)
 
 /* The starting call's attempt at the loop's only task (nowait_pays);
  * queued as usual when the OS would have waited. No stream, and alone:
- * no flush due. */
-static TIO_NOINLINE void start_nowait(tio_loop *loop, tio__task *t)
+ * no flush due. The paths a start can take from here on return 0, the
+ * starting call's result, so that each is a tail call. */
+static TIO_NOINLINE int start_nowait(tio_loop *loop, tio__task *t)
 {
     if (start_alone(loop, t, NULL, TIO__NOW_NOWAIT))
-        return;
+        return 0;
     tio__move_from(t, NULL, &loop->queued);
     loop->queued_since_flush++;
+    return 0;
 }
 
-static void start_first(tio_loop *loop, tio__task *t);
+static int start_first(tio_loop *loop, tio__task *t);
 
-/* After IDLE -> QUEUED: where the policy sends t (the file header). */
-static TIO_INLINE void enqueued(tio_loop *loop, tio__task *t)
+/* The flush of a starting call under submit_batch N, when N are queued. */
+static TIO_NOINLINE int queue_and_flush(tio_loop *loop, tio__task *t)
 {
-    if (nowait_pays(loop, t)) {
-        start_nowait(loop, t);
-        return;
-    }
-    if (++loop->queued_since_flush < loop->submit_batch || (loop->pending == 1 && loop->adaptive)) {
-        tio__move_from(t, NULL, &loop->queued);
-        return;
-    }
-    if (tio__list_empty(&loop->queued) && loop->timers.count == 0) {
-        start_first(loop, t);
-        return;
-    }
     tio__move_from(t, NULL, &loop->queued);
     tio__flush(loop, TIO__SUBMIT_NOW);
+    return 0;
 }
 
-static TIO_NOINLINE void enqueue_stream(tio_loop *loop, tio__task *t, unsigned vec)
+/* After IDLE -> QUEUED: where the policy sends t (the file header). */
+static TIO_INLINE int enqueued(tio_loop *loop, tio__task *t)
+{
+    if (nowait_pays(loop, t))
+        return start_nowait(loop, t);
+    if (++loop->queued_since_flush < loop->submit_batch || (loop->pending == 1 && loop->adaptive)) {
+        tio__move_from(t, NULL, &loop->queued);
+        return 0;
+    }
+    if (tio__list_empty(&loop->queued) && loop->timers.count == 0)
+        return start_first(loop, t);
+    return queue_and_flush(loop, t);
+}
+
+static TIO_NOINLINE int enqueue_stream(tio_loop *loop, tio__task *t, unsigned vec)
 {
     tio__task_begin(loop, t, TIO__QUEUED, vec | TIO__TF_STREAM);
     t->done = 0;
     t->file->pending++;
     loop->queued_streams++;
-    enqueued(loop, t);
+    return enqueued(loop, t);
 }
 
 int tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
@@ -242,15 +247,12 @@ int tio__task_enqueue(tio_loop *loop, tio__task *t, unsigned vec)
     TIO_ASSERT(t->op == TIO__OP_READ || t->op == TIO__OP_WRITE || t->op == TIO__OP_FSYNC);
     TIO_ASSERT(vec == 0 || vec == TIO__TF_VEC);
     tio_file *f = t->file;
-    if (TIO_UNLIKELY(f->is_stream)) {
-        enqueue_stream(loop, t, vec);
-        return 0;
-    }
+    if (TIO_UNLIKELY(f->is_stream))
+        return enqueue_stream(loop, t, vec);
     tio__task_begin(loop, t, TIO__QUEUED, vec);
     t->done = 0;
     f->pending++;
-    enqueued(loop, t);
-    return 0;
+    return enqueued(loop, t);
 }
 
 /* An engine operation: no stream (it counts under the file cap, where
@@ -490,20 +492,33 @@ static inline void flush_begin(tio_loop *loop)
  * queue and no deadline is armed (the eager hand-over: submit_batch 1, or
  * the adaptive policy's learned mode): the flush's one-task pass, without
  * the queue. */
-static TIO_NOINLINE void start_first(tio_loop *loop, tio__task *t)
+static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
     flush_begin(loop);
-    if (!may_start(loop, t)) {
+    if (TIO_LIKELY(plain_start(t, 0) && loop->inflight_files < loop->queue_depth)) {
+        t->state = TIO__INFLIGHT;
+        loop->inflight_files++;
+    } else if (!may_start(loop, t)) {
         tio__move_from(t, NULL, &loop->queued);
-        return;
+        return 0;
+    } else if (!take(loop, t)) {
+        return 0;
     }
-    if (!take(loop, t))
-        return;
     tio__move_from(t, NULL, &loop->inflight);
+    uint8_t out;
+    tio__sync sync;
+    unsigned taken = loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync);
+    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
+        loop->starts[TIO__PENDING]++;
+        return 0;
+    }
+    /* A start that completed at once may be short and come back for its
+     * rest: handed over again, as the flush would. */
     uint32_t before = loop->requeues;
-    if (submit_one(loop, t, TIO__SUBMIT_NOW) && loop->requeues != before)
-        tio__flush(loop, TIO__SUBMIT_NOW); /* what its start put back, as the flush would */
+    if (submitted_one(loop, t, taken, out, &sync) && loop->requeues != before)
+        tio__flush(loop, TIO__SUBMIT_NOW);
+    return 0;
 }
 
 /* Hand queued work to the backend. A start that completes at once may be
@@ -619,23 +634,41 @@ static TIO_NOINLINE void lone_not_pending(tio_loop *loop, tio__task *t, uint8_t 
     submitted_one(loop, t, out != TIO__BUSY, out, sync);
 }
 
-/* tio_run(TIO_FOREVER) when the loop's only task is queued (an engine
- * that keeps one operation going from its callback): its start, one wait
- * and its callback, without the general run's bookkeeping (no batch, no
- * deadline, nothing else to hand over between callbacks). tio_run's
- * result: the callbacks run (1), or a failed wait's error; where the task
- * has a deadline (its timer is the general run's), where its start was
- * refused or put back,
- * or the wait ended without its completion (a signal, a stream not
- * ready, a transfer continued), the general run's, going on from where
- * this left the task. A start that finished the task at once is
- * delivered here, as after a wait. Called in tail position, so that the
- * common case returns to the caller of tio_run directly. */
+/* The lone run after its callback, when a start from the callback
+ * completed at once (the starting call's fast path): delivered by this
+ * run too, as by the general one; nothing else can be due, nor queued
+ * beside it. The callbacks run. */
+static TIO_NOINLINE int lone_more(tio_loop *loop)
+{
+    unsigned ran = 1;
+    while (ran < loop->budget && !tio__list_empty(&loop->done)) {
+        run_callback(loop, tio__task_of(loop->done.head.next));
+        ran++;
+    }
+    count_callbacks(loop, ran);
+    return (int)ran;
+}
+
+/* tio_run(TIO_FOREVER) when the loop has one task (an engine that keeps
+ * one operation going from its callback): where the task is queued, its
+ * start, one wait and its callback, without the general run's
+ * bookkeeping (no batch, no deadline, nothing else to hand over between
+ * callbacks). tio_run's result: the callbacks run, or a failed wait's
+ * error. The general run's instead where the task is not queued, has a
+ * deadline (its timer is the general run's), or its start was refused or
+ * put back, or the wait ended without its completion (a signal, a stream
+ * not ready, a transfer continued): going on from where this left the
+ * task. Called in tail position, so that the common case returns to the
+ * caller of tio_run directly. */
 int tio__run_lone(tio_loop *loop)
 {
-    tio__task *t = tio__task_of(loop->queued.head.next);
+    TIO_ASSERT(loop->pending == 1);
+    tio__link *first = loop->queued.head.next;
+    if (first == &loop->queued.head) /* in flight or done */
+        return tio__run_general(loop, TIO_FOREVER);
+    tio__task *t = tio__task_of(first);
     /* Alone, t is the only task a timer can be armed for. */
-    TIO_ASSERT(loop->pending == 1 && t->on == &loop->queued);
+    TIO_ASSERT(t->on == &loop->queued);
     TIO_ASSERT(loop->timers.count == ((t->flags & TIO__TF_DEADLINE) ? 1u : 0u));
     flush_begin(loop);
     if (!take_single(loop, t, TIO__TF_DEADLINE))
@@ -651,14 +684,10 @@ int tio__run_lone(tio_loop *loop)
         return rc;
     if (t->state != TIO__DONE)
         return rc == TIO__WOKEN ? 0 : tio__run_general(loop, TIO_FOREVER);
-    /* A start from the callback that completed at once (the starting
-     * call's fast path) is delivered by this run too, as by the general
-     * one; nothing else can be due, nor queued beside it. */
-    unsigned ran = 0;
-    do {
-        run_callback(loop, tio__task_of(loop->done.head.next));
-        ran++;
-    } while (TIO_UNLIKELY(!tio__list_empty(&loop->done)) && ran < loop->budget);
-    count_callbacks(loop, ran);
-    return (int)ran;
+    TIO_ASSERT(loop->done.head.next == &t->link);
+    run_callback(loop, t);
+    if (TIO_UNLIKELY(!tio__list_empty(&loop->done)))
+        return lone_more(loop);
+    count_callbacks(loop, 1);
+    return 1;
 }
