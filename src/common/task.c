@@ -139,6 +139,18 @@ static inline bool take(tio_loop *loop, tio__task *t)
     return take_other(loop, t);
 }
 
+/* may_start and take at once for the common start (none of the flags
+ * `refuse` either), which room under the cap lets go: true when t was
+ * taken; false leaves the general rules to decide. */
+static inline bool take_plain(tio_loop *loop, tio__task *t, unsigned refuse)
+{
+    if (!TIO_LIKELY(plain_start(t, refuse) && loop->inflight_files < loop->queue_depth))
+        return false;
+    t->state = TIO__INFLIGHT;
+    loop->inflight_files++;
+    return true;
+}
+
 /* One synchronous outcome of a start; false when the start is to be
  * retried later (a transient shortage while other work is in flight). */
 static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio__sync *s)
@@ -390,14 +402,15 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
     while (l != &loop->queued.head) {
         tio__task *t = tio__task_of(l);
         l = l->next;
-        if (!may_start(loop, t)) {
+        if (take_plain(loop, t, 0)) {
+            /* taken */
+        } else if (!may_start(loop, t)) {
             /* At the cap only streams can still go: skip files if any. */
             if (!(t->flags & TIO__TF_STREAM) && loop->queued_streams == 0)
                 break;
             prefix = false;
             continue;
-        }
-        if (!take(loop, t)) {
+        } else if (!take(loop, t)) {
             prefix = false;
             continue;
         }
@@ -444,12 +457,9 @@ static TIO_INLINE bool submit_one(tio_loop *loop, tio__task *t, unsigned flags)
  * one of the TIO__TF_ flags `refuse`) or needed no OS (done). */
 static TIO_INLINE bool take_single(tio_loop *loop, tio__task *t, unsigned refuse)
 {
-    if (TIO_LIKELY(plain_start(t, refuse) && loop->inflight_files < loop->queue_depth)) {
-        t->state = TIO__INFLIGHT;
-        loop->inflight_files++;
-    } else if ((t->flags & refuse) || !may_start(loop, t) || !take(loop, t)) {
+    if (!take_plain(loop, t, refuse) &&
+        ((t->flags & refuse) || !may_start(loop, t) || !take(loop, t)))
         return false;
-    }
     tio__move_from(t, &loop->queued, &loop->inflight);
     return true;
 }
@@ -496,9 +506,8 @@ static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
     flush_begin(loop);
-    if (TIO_LIKELY(plain_start(t, 0) && loop->inflight_files < loop->queue_depth)) {
-        t->state = TIO__INFLIGHT;
-        loop->inflight_files++;
+    if (take_plain(loop, t, 0)) {
+        /* taken */
     } else if (!may_start(loop, t)) {
         tio__move_from(t, NULL, &loop->queued);
         return 0;

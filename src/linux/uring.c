@@ -439,12 +439,20 @@ static inline void release(uring *u, tio__task *t, int64_t bytes, int err)
     tio__task_complete(t, bytes, err);
 }
 
+static TIO_NOINLINE void complete_op_error(uring *u, tio__task *t, int res)
+{
+    if (res == -EAGAIN && t->file->is_stream && !(t->flags & TIO__TF_CANCEL) && arm_poll(u, t))
+        return; /* still in the kernel's hands, now as a poll */
+    release(u, t, 0, -res);
+}
+
 static TIO_INLINE void complete_op(uring *u, tio__task *t, int res)
 {
     TIO_ASSERT(t->state == TIO__INFLIGHT);
-    if (res == -EAGAIN && t->file->is_stream && !(t->flags & TIO__TF_CANCEL) && arm_poll(u, t))
-        return; /* still in the kernel's hands, now as a poll */
-    release(u, t, res >= 0 ? res : 0, res >= 0 ? 0 : -res);
+    if (TIO_LIKELY(res >= 0))
+        release(u, t, res, 0);
+    else
+        complete_op_error(u, t, res);
 }
 
 /* An engine operation the ring ran: its raw outcome (outcome.c's general
