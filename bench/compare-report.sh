@@ -213,6 +213,13 @@ END {
         if (((w, "tio_uring_sb1") in ins) && ((w, "liburing_eager") in ins))
             printf "  info  %-27s %-44s %.0f (%s - %s)\n", wlab[w], "instr/op, io_uring sb1 - liburing eager",
                 ins[w, "tio_uring_sb1"] - ins[w, "liburing_eager"], ins[w, "tio_uring_sb1"], ins[w, "liburing_eager"] >> table
+        # The other mode of the default, and which of the two it ran in.
+        if (((w, "tio_uring_run") in ins) && ((w, "liburing") in ins))
+            printf "  info  %-27s %-44s %.0f (%s - %s)\n", wlab[w], "instr/op, io_uring by runs - liburing batch",
+                ins[w, "tio_uring_run"] - ins[w, "liburing"], ins[w, "tio_uring_run"], ins[w, "liburing"] >> table
+        if ((w, "tio_uring_submits_pct") in ins)
+            printf "  info  %-27s %-44s %s\n", wlab[w], "io_uring default: submit-only enters/100 ops",
+                ins[w, "tio_uring_submits_pct"] >> table
     }
     worst = ""; wv = 0; any = 0
     for (k in cnt) {

@@ -565,6 +565,19 @@ done
 
 # ------------------------------------------------ instructions per operation
 
+# callgrind names a function once and then by number, "(N)": awk's name for
+# either form (fn=, cfn=).
+# shellcheck disable=SC2016
+CG_NAME_OF='
+function name_of(s,   id, rest) {
+    if (match(s, /^\([0-9]+\)/)) {
+        id = substr(s, 2, RLENGTH - 2); rest = substr(s, RLENGTH + 1); sub(/^ /, "", rest)
+        if (rest != "") names[id] = rest
+        return names[id]
+    }
+    return s
+}'
+
 instr_count() { # id how wargs qd ops -> prints instructions per op, or nothing
     local id=$1 how=$2 wargs=$3 qd=$4 ops=$5 wl=$6 warm
     warm=$INSTR_WARM
@@ -605,7 +618,7 @@ instr_count() { # id how wargs qd ops -> prints instructions per op, or nothing
 
 # Counted for the 4 KiB workloads at QD 1 and 32 only (the target compares
 # taskio io_uring with the liburing floor), for the engines tio-bench runs.
-INSTR_ENGINES="tio_uring tio_threads tio_uring_sb1 liburing liburing_eager"
+INSTR_ENGINES="tio_uring tio_threads tio_uring_sb1 tio_uring_run liburing liburing_eager"
 if [ "$INSTR" != none ]; then
     say "compare.sh: user-space instructions per operation with $INSTR (${INSTR_OPS} operations after $INSTR_WARM of warm-up)"
     for w in "${WORKLOADS[@]}"; do
@@ -615,15 +628,31 @@ if [ "$INSTR" != none ]; then
         # The adaptive policy hands each start over at once where that is
         # faster, as submit_batch 1 does: its path is counted too, even
         # when the sweep does not run it.
+        # So is its other mode, a run's starts handed over together in the
+        # enter that waits (TIO_SUBMIT_IN_RUN): the two bound the default.
         sb1="tio_uring_sb1|taskio io_uring sb1|--engine taskio --backend io_uring --submit-batch 1|"
+        byrun="tio_uring_run|taskio io_uring by runs|--engine taskio --backend io_uring --submit-batch run|"
         case " ${ENGINES[*]} " in *"tio_uring_sb1|"*) sb1= ;; esac
-        case " ${ENGINES[*]} " in *"tio_uring|"*) ;; *) sb1= ;; esac
-        for e in "${ENGINES[@]}" ${sb1:+"$sb1"}; do
+        case " ${ENGINES[*]} " in *"tio_uring|"*) ;; *) sb1='' byrun='' ;; esac
+        for e in "${ENGINES[@]}" ${sb1:+"$sb1"} ${byrun:+"$byrun"}; do
             IFS='|' read -r id label how _ <<<"$e"
             case " $INSTR_ENGINES " in *" $id "*) ;; *) continue ;; esac
             v=$(instr_count "$id" "$how" "$wargs" "$wqd" "$ops" "$wid")
             if [ -n "$v" ]; then
                 printf '%s\t%s\t%s\n' "$wid" "$id" "$v" >>"$INSTR_TSV"
+                # Which mode the default ran in while counted: its enters
+                # that only submit (io_uring_submit), per 100 operations.
+                # 100 when each start is handed over at once; by runs, a
+                # run's starts go in the io_uring_submit_and_wait that
+                # waits, and only hand-overs between callbacks count.
+                if [ "$id" = tio_uring ] && [ -f "$OUT/instr/$wid.$id.cg.1" ]; then
+                    awk -v n="$ops" -v wl="$wid" "$CG_NAME_OF"'
+                    /^fn=/ { name_of(substr($0, 4)); next }
+                    /^cfn=/ { callee = name_of(substr($0, 5)); next }
+                    /^calls=/ { if (callee == "io_uring_submit") c += substr($1, 7) + 0; next }
+                    END { printf "%s\ttio_uring_submits_pct\t%.0f\n", wl, 100 * c / n }' \
+                        "$OUT/instr/$wid.$id.cg.1" >>"$INSTR_TSV"
+                fi
                 printf '  %-21s %-20s %8s instructions/op\n' "$wlabel" "$label" "$v" >&2
             else
                 printf '  %-21s %-20s failed (%s)\n' "$wlabel" "$label" "$OUT/instr/$wid.$id.*" >&2
@@ -646,15 +675,7 @@ if [ "$INSTR" = callgrind ]; then
         echo "user-space instructions per op by function (self), randread QD32, $id (callgrind window):"
         # Self cost per function: cost lines after fn=, not the inclusive
         # line that follows each calls=.
-        awk -v n="$INSTR_OPS" '
-        function name_of(s,   id, rest) {
-            if (match(s, /^\([0-9]+\)/)) {
-                id = substr(s, 2, RLENGTH - 2); rest = substr(s, RLENGTH + 1); sub(/^ /, "", rest)
-                if (rest != "") names[id] = rest
-                return names[id]
-            }
-            return s
-        }
+        awk -v n="$INSTR_OPS" "$CG_NAME_OF"'
         /^fn=/ { cur = name_of(substr($0, 4)); next }
         /^cfn=/ { name_of(substr($0, 5)); next }
         /^calls=/ { skip = 1; next }
