@@ -508,8 +508,8 @@ bool tio__start_blocking(tio_loop *loop, tio__task *t); /* tio_wait: the one tas
 unsigned tio__run_callbacks(tio_loop *loop);
 int64_t tio__run_alone(tio_loop *loop, tio__task *t); /* the one task, done: its callback */
 int tio__run_lone(tio_loop *loop); /* tio_run: the one task, queued: start, wait, callback */
-int tio__run_general(tio_loop *loop,
-                     int64_t timeout_ns); /* loop.c: what tio_run and the lone run end in */
+/* loop.c: the general run, what tio_run and the lone run end in */
+int tio__run_general(tio_loop *loop, int64_t timeout_ns);
 
 /* outcome.c: the one place a raw outcome becomes a result (semantics 4, 5,
  * 7, 11, 12, 13, 16). bytes when os_error is 0, else the raw OS error. */

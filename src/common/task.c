@@ -402,17 +402,18 @@ static inline bool flush_pass(tio_loop *loop, unsigned flags)
     while (l != &loop->queued.head) {
         tio__task *t = tio__task_of(l);
         l = l->next;
-        if (take_plain(loop, t, 0)) {
-            /* taken */
-        } else if (!may_start(loop, t)) {
-            /* At the cap only streams can still go: skip files if any. */
-            if (!(t->flags & TIO__TF_STREAM) && loop->queued_streams == 0)
-                break;
-            prefix = false;
-            continue;
-        } else if (!take(loop, t)) {
-            prefix = false;
-            continue;
+        if (!take_plain(loop, t, 0)) {
+            if (!may_start(loop, t)) {
+                /* At the cap only streams can still go: skip files if any. */
+                if (!(t->flags & TIO__TF_STREAM) && loop->queued_streams == 0)
+                    break;
+                prefix = false;
+                continue;
+            }
+            if (!take(loop, t)) {
+                prefix = false;
+                continue;
+            }
         }
         batch[n++] = t;
         if (n == TIO__BATCH) {
@@ -506,15 +507,17 @@ static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
     flush_begin(loop);
-    if (take_plain(loop, t, 0)) {
-        /* taken */
-    } else if (!may_start(loop, t)) {
-        tio__move_from(t, NULL, &loop->queued);
-        return 0;
-    } else if (!take(loop, t)) {
-        return 0;
+    if (!take_plain(loop, t, 0)) {
+        if (!may_start(loop, t)) {
+            tio__move_from(t, NULL, &loop->queued);
+            return 0;
+        }
+        if (!take(loop, t))
+            return 0;
     }
     tio__move_from(t, NULL, &loop->inflight);
+    /* submit_one, with the requeue count read only where a start can have
+     * put work back (7 instructions less per start handed over at once). */
     uint8_t out;
     tio__sync sync;
     unsigned taken = loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync);
