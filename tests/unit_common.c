@@ -49,6 +49,7 @@ typedef struct fake {
     unsigned busy_left; /* report BUSY this many times first */
     unsigned starts, cancels, waits, wakes, submits;
     unsigned fused;    /* calls of the fused entry (submit_wait) */
+    unsigned singles;  /* calls of the one-task entry (submit_single) */
     tio__task *os[64]; /* PENDING tasks the fake OS holds */
     unsigned nos;
     bool cancel_completes; /* the OS stops a cancelled task at once */
@@ -159,8 +160,17 @@ static int fake_submit_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__syn
     return *out == TIO__PENDING ? fake_wait(loop, TIO_FOREVER) : 0;
 }
 
+/* The starting call's entry for one task (tio__backend.submit_single),
+ * composed as its contract says. */
+static uint8_t fake_submit_single(tio_loop *loop, tio__task *t, tio__sync *sync)
+{
+    uint8_t out;
+    F.singles++;
+    return fake_submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) == 1 ? out : TIO__BUSY;
+}
+
 /* The backend the fixtures' loops use: the lone run's tests run with and
- * without the fused entry. */
+ * without the entries for one task. */
 static const tio__backend *backend = &fake_backend;
 
 /* The fake OS finishes a held task, raw: bytes, or an errno. */
@@ -239,6 +249,7 @@ static void setup_fused(void)
     static tio__backend fused_backend;
     fused_backend = fake_backend;
     fused_backend.submit_wait = fake_submit_wait;
+    fused_backend.submit_single = fake_submit_single;
     backend = &fused_backend;
     setup();
 }
@@ -1434,14 +1445,16 @@ START_TEST(submit_batch_one_starts_each_at_once_up_to_the_cap)
 {
     tio_loop *l = NULL;
     tio_loop_config cfg = {2, 0, NULL, 1};
-    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, &fake_backend), 0);
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, backend), 0);
     tio_file *f = make_file(l);
     tio_task t[3];
     memset(t, 0, sizeof t);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(tio_read(l, &t[i], f, buf, 100, 0, count_cb), 0);
-    /* Each from its starting call, the first too; the third waits for room. */
+    /* Each from its starting call, the first too; the third waits for room.
+     * Each found nothing queued: the backend's entry for one task. */
     ck_assert_uint_eq(F.starts, 2);
+    ck_assert_uint_eq(F.singles, backend->submit_single != NULL ? 2u : 0u);
     ck_assert_int_eq(tio__priv(&t[0])->state, TIO__INFLIGHT);
     ck_assert_int_eq(tio__priv(&t[1])->state, TIO__INFLIGHT);
     ck_assert_int_eq(tio__priv(&t[2])->state, TIO__QUEUED);
@@ -1456,7 +1469,58 @@ START_TEST(submit_batch_one_starts_each_at_once_up_to_the_cap)
 }
 END_TEST
 
-/* The lone run's cases: run with and without the fused backend entry. */
+/* A start handed over from its starting call (submit_batch 1) reports
+ * each outcome as the flush would: a synchronous one from the next run,
+ * never inline; a refusal for room retried by the run; a short transfer
+ * handed over again for its rest before the starting call returns. */
+START_TEST(submit_batch_one_reports_each_outcome_from_the_run)
+{
+    tio_loop_config cfg = {4, 0, NULL, 1};
+    tio_loop *l = NULL;
+    ck_assert_int_eq(tio__loop_create_with(&l, &cfg, backend), 0);
+    tio_file *f = make_file(l);
+    tio_task t = TIO_TASK_INIT;
+    unsigned single = backend->submit_single != NULL;
+
+    F.next = (script){TIO__COMPLETED, 100, 0};
+    in_submit = 1;
+    ck_assert_int_eq(tio_read(l, &t, f, buf, 100, 0, count_cb), 0);
+    in_submit = 0;
+    ck_assert_int_eq(calls, 0);
+    ck_assert_int_eq(tio_run(l, 0), 1);
+    ck_assert_int_eq(last_result, 100);
+
+    F.next = (script){TIO__FAILED, 0, RAW_EIO};
+    ck_assert_int_eq(tio_read(l, &t, f, buf, 100, 0, count_cb), 0);
+    ck_assert_int_eq(tio_run(l, 0), 1);
+    ck_assert_int_eq(last_result, TIO_EIO);
+    ck_assert_int_eq(tio_os_error(&t), RAW_EIO);
+
+    F.next = (script){TIO__COMPLETED, 40, 0};
+    ck_assert_int_eq(tio_read(l, &t, f, buf, 100, 0, count_cb), 0);
+    ck_assert_uint_eq(F.starts, 5); /* 40 + 40 + 20, from the starting call */
+    ck_assert_uint_eq(F.singles, 3 * single);
+    ck_assert_int_eq(tio_run(l, 0), 1);
+    ck_assert_int_eq(last_result, 100);
+
+    F.next = (script){TIO__PENDING, 0, 0};
+    F.busy_left = 1;
+    ck_assert_int_eq(tio_read(l, &t, f, buf, 100, 0, count_cb), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__QUEUED);
+    ck_assert_uint_eq(F.singles, 4 * single);
+    ck_assert_int_eq(tio_run(l, 0), 0);
+    ck_assert_int_eq(tio__priv(&t)->state, TIO__INFLIGHT);
+    os_complete(F.os[0], 100, 0);
+    ck_assert_int_eq(tio_run(l, 0), 1);
+    ck_assert_int_eq(calls, 4);
+    ck_assert_int_eq(last_result, 100);
+    tio_loop_destroy(l);
+    free(f);
+}
+END_TEST
+
+/* The lone run's cases, and the starting call's hand-over of one task: run
+ * with and without the backend's entries for one task. */
 static void add_lone_run_tests(TCase *tc)
 {
     tcase_add_test(tc, lone_run_starts_waits_and_calls_back);
@@ -1466,6 +1530,8 @@ static void add_lone_run_tests(TCase *tc)
     tcase_add_test(tc, lone_run_completed_start_needs_no_wait);
     tcase_add_test(tc, lone_run_start_refused_for_room_is_retried);
     tcase_add_test(tc, lone_run_zero_length_needs_no_os);
+    tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
+    tcase_add_test(tc, submit_batch_one_reports_each_outcome_from_the_run);
 }
 
 static Suite *suite(void)
@@ -1524,7 +1590,6 @@ static Suite *suite(void)
     tc = tcase_create("lone_run");
     tcase_add_checked_fixture(tc, setup, teardown);
     add_lone_run_tests(tc);
-    tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lone_run_fused");

@@ -294,6 +294,7 @@ int tio__faults_enable(tio_loop *loop, uint64_t seed, const unsigned permille[TI
         f->wrapper.wait = faulty_wait;
         f->wrapper.cancel = faulty_cancel;
         f->wrapper.submit_wait = NULL; /* every start and wait through the two above */
+        f->wrapper.submit_single = NULL;
         if (f->real->start_now != NULL)
             f->wrapper.start_now = faulty_start_now;
         loop->faults = f;

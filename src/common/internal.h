@@ -357,6 +357,11 @@ typedef struct tio__backend {
      * calls). *out is always set (BUSY where submit would have taken
      * nothing). wait's result, or 0 when *out is not PENDING. */
     int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
+    /* Optional: submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) in a call
+     * made for one task, the starting call's hand-over of each start
+     * (submit_batch 1, and the adaptive policy's mode that does the same).
+     * Returns what out would be: BUSY where submit would have taken nothing. */
+    uint8_t (*submit_single)(tio_loop *loop, tio__task *t, tio__sync *sync);
     /* Thread-safe: make a concurrent or the next wait return TIO__WOKEN. */
     void (*wake)(tio_loop *loop);
     /* Optional: bind a newly opened or wrapped file to the loop (IOCP
@@ -404,6 +409,8 @@ struct tio_loop {
     /* backend->submit_wait, or the common code's submit then wait: the
      * lone run's one call, with no test */
     int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
+    /* backend->submit_single, or the common code's submit of one task */
+    uint8_t (*submit_single)(tio_loop *loop, tio__task *t, tio__sync *sync);
     tio__list queued;            /* QUEUED tasks, in submission order */
     tio__list inflight;          /* INFLIGHT tasks other than sleeps */
     tio__list done;              /* DONE tasks, in completion order */

@@ -478,10 +478,19 @@ static int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__syn
     return *out == TIO__PENDING ? loop->backend->wait(loop, TIO_FOREVER) : 0;
 }
 
+/* t's start handed to the backend alone and at once: what a backend's
+ * submit_single does, for a backend without one. */
+static uint8_t submit_alone(tio_loop *loop, tio__task *t, tio__sync *sync)
+{
+    uint8_t out;
+    return loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) == 1 ? out : TIO__BUSY;
+}
+
 void tio__loop_set_backend(tio_loop *loop, const tio__backend *be)
 {
     loop->backend = be;
     loop->submit_wait = be->submit_wait != NULL ? be->submit_wait : submit_then_wait;
+    loop->submit_single = be->submit_single != NULL ? be->submit_single : submit_alone;
 }
 
 /* The pass for a queue of exactly one task, the common case of a loop
@@ -497,6 +506,17 @@ static inline void flush_begin(tio_loop *loop)
 {
     loop->queued_since_flush = 0;
     loop->retry_starts = false;
+}
+
+/* start_first after a start that did not end PENDING: submit_one's
+ * outcome, and a start that completed at once may be short and come back
+ * for its rest: handed over again, as the flush would. */
+static TIO_COLD void start_first_rest(tio_loop *loop, tio__task *t, uint8_t out,
+                                      const tio__sync *sync)
+{
+    uint32_t before = loop->requeues;
+    if (submitted_one(loop, t, out != TIO__BUSY, out, sync) && loop->requeues != before)
+        tio__flush(loop, TIO__SUBMIT_NOW);
 }
 
 /* The starting call's flush when t, not queued yet, would be the whole
@@ -516,20 +536,13 @@ static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
             return 0;
     }
     tio__move_from(t, NULL, &loop->inflight);
-    /* submit_one, with the requeue count read only where a start can have
-     * put work back (7 instructions less per start handed over at once). */
-    uint8_t out;
     tio__sync sync;
-    unsigned taken = loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync);
-    if (TIO_LIKELY(taken == 1 && out == TIO__PENDING)) {
+    uint8_t out = loop->submit_single(loop, t, &sync);
+    if (TIO_LIKELY(out == TIO__PENDING)) {
         loop->starts[TIO__PENDING]++;
         return 0;
     }
-    /* A start that completed at once may be short and come back for its
-     * rest: handed over again, as the flush would. */
-    uint32_t before = loop->requeues;
-    if (submitted_one(loop, t, taken, out, &sync) && loop->requeues != before)
-        tio__flush(loop, TIO__SUBMIT_NOW);
+    start_first_rest(loop, t, out, &sync);
     return 0;
 }
 

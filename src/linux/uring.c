@@ -164,16 +164,21 @@ static bool transient(int err)
     return err == -EINTR || err == -EAGAIN || err == -EBUSY;
 }
 
+/* submit_now while a write in flight may raise a signal: out of line, so
+ * that the common submission keeps a small frame. */
+static TIO_COLD int submit_quietly(uring *u)
+{
+    quiet q;
+    quiet_begin(&q);
+    int rc = io_uring_submit(&u->ring);
+    quiet_end(&q);
+    return rc;
+}
+
 /* Hand every SQE written so far to the kernel, without waiting. */
 static int submit_now(uring *u)
 {
-    quiet q;
-    bool masked = signals_possible(u);
-    if (masked)
-        quiet_begin(&q);
-    int rc = io_uring_submit(&u->ring);
-    if (masked)
-        quiet_end(&q);
+    int rc = TIO_LIKELY(!signals_possible(u)) ? io_uring_submit(&u->ring) : submit_quietly(u);
     TIO_ASSERT(rc >= 0 || transient(rc));
     return rc;
 }
@@ -223,20 +228,40 @@ static TIO_COLD void prep_op_other(uring *u, struct io_uring_sqe *sqe, tio__task
     }
 }
 
-/* A read, write or fsync's SQE; the common case is one buffer at an
- * offset (buf is NULL for an fsync and a whole vectored attempt; a
+/* Whether t is the common case of a read, write or fsync: one buffer at
+ * an offset (buf is NULL for an fsync and a whole vectored attempt; a
  * stream has no offset), no registered buffers, no signal to count. */
+static inline bool plain_op(const uring *u, const tio__task *t)
+{
+    return t->buf != NULL && !(t->flags & TIO__TF_STREAM) && u->plain_io;
+}
+
+/* What every read, write or fsync SQE carries besides its operation: the
+ * file's SQE flags (uring_fixed.c), the task's key. */
+static inline void prep_op_end(struct io_uring_sqe *sqe, const tio__task *t)
+{
+    sqe->flags = (uint8_t)t->file->backend_flags;
+    io_uring_sqe_set_data64(sqe, op_key(t));
+}
+
+/* plain_op's SQE, on the file's fixed-file slot or descriptor. */
+static inline void prep_plain(struct io_uring_sqe *sqe, tio__task *t)
+{
+    t->backend[0] = 0;
+    io_uring_prep_rw(opcode[t->op][0], sqe, t->file->backend_index, t->buf, t->len, t->offset);
+    prep_op_end(sqe, t);
+}
+
+/* A read, write or fsync's SQE. */
 static inline void prep_op(uring *u, struct io_uring_sqe *sqe, tio__task *t)
 {
-    const tio_file *f = t->file;
-    int fd = f->backend_index; /* the fixed-file slot or the descriptor (uring_fixed.c) */
+    if (TIO_LIKELY(plain_op(u, t))) {
+        prep_plain(sqe, t);
+        return;
+    }
     t->backend[0] = 0;
-    if (TIO_LIKELY(t->buf != NULL && !(t->flags & TIO__TF_STREAM) && u->plain_io))
-        io_uring_prep_rw(opcode[t->op][0], sqe, fd, t->buf, t->len, t->offset);
-    else
-        prep_op_other(u, sqe, t, fd);
-    sqe->flags = (uint8_t)f->backend_flags;
-    io_uring_sqe_set_data64(sqe, op_key(t));
+    prep_op_other(u, sqe, t, t->file->backend_index);
+    prep_op_end(sqe, t);
 }
 
 /* The helper threads write the eventfd the ring has a read armed on. */
@@ -334,6 +359,17 @@ static uint8_t start_engine(tio_loop *loop, uring *u, tio__task *t, tio__sync *s
     return TIO__PENDING;
 }
 
+/* A read, write or fsync into the SQ: PENDING, or BUSY (no SQE). */
+static TIO_INLINE uint8_t start_op(uring *u, tio__task *t)
+{
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (sqe == NULL)
+        return TIO__BUSY;
+    prep_op(u, sqe, t);
+    COUNT_INFLIGHT(u, ++);
+    return TIO__PENDING;
+}
+
 static TIO_INLINE unsigned submit_tasks(tio_loop *loop, tio__task *const *tasks, unsigned n,
                                         unsigned flags, uint8_t *out, tio__sync *sync)
 {
@@ -346,12 +382,8 @@ static TIO_INLINE unsigned submit_tasks(tio_loop *loop, tio__task *const *tasks,
                 break;
             continue;
         }
-        struct io_uring_sqe *sqe = get_sqe(u);
-        if (sqe == NULL)
+        if ((out[i] = start_op(u, t)) == TIO__BUSY)
             break;
-        prep_op(u, sqe, t);
-        COUNT_INFLIGHT(u, ++);
-        out[i] = TIO__PENDING;
     }
     if (flags & TIO__SUBMIT_NOW)
         submit_now(u);
@@ -607,6 +639,47 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
     return submit_tasks(loop, tasks, n, flags, out, sync);
 }
 
+/* A start from its starting call: into the SQ and to the kernel, in a
+ * call with none of the batch's loop (fewer saved registers, no array of
+ * outcomes: about 30 user-space instructions less per start than submit
+ * with one task, callgrind, 4 KiB reads at QD 32 under submit_batch 1). */
+/* uring_submit_single outside its common case: an engine operation, an
+ * SQE that is not plain_op's, or a full SQ. */
+static TIO_NOINLINE uint8_t submit_single_other(tio_loop *loop, uring *u, tio__task *t,
+                                                tio__sync *sync)
+{
+    uint8_t out = t->op >= TIO__OP_FIRST_ENGINE ? start_engine(loop, u, t, sync) : start_op(u, t);
+    /* BUSY: get_sqe has just submitted the full SQ, and the kernel refused
+     * it for now. */
+    if (out != TIO__BUSY)
+        submit_now(u);
+    return out;
+}
+
+/* The SQ to the kernel, for a start now PENDING: a call of its own, so
+ * that uring_submit_single, which ends in it, needs no stack frame. */
+static TIO_NOINLINE uint8_t submit_pending(uring *u)
+{
+    submit_now(u);
+    return TIO__PENDING;
+}
+
+/* A start from its starting call: into the SQ and to the kernel, in a
+ * call that makes no other call in its common case and so saves no
+ * register (about 45 user-space instructions less per start than submit
+ * with one task, callgrind, 4 KiB reads at QD 32 under submit_batch 1). */
+static uint8_t uring_submit_single(tio_loop *loop, tio__task *t, tio__sync *sync)
+{
+    uring *u = U(loop);
+    struct io_uring_sqe *sqe;
+    if (TIO_UNLIKELY(t->op >= TIO__OP_FIRST_ENGINE || !plain_op(u, t) ||
+                     (sqe = io_uring_get_sqe(&u->ring)) == NULL))
+        return submit_single_other(loop, u, t, sync);
+    prep_plain(sqe, t);
+    COUNT_INFLIGHT(u, ++);
+    return submit_pending(u);
+}
+
 static int uring_wait(tio_loop *loop, int64_t timeout_ns)
 {
     return wait_for(loop, timeout_ns);
@@ -728,6 +801,7 @@ const tio__backend tio__backend_io_uring = {
     .cancel = uring_cancel,
     .wait = uring_wait,
     .submit_wait = uring_submit_wait,
+    .submit_single = uring_submit_single,
     .wake = uring_wake,
     .attach = tio__uring_attach,
     .detach = tio__uring_detach,
