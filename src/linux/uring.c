@@ -639,10 +639,6 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
     return submit_tasks(loop, tasks, n, flags, out, sync);
 }
 
-/* A start from its starting call: into the SQ and to the kernel, in a
- * call with none of the batch's loop (fewer saved registers, no array of
- * outcomes: about 30 user-space instructions less per start than submit
- * with one task, callgrind, 4 KiB reads at QD 32 under submit_batch 1). */
 /* uring_submit_single outside its common case: an engine operation, an
  * SQE that is not plain_op's, or a full SQ. */
 static TIO_NOINLINE uint8_t submit_single_other(tio_loop *loop, uring *u, tio__task *t,
@@ -666,8 +662,8 @@ static TIO_NOINLINE uint8_t submit_pending(uring *u)
 
 /* A start from its starting call: into the SQ and to the kernel, in a
  * call that makes no other call in its common case and so saves no
- * register (about 45 user-space instructions less per start than submit
- * with one task, callgrind, 4 KiB reads at QD 32 under submit_batch 1). */
+ * register (about 20 user-space instructions less per start than submit
+ * with a batch of one, callgrind, 4 KiB reads at QD 32, submit_batch 1). */
 static uint8_t uring_submit_single(tio_loop *loop, tio__task *t, tio__sync *sync)
 {
     uring *u = U(loop);
