@@ -56,6 +56,7 @@ typedef struct fake {
     bool wait_completes;   /* a wait finishes the oldest held task ... */
     int64_t wait_bytes;    /* ... having moved up to this many bytes */
     int wait_rc;           /* what a wait returns (TIO__WOKEN: a tio_wake) */
+    unsigned idle_waits;   /* waits that first end with nothing done (a signal) */
 } fake;
 
 static fake F;
@@ -125,6 +126,10 @@ static int fake_wait(tio_loop *loop, int64_t timeout_ns)
     (void)loop;
     (void)timeout_ns;
     F.waits++;
+    if (F.idle_waits > 0) {
+        F.idle_waits--;
+        return 0;
+    }
     if (F.wait_completes && F.nos > 0) {
         tio__task *t = F.os[0];
         os_complete(t, F.wait_bytes < t->len ? F.wait_bytes : t->len, 0);
@@ -162,11 +167,14 @@ static int fake_submit_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__syn
 
 /* The starting call's entry for one task (tio__backend.submit_single),
  * composed as its contract says. */
-static uint8_t fake_submit_single(tio_loop *loop, tio__task *t, tio__sync *sync)
+static int fake_submit_single(tio_loop *loop, tio__task *t)
 {
     uint8_t out;
+    tio__sync sync;
     F.singles++;
-    return fake_submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) == 1 ? out : TIO__BUSY;
+    if (fake_submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync) != 1)
+        out = TIO__BUSY;
+    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
 }
 
 /* The backend the fixtures' loops use: the lone run's tests run with and
@@ -1514,8 +1522,51 @@ START_TEST(submit_batch_one_reports_each_outcome_from_the_run)
     ck_assert_int_eq(tio_run(l, 0), 1);
     ck_assert_int_eq(calls, 4);
     ck_assert_int_eq(last_result, 100);
+    /* Each start counted once, under its outcome: the completed ones (the
+     * three of the short transfer too), the failed one, the refusal, and
+     * the one the run handed over. */
+    ck_assert_uint_eq(l->starts[TIO__COMPLETED], 4);
+    ck_assert_uint_eq(l->starts[TIO__FAILED], 1);
+    ck_assert_uint_eq(l->starts[TIO__BUSY], 1);
+    ck_assert_uint_eq(l->starts[TIO__PENDING], 1);
     tio_loop_destroy(l);
     free(f);
+}
+END_TEST
+
+/* A run with work in the OS's hands and nothing else to do but wait, as
+ * the general run would: a wait that ends with nothing done (a signal) is
+ * made again, a tio_wake ends the run without a callback, and a failed
+ * wait is the run's result. */
+START_TEST(waiting_run_waits_until_a_callback_is_due)
+{
+    tio_task t[2] = {TIO_TASK_INIT, TIO_TASK_INIT};
+    ck_assert_int_eq(submit_read(&t[0]), 0);
+    ck_assert_int_eq(submit_read(&t[1]), 0);
+    ck_assert_int_eq(tio_run(loop, 0), 0); /* both handed over */
+    ck_assert_uint_eq(F.nos, 2);
+
+    unsigned waits = F.waits;
+    F.wait_rc = TIO__WOKEN;
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 0);
+    ck_assert_uint_eq(F.waits, waits + 1);
+    ck_assert_int_eq(calls, 0);
+
+    F.wait_rc = TIO_EIO;
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), TIO_EIO);
+    ck_assert_uint_eq(F.waits, waits + 2);
+    ck_assert_int_eq(calls, 0);
+
+    F.wait_rc = 0;
+    F.idle_waits = 2;
+    waits_complete(100);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_uint_eq(F.waits, waits + 5);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(tio__priv(&t[1])->state, TIO__INFLIGHT);
+    ck_assert_int_eq(tio_run(loop, TIO_FOREVER), 1);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_uint_eq(tio_pending(loop), 0);
 }
 END_TEST
 
@@ -1532,6 +1583,7 @@ static void add_lone_run_tests(TCase *tc)
     tcase_add_test(tc, lone_run_zero_length_needs_no_os);
     tcase_add_test(tc, submit_batch_one_starts_each_at_once_up_to_the_cap);
     tcase_add_test(tc, submit_batch_one_reports_each_outcome_from_the_run);
+    tcase_add_test(tc, waiting_run_waits_until_a_callback_is_due);
 }
 
 static Suite *suite(void)

@@ -360,8 +360,12 @@ typedef struct tio__backend {
     /* Optional: submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) in a call
      * made for one task, the starting call's hand-over of each start
      * (submit_batch 1, and the adaptive policy's mode that does the same).
-     * Returns what out would be: BUSY where submit would have taken nothing. */
-    uint8_t (*submit_single)(tio_loop *loop, tio__task *t, tio__sync *sync);
+     * Returns 0 when out would be PENDING; any other outcome (BUSY where
+     * submit would have taken nothing) it reports with
+     * tio__single_settled(loop, t, out, sync) and returns that call's value,
+     * as a completion is reported with tio__task_complete: the starting
+     * call's path then ends in this call, with no stack frame on the way. */
+    int (*submit_single)(tio_loop *loop, tio__task *t);
     /* Thread-safe: make a concurrent or the next wait return TIO__WOKEN. */
     void (*wake)(tio_loop *loop);
     /* Optional: bind a newly opened or wrapped file to the loop (IOCP
@@ -410,7 +414,7 @@ struct tio_loop {
      * lone run's one call, with no test */
     int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
     /* backend->submit_single, or the common code's submit of one task */
-    uint8_t (*submit_single)(tio_loop *loop, tio__task *t, tio__sync *sync);
+    int (*submit_single)(tio_loop *loop, tio__task *t);
     tio__list queued;            /* QUEUED tasks, in submission order */
     tio__list inflight;          /* INFLIGHT tasks other than sleeps */
     tio__list done;              /* DONE tasks, in completion order */
@@ -524,6 +528,8 @@ void tio__task_complete_slow(tio__task *t, int64_t bytes, int os_error);
 TIO_COLD void tio__vec_prepare(const tio_loop *loop, tio__task *t); /* vector.c: next attempt */
 void tio__vec_advance(tio__task *t, uint32_t bytes);                /* an attempt moved bytes */
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error);  /* FAILED at start: BUSY? */
+/* A backend's submit_single, for a start that did not end PENDING: 0. */
+int tio__single_settled(tio_loop *loop, tio__task *t, uint8_t out, const tio__sync *sync);
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
 
 /* engine.c and file.c: an engine operation's effect on the loop's state

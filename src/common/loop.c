@@ -154,16 +154,37 @@ TIO_NOINLINE int tio__run_general(tio_loop *loop, int64_t timeout_ns)
     return (int)tio__run_callbacks(loop);
 }
 
+/* The general run's first pass where it has nothing to do but wait: a
+ * caller that waits as long as it takes, nothing queued, no deadline
+ * armed, no callback due (a loop kept full by handing each start over at
+ * once). Without the general run's frame and clock (about 30 user-space
+ * instructions less per run, callgrind, 4 KiB DSYNC writes at QD 32,
+ * submit_batch 1); a wait that ends with nothing due goes on there. */
+static TIO_NOINLINE int run_waiting(tio_loop *loop)
+{
+    int rc = loop->backend->wait(loop, TIO_FOREVER);
+    if (rc < 0)
+        return rc;
+    tio__timers_expire(loop);
+    if (rc == TIO__WOKEN || !tio__list_empty(&loop->done) || loop->pending == 0)
+        return (int)tio__run_callbacks(loop);
+    return tio__run_general(loop, TIO_FOREVER);
+}
+
 /* One run, for tio_run and tio_wait. */
 static TIO_INLINE int run(tio_loop *loop, int64_t timeout_ns)
 {
     if (loop->pending == 0)
         return 0;
-    /* The loop's only task and a caller that waits as long as it takes:
-     * when the task is queued (task.c looks), one start, one wait, one
-     * callback. */
-    if (timeout_ns < 0 && loop->pending == 1)
-        return tio__run_lone(loop);
+    if (timeout_ns < 0) {
+        /* The loop's only task: when it is queued (task.c looks), one
+         * start, one wait, one callback. */
+        if (loop->pending == 1)
+            return tio__run_lone(loop);
+        if (tio__list_empty(&loop->queued) && tio__list_empty(&loop->done) &&
+            loop->timers.count == 0)
+            return run_waiting(loop);
+    }
     return tio__run_general(loop, timeout_ns);
 }
 

@@ -480,10 +480,13 @@ static int submit_then_wait(tio_loop *loop, tio__task *t, uint8_t *out, tio__syn
 
 /* t's start handed to the backend alone and at once: what a backend's
  * submit_single does, for a backend without one. */
-static uint8_t submit_alone(tio_loop *loop, tio__task *t, tio__sync *sync)
+static int submit_alone(tio_loop *loop, tio__task *t)
 {
     uint8_t out;
-    return loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) == 1 ? out : TIO__BUSY;
+    tio__sync sync;
+    if (loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync) != 1)
+        out = TIO__BUSY;
+    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
 }
 
 void tio__loop_set_backend(tio_loop *loop, const tio__backend *be)
@@ -508,15 +511,18 @@ static inline void flush_begin(tio_loop *loop)
     loop->retry_starts = false;
 }
 
-/* start_first after a start that did not end PENDING: submit_one's
- * outcome, and a start that completed at once may be short and come back
- * for its rest: handed over again, as the flush would. */
-static TIO_COLD void start_first_rest(tio_loop *loop, tio__task *t, uint8_t out,
-                                      const tio__sync *sync)
+/* start_first's start, when it did not end PENDING (start_first counted
+ * it PENDING): submit_one's outcome, and a start that completed at once
+ * may be short and come back for its rest: handed over again, as the
+ * flush would. */
+TIO_COLD int tio__single_settled(tio_loop *loop, tio__task *t, uint8_t out, const tio__sync *sync)
 {
+    TIO_ASSERT(out != TIO__PENDING && t->state == TIO__INFLIGHT && loop->starts[TIO__PENDING] > 0);
+    loop->starts[TIO__PENDING]--;
     uint32_t before = loop->requeues;
     if (submitted_one(loop, t, out != TIO__BUSY, out, sync) && loop->requeues != before)
         tio__flush(loop, TIO__SUBMIT_NOW);
+    return 0;
 }
 
 /* The starting call's flush when t, not queued yet, would be the whole
@@ -536,14 +542,10 @@ static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
             return 0;
     }
     tio__move_from(t, NULL, &loop->inflight);
-    tio__sync sync;
-    uint8_t out = loop->submit_single(loop, t, &sync);
-    if (TIO_LIKELY(out == TIO__PENDING)) {
-        loop->starts[TIO__PENDING]++;
-        return 0;
-    }
-    start_first_rest(loop, t, out, &sync);
-    return 0;
+    /* Counted before the call, which then ends this path (no frame):
+     * tio__single_settled takes it back for any other outcome. */
+    loop->starts[TIO__PENDING]++;
+    return loop->submit_single(loop, t);
 }
 
 /* Hand queued work to the backend. A start that completes at once may be

@@ -641,36 +641,36 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
 
 /* uring_submit_single outside its common case: an engine operation, an
  * SQE that is not plain_op's, or a full SQ. */
-static TIO_NOINLINE uint8_t submit_single_other(tio_loop *loop, uring *u, tio__task *t,
-                                                tio__sync *sync)
+static TIO_NOINLINE int submit_single_other(tio_loop *loop, uring *u, tio__task *t)
 {
-    uint8_t out = t->op >= TIO__OP_FIRST_ENGINE ? start_engine(loop, u, t, sync) : start_op(u, t);
+    tio__sync sync;
+    uint8_t out = t->op >= TIO__OP_FIRST_ENGINE ? start_engine(loop, u, t, &sync) : start_op(u, t);
     /* BUSY: get_sqe has just submitted the full SQ, and the kernel refused
      * it for now. */
     if (out != TIO__BUSY)
         submit_now(u);
-    return out;
+    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
 }
 
 /* The SQ to the kernel, for a start now PENDING: a call of its own, so
  * that uring_submit_single, which ends in it, needs no stack frame. */
-static TIO_NOINLINE uint8_t submit_pending(uring *u)
+static TIO_NOINLINE int submit_pending(uring *u)
 {
     submit_now(u);
-    return TIO__PENDING;
+    return 0;
 }
 
 /* A start from its starting call: into the SQ and to the kernel, in a
  * call that makes no other call in its common case and so saves no
  * register (about 20 user-space instructions less per start than submit
  * with a batch of one, callgrind, 4 KiB reads at QD 32, submit_batch 1). */
-static uint8_t uring_submit_single(tio_loop *loop, tio__task *t, tio__sync *sync)
+static int uring_submit_single(tio_loop *loop, tio__task *t)
 {
     uring *u = U(loop);
     struct io_uring_sqe *sqe;
     if (TIO_UNLIKELY(t->op >= TIO__OP_FIRST_ENGINE || !plain_op(u, t) ||
                      (sqe = io_uring_get_sqe(&u->ring)) == NULL))
-        return submit_single_other(loop, u, t, sync);
+        return submit_single_other(loop, u, t);
     prep_plain(sqe, t);
     COUNT_INFLIGHT(u, ++);
     return submit_pending(u);
