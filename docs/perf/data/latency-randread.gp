@@ -5,7 +5,7 @@ set datafile missing 'NaN'
 set grid
 set key outside right top
 set logscale x 2
-set multiplot layout 1,2 title "4 KiB O_DIRECT random reads: latency (submitting call to completion)\n2 CPUs, AMD EPYC, 23.5 GiB RAM, kernel 6.18.44-fc-v1147, virtualised (docker)"
+set multiplot layout 1,2 title "4 KiB O_DIRECT random reads: latency (submitting call to completion)\n2 CPUs, AMD EPYC, 23.5 GiB RAM, kernel 6.18.44-fc-v1294, virtualised (docker)"
 set xlabel 'queue depth'
 set ylabel 'microseconds (log)'
 set logscale y

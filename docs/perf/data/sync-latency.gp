@@ -13,7 +13,7 @@ set boxwidth 0.9
 set yrange [0:*]
 set grid ytics
 set xtics nomirror
-set title "Synchronous caller, QD 1: p50 latency per operation\n2 CPUs, AMD EPYC, 23.5 GiB RAM, kernel 6.18.44-fc-v1147, virtualised (docker)"
+set title "Synchronous caller, QD 1: p50 latency per operation\n2 CPUs, AMD EPYC, 23.5 GiB RAM, kernel 6.18.44-fc-v1294, virtualised (docker)"
 set ylabel 'microseconds (log)'
 set logscale y
 set yrange [*:*]
