@@ -174,7 +174,7 @@ static int fake_submit_single(tio_loop *loop, tio__task *t)
     F.singles++;
     if (fake_submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync) != 1)
         out = TIO__BUSY;
-    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
+    return tio__single_outcome(loop, t, out, &sync);
 }
 
 /* The backend the fixtures' loops use: the lone run's tests run with and

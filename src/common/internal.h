@@ -530,6 +530,12 @@ void tio__vec_advance(tio__task *t, uint32_t bytes);                /* an attemp
 int tio__start_failed(tio_loop *loop, tio__task *t, int os_error);  /* FAILED at start: BUSY? */
 /* A backend's submit_single, for a start that did not end PENDING: 0. */
 int tio__single_settled(tio_loop *loop, tio__task *t, uint8_t out, const tio__sync *sync);
+/* submit_single's result for a start's outcome, as its contract says. */
+static inline int tio__single_outcome(tio_loop *loop, tio__task *t, uint8_t out,
+                                      const tio__sync *sync)
+{
+    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, sync);
+}
 void tio__task_finish_cancelled(tio__task *t); /* ECANCELED, ETIMEDOUT or the bytes moved */
 
 /* engine.c and file.c: an engine operation's effect on the loop's state

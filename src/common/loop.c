@@ -120,6 +120,14 @@ static inline int64_t wait_budget(tio_loop *loop, int64_t left_ns)
     return ns;
 }
 
+/* Whether a run's wait, which returned rc, ends the run: callbacks are
+ * due, tio_wake, a poll, or nothing is left pending. */
+static inline bool wait_ends_run(const tio_loop *loop, int rc, int64_t timeout_ns)
+{
+    return rc == TIO__WOKEN || !tio__list_empty(&loop->done) || timeout_ns == 0 ||
+           loop->pending == 0;
+}
+
 /* The general run: fire due deadlines, hand queued work over, wait until
  * a callback is due, the caller's time is up or tio_wake, then run
  * callbacks. A wait that ends early for any other reason (a signal, a
@@ -145,8 +153,7 @@ TIO_NOINLINE int tio__run_general(tio_loop *loop, int64_t timeout_ns)
         if (rc < 0)
             return rc;
         tio__timers_expire(loop);
-        if (rc == TIO__WOKEN || !tio__list_empty(&loop->done) || timeout_ns == 0 ||
-            loop->pending == 0)
+        if (wait_ends_run(loop, rc, timeout_ns))
             break;
         if (timeout_ns > 0 && (left = until - tio__now_ns()) <= 0)
             break;
@@ -166,7 +173,7 @@ static TIO_NOINLINE int run_waiting(tio_loop *loop)
     if (rc < 0)
         return rc;
     tio__timers_expire(loop);
-    if (rc == TIO__WOKEN || !tio__list_empty(&loop->done) || loop->pending == 0)
+    if (wait_ends_run(loop, rc, TIO_FOREVER))
         return (int)tio__run_callbacks(loop);
     return tio__run_general(loop, TIO_FOREVER);
 }

@@ -486,7 +486,7 @@ static int submit_alone(tio_loop *loop, tio__task *t)
     tio__sync sync;
     if (loop->backend->submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, &sync) != 1)
         out = TIO__BUSY;
-    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
+    return tio__single_outcome(loop, t, out, &sync);
 }
 
 void tio__loop_set_backend(tio_loop *loop, const tio__backend *be)

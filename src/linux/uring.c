@@ -649,7 +649,7 @@ static TIO_NOINLINE int submit_single_other(tio_loop *loop, uring *u, tio__task 
      * it for now. */
     if (out != TIO__BUSY)
         submit_now(u);
-    return out == TIO__PENDING ? 0 : tio__single_settled(loop, t, out, &sync);
+    return tio__single_outcome(loop, t, out, &sync);
 }
 
 /* The SQ to the kernel, for a start now PENDING: a call of its own, so
