@@ -5,6 +5,7 @@
 #
 #   bench/compare.sh [--quick] [--plot] [--rounds N] [--seconds S] ...
 #   bench/compare.sh --plot-only DIR      table, targets and charts again, from a saved run
+#   bench/compare.sh --pool "DIR..." --out DIR   the same, from the rounds of several saved runs
 #
 # Workloads (--workloads picks families; --qds the sweep's queue depths):
 #   rr     4 KiB O_DIRECT random reads,          QD 1 4 16 32 64 128
@@ -92,6 +93,7 @@ DO_DEPS=1
 DO_FIO=1
 DO_PLOT=0
 PLOT_ONLY=
+POOL=
 CHARTS=
 PLOT_FORMAT=png
 INSTR=auto        # auto | perf | callgrind | none
@@ -139,6 +141,13 @@ Options:
                     summary.tsv, targets.tsv, machine.txt, meta.tsv, runs.tsv,
                     instr.tsv: enough for --plot-only DIR), e.g. docs/perf
   --plot-format F   png (default) or svg
+  --pool "DIR..."   no runs: the rounds of several saved runs of the same
+                    workloads and engines as one run, in --out DIR (its
+                    table, targets and, with --plot, charts); instruction
+                    counts: the median of the runs' counts. Each sweep's
+                    rounds stay interleaved among themselves only, so
+                    pooling trades the verdict of one run for the median
+                    of many rounds spread over hours of the device's drift
 EOF
 }
 
@@ -166,6 +175,7 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift ;;
     --plot) DO_PLOT=1 ;;
     --plot-only) PLOT_ONLY=$2; DO_PLOT=1; shift ;;
+    --pool) POOL=$2; shift ;;
     --charts) CHARTS=$2; shift ;;
     --plot-format) PLOT_FORMAT=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -210,6 +220,58 @@ plot() { # results dir, charts dir
     fi
     say "compare.sh: charts in $charts"
 }
+
+# The rounds of the saved runs in $POOL as the rounds of one run in $OUT:
+# round numbers continued from run to run, the first run's meta.tsv (with
+# the rounds summed) and machine.txt, each instruction count the median of
+# the runs'. Runs of other workloads or engines are refused: a median over
+# rounds that measured different things means nothing.
+pool() {
+    local d first="" rounds=0 off=0 n
+    [ -n "$OUT" ] || { say "compare.sh: --pool needs --out DIR"; return 2; }
+    for d in $POOL; do
+        [ -f "$d/meta.tsv" ] && [ -f "$d/runs.tsv" ] ||
+            { say "compare.sh: $d: no meta.tsv and runs.tsv of a compare.sh run"; return 1; }
+        if [ -z "$first" ]; then
+            first=$d
+        elif ! cmp -s <(grep -E '^[WE]'$'\t' "$first/meta.tsv") <(grep -E '^[WE]'$'\t' "$d/meta.tsv"); then
+            say "compare.sh: $d: other workloads or engines than $first: not pooled"
+            return 1
+        fi
+        n=$(awk -F'\t' '$1 == "P" && $2 == "rounds" {print $3}' "$d/meta.tsv")
+        rounds=$((rounds + ${n:-0}))
+    done
+    mkdir -p "$OUT" || return 1
+    : >"$OUT/runs.tsv"
+    : >"$OUT/instr.tsv"
+    for d in $POOL; do
+        awk -F'\t' -v OFS='\t' -v off="$off" '{$3 += off; print}' "$d/runs.tsv" >>"$OUT/runs.tsv"
+        n=$(awk -F'\t' '$1 == "P" && $2 == "rounds" {print $3}' "$d/meta.tsv")
+        off=$((off + n))
+        [ -f "$d/instr.tsv" ] && cat "$d/instr.tsv" >>"$OUT/instr.tsv.all"
+    done
+    awk -F'\t' -v OFS='\t' -v r="$rounds" -v pooled="$POOL" '
+        $1 == "P" && $2 == "rounds" { $3 = r }
+        { print }
+        END { print "P", "pooled", pooled }' "$first/meta.tsv" >"$OUT/meta.tsv"
+    [ -f "$first/machine.txt" ] && cp "$first/machine.txt" "$OUT/"
+    if [ -f "$OUT/instr.tsv.all" ]; then
+        sort -t$'\t' -k1,1 -k2,2 -k3,3n "$OUT/instr.tsv.all" | awk -F'\t' -v OFS='\t' '
+            function out() { if (n) print k1, k2, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+            $1 != k1 || $2 != k2 { out(); k1 = $1; k2 = $2; n = 0 }
+            { v[++n] = $3 }
+            END { out() }' >"$OUT/instr.tsv"
+        rm -f "$OUT/instr.tsv.all"
+    fi
+    say "compare.sh: pooled $rounds rounds of: $POOL"
+    report "$OUT" || return 1
+    [ "$DO_PLOT" = 1 ] && plot "$OUT" "${CHARTS:-$OUT/charts}"
+    return 0
+}
+if [ -n "$POOL" ]; then
+    pool
+    exit
+fi
 
 if [ -n "$PLOT_ONLY" ]; then
     [ -f "$PLOT_ONLY/meta.tsv" ] && [ -f "$PLOT_ONLY/runs.tsv" ] ||
