@@ -124,6 +124,8 @@ END {
     printf "workload\twhat\tvalue\tbound\tstatus\tround_lo\tround_hi\tnoise_floor\n" > tfile
     printf "wl\tlabel\tfamily\tqd\tengine\tengine_label\truns\tiops\tmib_s\tspread\tp50_us\tp99_us\tp999_us\tcpu_ns\tusr_ns\tsys_ns\tallocs\tinstr\n" > summary
     printf "taskio vs peers: medians of %s interleaved rounds, %s s per run after %s s warm-up.\n", par["rounds"], par["seconds"], par["warmup"] >> table
+    if (par["pooled"] != "")
+        printf "Pooled (compare.sh --pool; instruction counts: the median of the runs): %s.\n", par["pooled"] >> table
     printf "4 KiB random: O_DIRECT reads, O_DIRECT|O_DSYNC writes; 1 MiB sequential: O_DIRECT. 2x: two loops\n" >> table
     printf "(rings, fio jobs) on two threads, each over its own half of the file. sync: QD 1, start then\n" >> table
     printf "tio_wait (pread: blocking pread/pwrite); buffered: a cached file. Every tio-bench engine: the same\n" >> table
