@@ -242,6 +242,10 @@ pool() {
         rounds=$((rounds + ${n:-0}))
     done
     mkdir -p "$OUT" || return 1
+    for d in $POOL; do
+        [ "$(cd "$d" && pwd -P)" != "$(cd "$OUT" && pwd -P)" ] ||
+            { say "compare.sh: --out $OUT is one of the pooled runs: it would be overwritten"; return 2; }
+    done
     : >"$OUT/runs.tsv"
     : >"$OUT/instr.tsv"
     for d in $POOL; do
