@@ -221,17 +221,28 @@ plot() { # results dir, charts dir
     say "compare.sh: charts in $charts"
 }
 
+# Whether DIR holds a saved compare.sh run (what --plot-only and --pool read).
+saved_run() {
+    [ -f "$1/meta.tsv" ] && [ -f "$1/runs.tsv" ] && return 0
+    say "compare.sh: $1: no meta.tsv and runs.tsv of a compare.sh run"
+    return 1
+}
+
 # The rounds of the saved runs in $POOL as the rounds of one run in $OUT:
 # round numbers continued from run to run, the first run's meta.tsv (with
 # the rounds summed) and machine.txt, each instruction count the median of
 # the runs'. Runs of other workloads or engines are refused: a median over
 # rounds that measured different things means nothing.
 pool() {
-    local d first="" rounds=0 off=0 n
+    local d first="" rounds=0 n i=0
+    local -a each=()
     [ -n "$OUT" ] || { say "compare.sh: --pool needs --out DIR"; return 2; }
     for d in $POOL; do
-        [ -f "$d/meta.tsv" ] && [ -f "$d/runs.tsv" ] ||
-            { say "compare.sh: $d: no meta.tsv and runs.tsv of a compare.sh run"; return 1; }
+        saved_run "$d" || return 1
+        if [ "$d" -ef "$OUT" ]; then
+            say "compare.sh: --out $OUT is one of the pooled runs: it would be overwritten"
+            return 2
+        fi
         if [ -z "$first" ]; then
             first=$d
         elif ! cmp -s <(grep -E '^[WE]'$'\t' "$first/meta.tsv") <(grep -E '^[WE]'$'\t' "$d/meta.tsv"); then
@@ -239,34 +250,27 @@ pool() {
             return 1
         fi
         n=$(awk -F'\t' '$1 == "P" && $2 == "rounds" {print $3}' "$d/meta.tsv")
-        rounds=$((rounds + ${n:-0}))
+        each+=("${n:-0}")
     done
     mkdir -p "$OUT" || return 1
-    for d in $POOL; do
-        [ "$(cd "$d" && pwd -P)" != "$(cd "$OUT" && pwd -P)" ] ||
-            { say "compare.sh: --out $OUT is one of the pooled runs: it would be overwritten"; return 2; }
-    done
     : >"$OUT/runs.tsv"
-    : >"$OUT/instr.tsv"
     for d in $POOL; do
-        awk -F'\t' -v OFS='\t' -v off="$off" '{$3 += off; print}' "$d/runs.tsv" >>"$OUT/runs.tsv"
-        n=$(awk -F'\t' '$1 == "P" && $2 == "rounds" {print $3}' "$d/meta.tsv")
-        off=$((off + n))
-        [ -f "$d/instr.tsv" ] && cat "$d/instr.tsv" >>"$OUT/instr.tsv.all"
+        awk -F'\t' -v OFS='\t' -v off="$rounds" '{$3 += off; print}' "$d/runs.tsv" >>"$OUT/runs.tsv"
+        rounds=$((rounds + each[i]))
+        i=$((i + 1))
     done
     awk -F'\t' -v OFS='\t' -v r="$rounds" -v pooled="$POOL" '
         $1 == "P" && $2 == "rounds" { $3 = r }
         { print }
         END { print "P", "pooled", pooled }' "$first/meta.tsv" >"$OUT/meta.tsv"
     [ -f "$first/machine.txt" ] && cp "$first/machine.txt" "$OUT/"
-    if [ -f "$OUT/instr.tsv.all" ]; then
-        sort -t$'\t' -k1,1 -k2,2 -k3,3n "$OUT/instr.tsv.all" | awk -F'\t' -v OFS='\t' '
-            function out() { if (n) print k1, k2, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
-            $1 != k1 || $2 != k2 { out(); k1 = $1; k2 = $2; n = 0 }
-            { v[++n] = $3 }
-            END { out() }' >"$OUT/instr.tsv"
-        rm -f "$OUT/instr.tsv.all"
-    fi
+    for d in $POOL; do
+        [ -f "$d/instr.tsv" ] && cat "$d/instr.tsv"
+    done | sort -t$'\t' -k1,1 -k2,2 -k3,3n | awk -F'\t' -v OFS='\t' '
+        function out() { if (n) print k1, k2, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+        $1 != k1 || $2 != k2 { out(); k1 = $1; k2 = $2; n = 0 }
+        { v[++n] = $3 }
+        END { out() }' >"$OUT/instr.tsv"
     say "compare.sh: pooled $rounds rounds of: $POOL"
     report "$OUT" || return 1
     [ "$DO_PLOT" = 1 ] && plot "$OUT" "${CHARTS:-$OUT/charts}"
@@ -278,8 +282,7 @@ if [ -n "$POOL" ]; then
 fi
 
 if [ -n "$PLOT_ONLY" ]; then
-    [ -f "$PLOT_ONLY/meta.tsv" ] && [ -f "$PLOT_ONLY/runs.tsv" ] ||
-        { say "compare.sh: $PLOT_ONLY: no meta.tsv and runs.tsv of a compare.sh run"; exit 1; }
+    saved_run "$PLOT_ONLY" || exit 1
     if ! have gnuplot && [ "$DO_DEPS" = 1 ] && [ "$(id -u)" = 0 ] && have apt-get; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null 2>&1
     fi
