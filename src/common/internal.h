@@ -515,10 +515,11 @@ int tio__check_task(tio_loop *loop, const char *call, tio_task *task, tio_file *
 void tio__task_requeue(tio__task *t);            /* INFLIGHT -> QUEUED: continue/retry */
 void tio__flush(tio_loop *loop, unsigned flags); /* hand queued work to the backend */
 void tio__loop_set_backend(tio_loop *loop, const tio__backend *be); /* the loop's backend table */
-bool tio__start_blocking(tio_loop *loop, tio__task *t); /* tio_wait: the one task, now */
 unsigned tio__run_callbacks(tio_loop *loop);
 int64_t tio__run_alone(tio_loop *loop, tio__task *t); /* the one task, done: its callback */
-int tio__run_lone(tio_loop *loop); /* tio_run: the one task, queued: start, wait, callback */
+bool tio__wait_alone(tio_loop *loop, tio__task *t,
+                     int64_t *result); /* tio_wait: the one task, now */
+int tio__run_lone(tio_loop *loop);     /* tio_run: the one task, queued: start, wait, callback */
 /* loop.c: the general run, what tio_run and the lone run end in */
 int tio__run_general(tio_loop *loop, int64_t timeout_ns);
 

@@ -277,11 +277,14 @@ int64_t tio_wait(tio_loop *loop, tio_task *task, int64_t timeout_ns)
     bool alone = timeout_ns < 0 && loop->pending == 1;
     if (alone && loop->lone_waits < TIO__LONE_WAITS)
         loop->lone_waits++;
-    if (alone && t->state == TIO__QUEUED && !(t->flags & TIO__TF_DEADLINE) &&
-        t->op <= TIO__OP_FSYNC && !(t->flags & TIO__TF_STREAM) && loop->backend->start_now != NULL)
-        tio__start_blocking(loop, t);
-    /* The loop's only task is done (by its start, or just above): its
-     * callback is all a run would do. */
+    if (alone && t->state == TIO__QUEUED && !(t->flags & (TIO__TF_DEADLINE | TIO__TF_STREAM)) &&
+        t->op <= TIO__OP_FSYNC && loop->backend->start_now != NULL) {
+        int64_t result;
+        if (tio__wait_alone(loop, t, &result))
+            return result;
+    }
+    /* The loop's only task is done (by its start): its callback is all a
+     * run would do. */
     if (t->state == TIO__DONE && loop->pending == 1)
         return tio__run_alone(loop, t);
     return wait_in_runs(loop, t, timeout_ns);

@@ -67,9 +67,8 @@
 static inline bool nowait_pays(const tio_loop *loop, tio__task *t)
 {
     tio_file *f = t->file;
-    if (loop->pending != 1 || !loop->adaptive || f->direct || f->is_stream ||
-        t->op == TIO__OP_FSYNC || loop->backend->start_now == NULL ||
-        loop->lone_waits >= TIO__LONE_WAITS)
+    if (loop->pending != 1 || !loop->adaptive || f->direct || loop->lone_waits >= TIO__LONE_WAITS ||
+        f->is_stream || t->op == TIO__OP_FSYNC || loop->backend->start_now == NULL)
         return false;
     unsigned dir = t->op - TIO__OP_READ;
     if (f->nowait_refused[dir])
@@ -171,9 +170,12 @@ static bool start_done(tio_loop *loop, tio__task *t, uint8_t outcome, const tio_
  * deadline to fire first (a task has none before its start returns,
  * and tio_wait takes this path only without one) and no cap to respect.
  * True when that settled it, its outcome delivered like any synchronous
- * start; false when the OS would have waited (NOWAIT) or the backend
- * declined, and t is back where it was, QUEUED, to start as usual. */
-static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from, unsigned how)
+ * start, except that a transfer done whole goes to `whole_to` (NULL: on
+ * no list, its callback the caller's to run); false when the OS would
+ * have waited (NOWAIT) or the backend declined, and t is back where it
+ * was, QUEUED, to start as usual. */
+static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from, unsigned how,
+                                   tio__list *whole_to)
 {
     TIO_ASSERT(loop->pending == 1 && t->state == TIO__QUEUED && t->on == from);
     TIO_ASSERT(t->op <= TIO__OP_FSYNC && !(t->flags & (TIO__TF_STREAM | TIO__TF_DEADLINE)));
@@ -193,7 +195,10 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     /* The common case needs no in-flight list on the way to DONE. */
     if (out == TIO__COMPLETED && tio__done_whole(t, s.bytes, 0)) {
         loop->inflight_files--;
-        tio__task_done(t, from, s.bytes, 0);
+        t->os_error = 0;
+        tio__pub(t)->result = s.bytes;
+        t->state = TIO__DONE;
+        tio__move_from(t, from, whole_to);
         return true;
     }
     tio__move_from(t, from, &loop->inflight);
@@ -203,10 +208,6 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     return true;
 }
 
-bool tio__start_blocking(tio_loop *loop, tio__task *t)
-{
-    return start_alone(loop, t, &loop->queued, TIO__NOW_BLOCKING);
-}
 
 /* The starting call's attempt at the loop's only task (nowait_pays);
  * queued as usual when the OS would have waited. No stream, and alone:
@@ -214,7 +215,7 @@ bool tio__start_blocking(tio_loop *loop, tio__task *t)
  * starting call's result, so that each is a tail call. */
 static TIO_NOINLINE int start_nowait(tio_loop *loop, tio__task *t)
 {
-    if (start_alone(loop, t, NULL, TIO__NOW_NOWAIT))
+    if (start_alone(loop, t, NULL, TIO__NOW_NOWAIT, &loop->done))
         return 0;
     tio__move_from(t, NULL, &loop->queued);
     loop->queued_since_flush++;
@@ -585,30 +586,36 @@ static inline bool handover_due(const tio_loop *loop)
            !tio__list_empty(&loop->done) && loop->adaptive && !tio__list_empty(&loop->queued);
 }
 
-/* The callback of t, the oldest completion: from here t is the
- * caller's again. */
-static TIO_INLINE void run_callback(tio_loop *loop, tio__task *t)
+/* t, DONE and on no list, is the caller's again: its callback. */
+static TIO_INLINE void hand_back(tio_loop *loop, tio__task *t)
 {
     tio_task *task = tio__pub(t);
     tio_cb cb = t->cb;
-    TIO_ASSERT(t->state == TIO__DONE && !(t->flags & TIO__TF_DEADLINE));
-    TIO_ASSERT(loop->pending > 0 && loop->done.head.next == &t->link);
-    tio__move_from(t, &loop->done, NULL);
+    TIO_ASSERT(t->state == TIO__DONE && t->on == NULL && !(t->flags & TIO__TF_DEADLINE));
+    TIO_ASSERT(loop->pending > 0);
     if (t->file) {
         TIO_ASSERT(t->file->pending > 0);
         t->file->pending--;
     }
     loop->pending--;
-    if (loop->wait_task == t && loop->wait_gen == t->gen) {
-        loop->wait_done = true;
-        loop->wait_result = task->result;
-    }
     /* A cancel keyed to the old generation can no longer match it. */
     t->gen++;
     t->state = TIO__IDLE;
     loop->in_callback = true;
     cb(task, task->result);
     loop->in_callback = false;
+}
+
+/* The callback of t, the oldest completion. */
+static TIO_INLINE void run_callback(tio_loop *loop, tio__task *t)
+{
+    TIO_ASSERT(loop->done.head.next == &t->link);
+    tio__move_from(t, &loop->done, NULL);
+    if (loop->wait_task == t && loop->wait_gen == t->gen) {
+        loop->wait_done = true;
+        loop->wait_result = tio__pub(t)->result;
+    }
+    hand_back(loop, t);
 }
 
 /* Callbacks run: the adaptive policy's measure (adapt.c). Counted under
@@ -651,6 +658,28 @@ int64_t tio__run_alone(tio_loop *loop, tio__task *t)
     run_callback(loop, t);
     count_callbacks(loop, 1);
     return result;
+}
+
+/* tio_wait(TIO_FOREVER) on the loop's only task, queued, an I/O without
+ * a deadline (loop.c checks): done on this thread in one blocking system
+ * call, and where that settled it, its callback, as the run would. A
+ * transfer done whole skips loop->done on the way (nothing else is
+ * pending, so nothing can be there before it): a synchronous caller's
+ * operation costs its system call and little more. True with tio_wait's
+ * result; false when t is left to the runs (put back on the queue). */
+bool tio__wait_alone(tio_loop *loop, tio__task *t, int64_t *result)
+{
+    TIO_ASSERT(loop->pending == 1 && loop->wait_task == NULL);
+    if (!start_alone(loop, t, &loop->queued, TIO__NOW_BLOCKING, NULL) || t->state != TIO__DONE)
+        return false;
+    if (TIO_LIKELY(t->on == NULL)) {
+        *result = tio__pub(t)->result;
+        hand_back(loop, t);
+        count_callbacks(loop, 1);
+        return true;
+    }
+    *result = tio__run_alone(loop, t);
+    return true;
 }
 
 /* The lone run's start that was not PENDING: t is QUEUED again (the
