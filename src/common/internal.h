@@ -359,7 +359,9 @@ typedef struct tio__backend {
     int (*submit_wait)(tio_loop *loop, tio__task *t, uint8_t *out, tio__sync *sync);
     /* Optional: submit(loop, &t, 1, TIO__SUBMIT_NOW, &out, sync) in a call
      * made for one task, the starting call's hand-over of each start
-     * (submit_batch 1, and the adaptive policy's mode that does the same).
+     * (submit_batch 1, and the adaptive policy's mode that does the same)
+     * that is a plain one: a read, write or fsync of one buffer (no
+     * vector, not a stream, some bytes to move; the others go to submit).
      * Returns 0 when out would be PENDING; any other outcome (BUSY where
      * submit would have taken nothing) it reports with
      * tio__single_settled(loop, t, out, sync) and returns that call's value,

@@ -526,6 +526,22 @@ TIO_COLD int tio__single_settled(tio_loop *loop, tio__task *t, uint8_t out, cons
     return 0;
 }
 
+/* start_first's start when it is not plain (a stream, a vector, no
+ * bytes) or the cap is reached: the general rules, and the backend's
+ * submit for one task. */
+static TIO_NOINLINE int start_first_other(tio_loop *loop, tio__task *t)
+{
+    if (!may_start(loop, t)) {
+        tio__move_from(t, NULL, &loop->queued);
+        return 0;
+    }
+    if (!take(loop, t))
+        return 0;
+    tio__move_from(t, NULL, &loop->inflight);
+    loop->starts[TIO__PENDING]++;
+    return submit_alone(loop, t);
+}
+
 /* The starting call's flush when t, not queued yet, would be the whole
  * queue and no deadline is armed (the eager hand-over: submit_batch 1, or
  * the adaptive policy's learned mode): the flush's one-task pass, without
@@ -534,14 +550,8 @@ static TIO_NOINLINE int start_first(tio_loop *loop, tio__task *t)
 {
     TIO_ASSERT(t->state == TIO__QUEUED && t->on == NULL && tio__list_empty(&loop->queued));
     flush_begin(loop);
-    if (!take_plain(loop, t, 0)) {
-        if (!may_start(loop, t)) {
-            tio__move_from(t, NULL, &loop->queued);
-            return 0;
-        }
-        if (!take(loop, t))
-            return 0;
-    }
+    if (!take_plain(loop, t, 0))
+        return start_first_other(loop, t);
     tio__move_from(t, NULL, &loop->inflight);
     /* Counted before the call, which then ends this path (no frame):
      * tio__single_settled takes it back for any other outcome. */

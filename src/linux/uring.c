@@ -639,12 +639,13 @@ static unsigned uring_submit(tio_loop *loop, tio__task *const *tasks, unsigned n
     return submit_tasks(loop, tasks, n, flags, out, sync);
 }
 
-/* uring_submit_single outside its common case: an engine operation, an
- * SQE that is not plain_op's, or a full SQ. */
+/* uring_submit_single outside its common case: an fsync, an SQE that is
+ * not plain_op's (registered buffers, writes that may raise SIGXFSZ), or a
+ * full SQ. */
 static TIO_NOINLINE int submit_single_other(tio_loop *loop, uring *u, tio__task *t)
 {
     tio__sync sync;
-    uint8_t out = t->op >= TIO__OP_FIRST_ENGINE ? start_engine(loop, u, t, &sync) : start_op(u, t);
+    uint8_t out = start_op(u, t);
     /* BUSY: get_sqe has just submitted the full SQ, and the kernel refused
      * it for now. */
     if (out != TIO__BUSY)
@@ -652,28 +653,27 @@ static TIO_NOINLINE int submit_single_other(tio_loop *loop, uring *u, tio__task 
     return tio__single_outcome(loop, t, out, &sync);
 }
 
-/* The SQ to the kernel, for a start now PENDING: a call of its own, so
- * that uring_submit_single, which ends in it, needs no stack frame. */
-static TIO_NOINLINE int submit_pending(uring *u)
-{
-    submit_now(u);
-    return 0;
-}
-
 /* A start from its starting call: into the SQ and to the kernel, in a
- * call that makes no other call in its common case and so saves no
- * register (about 20 user-space instructions less per start than submit
- * with a batch of one, callgrind, 4 KiB reads at QD 32, submit_batch 1). */
+ * call made for it, whose only test is the one the common code cannot
+ * make (registered buffers or signals to count), and whose one call is
+ * the submit (callgrind, 4 KiB reads at QD 32, submit_batch 1: 455
+ * user-space instructions per read, harness included; tio-bench's
+ * liburing loop that submits each read at once, 283). */
 static int uring_submit_single(tio_loop *loop, tio__task *t)
 {
     uring *u = U(loop);
     struct io_uring_sqe *sqe;
-    if (TIO_UNLIKELY(t->op >= TIO__OP_FIRST_ENGINE || !plain_op(u, t) ||
+    /* A plain start (the table's contract): a read or write has a buffer
+     * and no stream; an fsync has no buffer. */
+    TIO_ASSERT(!(t->flags & (TIO__TF_STREAM | TIO__TF_VEC)) && t->op <= TIO__OP_FSYNC);
+    TIO_ASSERT((t->buf != NULL) == (t->op != TIO__OP_FSYNC));
+    if (TIO_UNLIKELY(t->op == TIO__OP_FSYNC || !u->plain_io ||
                      (sqe = io_uring_get_sqe(&u->ring)) == NULL))
         return submit_single_other(loop, u, t);
     prep_plain(sqe, t);
     COUNT_INFLIGHT(u, ++);
-    return submit_pending(u);
+    submit_now(u);
+    return 0;
 }
 
 static int uring_wait(tio_loop *loop, int64_t timeout_ns)
