@@ -27,8 +27,13 @@
 # follows and precedes its neighbours: a rotation alone keeps every engine
 # behind the same one in every round, and what a run leaves behind (a
 # device's caches and queues, a hot or cold host) would favour some engines
-# in every round. Each run is --seconds long after a warm-up, all on the
-# same scratch file with the same offsets (one seed per round):
+# in every round. With more engines than rounds, the rounds reach only
+# some of the rotation's places: which ones is drawn for each sweep (the
+# first round starts from engine N of the list, --order N, recorded in
+# meta.tsv), so that sweeps, and the rounds of several pooled, do not
+# meet the same neighbours each time. Each run is --seconds long after a
+# warm-up, all on the same scratch file with the same offsets (one seed
+# per round):
 #
 #   tio_uring       taskio io_uring    tio-bench --engine taskio --backend io_uring (defaults)
 #   tio_threads     taskio threads     the same on the threads backend, --threads N workers
@@ -107,6 +112,7 @@ FILE=
 OUT=
 FIO_ENGINE=
 SEED=1
+ORDER=            # the first round's first engine (default: drawn per sweep)
 
 usage() {
     sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
@@ -134,6 +140,8 @@ Options:
   --fio-engine SO   fio external engine on taskio (default: libtio-fio.so if built)
   --out DIR         results directory (default: BUILD/compare-results)
   --seed N          offset generator seed (default $SEED)
+  --order N         the first round starts from engine N of the rotation
+                    (default: drawn for each sweep; meta.tsv records it)
   --plot            draw the charts after the run (into DIR/charts, or --charts)
   --plot-only DIR   no runs: print the table and targets of the saved run in DIR
                     again and draw its charts
@@ -173,6 +181,7 @@ while [ $# -gt 0 ]; do
     --fio-engine) FIO_ENGINE=$2; shift ;;
     --out) OUT=$2; shift ;;
     --seed) SEED=$2; shift ;;
+    --order) ORDER=$2; shift ;;
     --plot) DO_PLOT=1 ;;
     --plot-only) PLOT_ONLY=$2; DO_PLOT=1; shift ;;
     --pool) POOL=$2; shift ;;
@@ -183,7 +192,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-case "$ROUNDS$THREADS$INSTR_OPS$SEED${QDS// /}" in *[!0-9]*) echo "compare.sh: --rounds, --threads, --instr-ops, --seed, --qds take integers" >&2; exit 2 ;; esac
+case "$ROUNDS$THREADS$INSTR_OPS$SEED$ORDER${QDS// /}" in *[!0-9]*) echo "compare.sh: --rounds, --threads, --instr-ops, --seed, --order, --qds take integers" >&2; exit 2 ;; esac
+[ -n "$ORDER" ] || ORDER=$((RANDOM % 1000))
 [ "$ROUNDS" -ge 1 ] || { echo "compare.sh: --rounds must be at least 1" >&2; exit 2; }
 case "$INSTR" in auto|perf|callgrind|none) ;; *) echo "compare.sh: --instr auto|perf|callgrind|none" >&2; exit 2 ;; esac
 case "$PLOT_FORMAT" in png|svg) ;; *) echo "compare.sh: --plot-format png|svg" >&2; exit 2 ;; esac
@@ -261,6 +271,7 @@ pool() {
     done
     awk -F'\t' -v OFS='\t' -v r="$rounds" -v pooled="$POOL" '
         $1 == "P" && $2 == "rounds" { $3 = r }
+        $1 == "P" && $2 == "order" { next }
         { print }
         END { print "P", "pooled", pooled }' "$first/meta.tsv" >"$OUT/meta.tsv"
     [ -f "$first/machine.txt" ] && cp "$first/machine.txt" "$OUT/"
@@ -505,8 +516,9 @@ engine_runs_in() { # engine-kinds workload-kinds
 {
     printf 'P\trounds\t%s\nP\tseconds\t%s\nP\twarmup\t%s\nP\tthreads\t%s\nP\tinstr\t%s\n' \
         "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$THREADS" "$INSTR"
-    printf 'P\tcommand\tbench/compare.sh --rounds %s --seconds %s --warmup %s --qds "%s" --threads %s --size %s%s\n' \
-        "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$QDS" "$THREADS" "$SIZE" \
+    printf 'P\torder\t%s\n' "$ORDER"
+    printf 'P\tcommand\tbench/compare.sh --rounds %s --seconds %s --warmup %s --qds "%s" --threads %s --size %s --order %s%s\n' \
+        "$ROUNDS" "$RUN_SECONDS" "$WARMUP" "$QDS" "$THREADS" "$SIZE" "$ORDER" \
         "$( [ "$FAMILIES" = "$ALL_FAMILIES" ] || printf ' --workloads "%s"' "$FAMILIES")$( [ "$AA" = 0 ] || printf ' --aa')"
     printf 'P\tinstr_ops\t%s\n' "$INSTR_OPS"
     [ -n "${INSTR_WHY:-}" ] && printf 'P\tnote\t%s\n' "$INSTR_WHY"
@@ -598,9 +610,9 @@ for w in "${WORKLOADS[@]}"; do
         m=${#runnable[@]}
         for ((k = 0; k < m; k++)); do
             if ((r % 2 == 0)); then
-                e=${runnable[$(((k + r) % m))]}
+                e=${runnable[$(((k + r + ORDER) % m))]}
             else
-                e=${runnable[$((((r - k) % m + m) % m))]}
+                e=${runnable[$((((r + ORDER - k) % m + m) % m))]}
             fi
             IFS='|' read -r id label how _ <<<"$e"
             n=$((n + 1))
