@@ -195,10 +195,7 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     /* The common case needs no in-flight list on the way to DONE. */
     if (out == TIO__COMPLETED && tio__done_whole(t, s.bytes, 0)) {
         loop->inflight_files--;
-        t->os_error = 0;
-        tio__pub(t)->result = s.bytes;
-        t->state = TIO__DONE;
-        tio__move_from(t, from, whole_to);
+        tio__task_done_to(t, from, whole_to, s.bytes, 0);
         return true;
     }
     tio__move_from(t, from, &loop->inflight);
@@ -207,7 +204,6 @@ static TIO_INLINE bool start_alone(tio_loop *loop, tio__task *t, tio__list *from
     (void)delivered;
     return true;
 }
-
 
 /* The starting call's attempt at the loop's only task (nowait_pays);
  * queued as usual when the OS would have waited. No stream, and alone:

@@ -50,14 +50,22 @@ static inline void tio__task_begin(tio_loop *loop, tio__task *t, uint8_t state, 
     loop->pending++;
 }
 
-/* -> DONE with its result, from list `from` (the one t is on) to
- * loop->done for the next callback run. */
-static inline void tio__task_done(tio__task *t, tio__list *from, int64_t result, int os_error)
+/* -> DONE with its result, from list `from` (the one t is on) to list
+ * `to` (NULL: none, its callback run by the caller at once). */
+static inline void tio__task_done_to(tio__task *t, tio__list *from, tio__list *to, int64_t result,
+                                     int os_error)
 {
     t->os_error = os_error;
     tio__pub(t)->result = result;
     t->state = TIO__DONE;
-    tio__move_from(t, from, &t->loop->done);
+    tio__move_from(t, from, to);
+}
+
+/* -> DONE with its result, from list `from` to loop->done for the next
+ * callback run. */
+static inline void tio__task_done(tio__task *t, tio__list *from, int64_t result, int os_error)
+{
+    tio__task_done_to(t, from, &t->loop->done, result, os_error);
 }
 
 /* Record the result and queue the callback: the end of every pending task
