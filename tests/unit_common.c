@@ -1238,6 +1238,29 @@ START_TEST(adapt_probes_rarely_while_the_mode_holds)
 }
 END_TEST
 
+START_TEST(adapt_probes_a_much_slower_mode_more_rarely)
+{
+    /* Handing over at once takes three times as long: each probe costs
+     * two epochs more than a batched one, so the cycles grow by 2 x 3 to
+     * 3 x 64 epochs (8, 48, then 192), and one probe in 192 epochs keeps
+     * their cost near one epoch in 64. */
+    int64_t now = 1000000000;
+    run_epochs(loop, 1 + 8 + 48, &now, 100000000, 300000000);
+    unsigned eager = 0;
+    for (unsigned i = 0; i < 10 * 192; i++) {
+        eager += loop->adapt.eager;
+        run_epochs(loop, 1, &now, 100000000, 300000000);
+    }
+    ck_assert_uint_eq(eager, 10);
+    ck_assert_uint_eq(loop->adapt.cycle, 192);
+    ck_assert_uint_eq(loop->adapt.switches, 0);
+    /* When the probes cost no more than an epoch again, the cycle returns
+     * to 64. */
+    run_epochs(loop, 2 * 192, &now, 100000000, 100000000);
+    ck_assert_uint_eq(loop->adapt.cycle, 64);
+}
+END_TEST
+
 START_TEST(adapt_pools_probes_whose_single_verdicts_disagree)
 {
     /* Handing over at once is faster on average (80 and 106 ms against
@@ -1633,6 +1656,7 @@ static Suite *suite(void)
     tcase_add_test(tc, adapt_returns_to_batches_when_they_become_faster);
     tcase_add_test(tc, adapt_stays_batched_when_both_modes_are_as_fast);
     tcase_add_test(tc, adapt_probes_rarely_while_the_mode_holds);
+    tcase_add_test(tc, adapt_probes_a_much_slower_mode_more_rarely);
     tcase_add_test(tc, adapt_pools_probes_whose_single_verdicts_disagree);
     tcase_add_test(tc, adapt_is_not_fooled_by_a_steady_drift);
     tcase_add_test(tc, adapt_eager_leaves_a_lone_start_queued);

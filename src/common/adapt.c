@@ -28,9 +28,16 @@
  * 1.3 s run. The pool keeps only the last TIO__ADAPT_POOL probes' weight,
  * so that old verdicts do not outlive a change of the device, and a switch
  * spends it. A cycle lasts TIO__ADAPT_CYCLE_MIN epochs
- * while probes favour switching and twice as long after each that does
- * not, up to TIO__ADAPT_CYCLE_MAX: the slower mode then costs one epoch
- * in 64. A rate that only reflects how fast the program offers work (the
+ * while probes favour switching and grows after each that does not, up to
+ * TIO__ADAPT_CYCLE_MAX times as many epochs as the probe's mode was times
+ * slower (next_cycle). A probe in a mode s times slower costs about s - 1
+ * epochs, and s can be large: at QD 128, where the device answered 180k
+ * 4 KiB direct reads a second batched, handing each over at once reached
+ * 74k (2.4x slower; tio-bench's liburing loop that submits each read
+ * at once, 3.4x slower than its batched loop in the same sweep), so one
+ * probe in 64 epochs cost the default about 2 % of its rate, and more in
+ * a short run's first, shorter cycles. Scaled, the probes take at most
+ * about one epoch in 64 of the time. A rate that only reflects how fast the program offers work (the
  * same in both modes) never collects votes, and the loop stays batched,
  * the mode with the fewest system calls.
  */
@@ -43,6 +50,7 @@
 #define TIO__ADAPT_MARGIN_PCT 4u
 #define TIO__ADAPT_VOTES 3
 #define TIO__ADAPT_POOL 8u
+#define TIO__ADAPT_SLOWER_MAX 8u
 
 /* The starting call's threshold in each mode (task.c flushes once
  * queued_since_flush reaches loop->submit_batch). */
@@ -70,22 +78,50 @@ static bool faster(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
     return a * bn * 100u > b * an * (100u + TIO__ADAPT_MARGIN_PCT);
 }
 
+/* Halved together until every product below is under 2^63 (ops under
+ * 2^20, ns under 2^36: 68 s, and times_slower's factor under 8); the
+ * ratios stay. */
+static void scale(uint64_t *po, uint64_t *pn, uint64_t *bo, uint64_t *bn)
+{
+    while (*po >= (1u << 20) || *bo >= (1u << 20) || *pn >= (UINT64_C(1) << 36) ||
+           *bn >= (UINT64_C(1) << 36)) {
+        *po >>= 1;
+        *pn >>= 1;
+        *bo >>= 1;
+        *bn >>= 1;
+    }
+    *pn += *pn == 0;
+    *bn += *bn == 0;
+}
+
 /* po ops in pn ns (the probe's mode) against bo in bn (the current
  * one): +1 for switching, -1 against, 0 no telling. */
 static int vote(uint64_t po, uint64_t pn, uint64_t bo, uint64_t bn)
 {
-    /* Halved together until every product is below 2^63 (ops under
-     * 2^20, ns under 2^36: 68 s); the ratios stay. */
-    while (po >= (1u << 20) || bo >= (1u << 20) || pn >= (UINT64_C(1) << 36) ||
-           bn >= (UINT64_C(1) << 36)) {
-        po >>= 1;
-        pn >>= 1;
-        bo >>= 1;
-        bn >>= 1;
-    }
-    pn += pn == 0;
-    bn += bn == 0;
+    scale(&po, &pn, &bo, &bn);
     return faster(po, pn, bo, bn) ? 1 : faster(bo, bn, po, pn) ? -1 : 0;
+}
+
+/* How many times longer an operation took in the probe's mode than in
+ * the current one, rounded down: 1 to TIO__ADAPT_SLOWER_MAX. */
+static unsigned times_slower(uint64_t po, uint64_t pn, uint64_t bo, uint64_t bn)
+{
+    scale(&po, &pn, &bo, &bn);
+    unsigned s = 1;
+    while (s < TIO__ADAPT_SLOWER_MAX && pn * bo >= (s + 1) * bn * po)
+        s++;
+    return s;
+}
+
+/* The next cycle after a probe that did not favour switching, whose mode
+ * was s times slower: twice as long, and s times longer again, up to
+ * s * TIO__ADAPT_CYCLE_MAX. A probe costs about s - 1 epochs more than
+ * an epoch in the current mode, so whatever s is the probes take about
+ * 1 / TIO__ADAPT_CYCLE_MAX of the time at most. */
+static unsigned next_cycle(unsigned cycle, unsigned s)
+{
+    unsigned cap = TIO__ADAPT_CYCLE_MAX * s;
+    return cycle >= cap / (2 * s) ? cap : cycle * 2 * s;
 }
 
 void tio__adapt_epoch(tio_loop *loop, int64_t now)
@@ -129,8 +165,7 @@ void tio__adapt_epoch(tio_loop *loop, int64_t now)
         } else {
             if (v < 0 && a->votes > 0)
                 a->votes--;
-            if (a->cycle < TIO__ADAPT_CYCLE_MAX)
-                a->cycle *= 2;
+            a->cycle = next_cycle(a->cycle, times_slower(a->probe_ops, a->probe_ns, bo, bn));
         }
         if (a->votes >= TIO__ADAPT_VOTES ||
             (a->votes > 0 && a->probes >= (unsigned)TIO__ADAPT_VOTES &&
