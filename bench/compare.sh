@@ -21,19 +21,19 @@
 #          reads, random writes and appends, buffered (a cached file of its
 #          own) and O_DIRECT
 #
-# Each workload runs every engine it concerns, round after round, the order
-# rotated each round and reversed every other round (A B C D, B A D C,
-# C D A B, D C B A), so that each engine starts a round in turn and both
-# follows and precedes its neighbours: a rotation alone keeps every engine
-# behind the same one in every round, and what a run leaves behind (a
-# device's caches and queues, a hot or cold host) would favour some engines
-# in every round. With more engines than rounds, the rounds reach only
-# some of the rotation's places: which ones is drawn for each sweep (the
-# first round starts from engine N of the list, --order N, recorded in
-# meta.tsv), so that sweeps, and the rounds of several pooled, do not
-# meet the same neighbours each time. Each run is --seconds long after a
-# warm-up, all on the same scratch file with the same offsets (one seed
-# per round):
+# Each workload runs every engine it concerns, round after round, in an
+# order drawn for each round (a shuffle seeded by --order N, the
+# workload and the round; meta.tsv records N), so that drift and what a
+# run leaves behind (a device's caches and queues, a hot or cold host, a
+# host CPU left busy by a run of many threads) fall on the engines at
+# random and not on the same ones in every round: a rotation, even one
+# reversed every other round, keeps each engine between the same two
+# neighbours in every round of a workload (alone, reads at QD 128 with a
+# run of the threads backend before each ran 0.90x the batched liburing
+# loop, 6 of 8 rounds below; back to back, 1.00x). N is drawn for each
+# sweep unless given (the same N repeats a sweep's orders). Each run is
+# --seconds long after a warm-up, all on the same scratch file with the
+# same offsets (one seed per round):
 #
 #   tio_uring       taskio io_uring    tio-bench --engine taskio --backend io_uring (defaults)
 #   tio_threads     taskio threads     the same on the threads backend, --threads N workers
@@ -51,7 +51,7 @@
 #   tio_uring_again                    taskio io_uring once more (--aa): see below
 #
 # The noise floor (--aa): taskio io_uring runs twice in every round, as two
-# engines of the rotation, and the report holds the second against the
+# engines of the round, and the report holds the second against the
 # first under the targets' bounds. An engine is exactly as fast as itself,
 # so every bound it misses there is the machine's noise, not a difference
 # of code: what the targets' verdicts can be trusted to, on this machine.
@@ -140,8 +140,8 @@ Options:
   --fio-engine SO   fio external engine on taskio (default: libtio-fio.so if built)
   --out DIR         results directory (default: BUILD/compare-results)
   --seed N          offset generator seed (default $SEED)
-  --order N         the first round starts from engine N of the rotation
-                    (default: drawn for each sweep; meta.tsv records it)
+  --order N         seed of the rounds' engine orders (default: drawn
+                    for each sweep; meta.tsv records it)
   --plot            draw the charts after the run (into DIR/charts, or --charts)
   --plot-only DIR   no runs: print the table and targets of the saved run in DIR
                     again and draw its charts
@@ -595,6 +595,21 @@ fio_to_json() { # rwkey file
          errors: $j.error}' "$2"
 }
 
+# PERM: 0..$1-1 in an order drawn from the seed $2 (Fisher-Yates on the
+# C standard's example rand, so that a seed gives the same orders anywhere).
+shuffle() {
+    local i j t s=$(($2 & 0x7fffffff))
+    PERM=()
+    for ((i = 0; i < $1; i++)); do PERM[i]=$i; done
+    for ((i = $1 - 1; i > 0; i--)); do
+        s=$(((s * 1103515245 + 12345) & 0x7fffffff))
+        j=$(((s >> 16) % (i + 1)))
+        t=${PERM[i]}
+        PERM[i]=${PERM[j]}
+        PERM[j]=$t
+    done
+}
+
 n=0
 for w in "${WORKLOADS[@]}"; do
     IFS='|' read -r wid wlabel _ wqd wkinds wargs wfio <<<"$w"
@@ -608,12 +623,9 @@ for w in "${WORKLOADS[@]}"; do
     for ((r = 0; r < ROUNDS; r++)); do
         seed=$((SEED + r)) # one seed per round, the same for every engine in it
         m=${#runnable[@]}
+        shuffle "$m" "$((ORDER * 7919 + n * 104729 + r))"
         for ((k = 0; k < m; k++)); do
-            if ((r % 2 == 0)); then
-                e=${runnable[$(((k + r + ORDER) % m))]}
-            else
-                e=${runnable[$((((r + ORDER - k) % m + m) % m))]}
-            fi
+            e=${runnable[${PERM[k]}]}
             IFS='|' read -r id label how _ <<<"$e"
             n=$((n + 1))
             log=$OUT/runs/$wid.$id.$r
