@@ -1170,6 +1170,19 @@ static void run_epochs(tio_loop *l, unsigned n, int64_t *now, int64_t batch_ns, 
     }
 }
 
+/* run_epochs one at a time: how many of the n ran in the eager mode
+ * (the probes, while the loop stays batched). */
+static unsigned probe_epochs(tio_loop *l, unsigned n, int64_t *now, int64_t batch_ns,
+                             int64_t eager_ns)
+{
+    unsigned eager = 0;
+    for (unsigned i = 0; i < n; i++) {
+        eager += l->adapt.eager;
+        run_epochs(l, 1, now, batch_ns, eager_ns);
+    }
+    return eager;
+}
+
 #define CYCLE 8u /* adapt.c's TIO__ADAPT_CYCLE_MIN: probes that favour a switch come this often */
 
 START_TEST(adapt_hands_over_at_once_when_that_is_faster)
@@ -1228,12 +1241,7 @@ START_TEST(adapt_probes_rarely_while_the_mode_holds)
     /* Cycles of 8, 16, 32, then 64 epochs: one probe epoch in each. */
     int64_t now = 1000000000;
     run_epochs(loop, 1 + 8 + 16 + 32, &now, 100000000, 100000000);
-    unsigned eager = 0;
-    for (unsigned i = 0; i < 10 * 64; i++) {
-        eager += loop->adapt.eager;
-        run_epochs(loop, 1, &now, 100000000, 100000000);
-    }
-    ck_assert_uint_eq(eager, 10);
+    ck_assert_uint_eq(probe_epochs(loop, 10 * 64, &now, 100000000, 100000000), 10);
     ck_assert_uint_eq(loop->adapt.switches, 0);
 }
 END_TEST
@@ -1246,12 +1254,7 @@ START_TEST(adapt_probes_a_much_slower_mode_more_rarely)
      * their cost near one epoch in 64. */
     int64_t now = 1000000000;
     run_epochs(loop, 1 + 8 + 48, &now, 100000000, 300000000);
-    unsigned eager = 0;
-    for (unsigned i = 0; i < 10 * 192; i++) {
-        eager += loop->adapt.eager;
-        run_epochs(loop, 1, &now, 100000000, 300000000);
-    }
-    ck_assert_uint_eq(eager, 10);
+    ck_assert_uint_eq(probe_epochs(loop, 10 * 192, &now, 100000000, 300000000), 10);
     ck_assert_uint_eq(loop->adapt.cycle, 192);
     ck_assert_uint_eq(loop->adapt.switches, 0);
     /* When the probes cost no more than an epoch again, the cycle returns
