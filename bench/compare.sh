@@ -112,7 +112,7 @@ FILE=
 OUT=
 FIO_ENGINE=
 SEED=1
-ORDER=            # the first round's first engine (default: drawn per sweep)
+ORDER=            # seed of the rounds' engine orders (default: drawn per sweep)
 
 usage() {
     sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
@@ -623,6 +623,7 @@ for w in "${WORKLOADS[@]}"; do
     for ((r = 0; r < ROUNDS; r++)); do
         seed=$((SEED + r)) # one seed per round, the same for every engine in it
         m=${#runnable[@]}
+        # n, the runs so far, tells the workload apart (and the round, as r)
         shuffle "$m" "$((ORDER * 7919 + n * 104729 + r))"
         for ((k = 0; k < m; k++)); do
             e=${runnable[${PERM[k]}]}
